@@ -1,0 +1,1 @@
+"""Seatwise: self-hosted subscription and licence billing for software sold per seat."""

@@ -1,0 +1,77 @@
+"""Products the operator sells."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from seatwise.catalog.models import Product
+from seatwise.core.errors import BadInput, NotFound
+from seatwise.core.money import Money
+from seatwise.core.periods import Interval
+from seatwise.core.policy import Profile
+from seatwise.core.roles import OPERATOR
+from seatwise.events import service as audit
+
+
+def add_product(
+    session: Session,
+    *,
+    sku: str,
+    name: str,
+    price: str,
+    currency: str,
+    interval: str,
+    trial_days: int,
+    max_seats: int | None,
+    policy: str,
+    now: datetime,
+) -> Product:
+    """Add a product priced per seat per period."""
+    sku = sku.strip()
+    if not sku or len(sku) > 64:
+        raise BadInput("invalid SKU: expected 1 to 64 characters", code="invalid_sku")
+    if not name.strip():
+        raise BadInput("invalid name: expected a product name", code="invalid_name")
+    unit_price = Money.parse(price, currency)
+    if unit_price.amount < 0:
+        raise BadInput(f"invalid price {price!r}: expected 0 or more", code="invalid_amount")
+    if interval not in set(Interval):
+        raise BadInput(f"invalid period {interval!r}: expected monthly or annual", code="invalid_period")
+    if policy not in set(Profile):
+        raise BadInput(f"invalid policy {policy!r}: expected standard or window", code="invalid_policy")
+    if not 0 <= trial_days <= 365:
+        raise BadInput(f"invalid trial days {trial_days}: expected 0 to 365", code="invalid_trial_days")
+    if max_seats is not None and max_seats < 1:
+        raise BadInput(f"invalid max seats {max_seats}: expected 1 or more", code="invalid_seats")
+    if session.scalar(select(Product.id).where(Product.sku == sku)) is not None:
+        raise BadInput(f"SKU {sku!r} already exists: expected a new SKU", code="duplicate_sku")
+    product = Product(
+        sku=sku,
+        name=name.strip(),
+        unit_price=unit_price.amount,
+        currency=unit_price.currency,
+        interval=interval,
+        trial_days=trial_days,
+        max_seats=max_seats,
+        policy=policy,
+        created_at=now,
+    )
+    session.add(product)
+    audit.record(session, actor=OPERATOR.label, action="product.added", row=product, org_id=None, before=None, at=now)
+    return product
+
+
+def get_by_sku(session: Session, *, sku: str) -> Product:
+    """The product with this SKU, or NotFound."""
+    product = session.scalar(select(Product).where(Product.sku == sku))
+    if product is None:
+        raise NotFound(f"unknown SKU {sku!r}: expected one of `seatwise product list`", code="unknown_sku")
+    return product
+
+
+def list_products(session: Session) -> list[Product]:
+    """Every product, by SKU."""
+    return list(session.scalars(select(Product).order_by(Product.sku)))

@@ -1,0 +1,609 @@
+"""The operator CLI `seatwise` (Typer). One unit of work, so one commit, per command.
+
+Every command takes --json, --db and --now. Exit codes: 0 done; 2 bad input (nothing
+written); 3 refused by a rule (the decision in the output); 1 anything else.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+from pydantic_core import to_jsonable_python
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from seatwise import config, db
+from seatwise.catalog import service as catalog
+from seatwise.clock import SystemClock, parse_instant
+from seatwise.core.cancellation import CancellationDecision
+from seatwise.core.errors import BadInput, Refused, SeatwiseError
+from seatwise.core.money import Money
+from seatwise.core.roles import OPERATOR
+from seatwise.organizations import service as organizations
+from seatwise.subscriptions.schemas import DecisionOut
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Seatwise: subscription and licence billing for software sold per seat.")
+GROUPS = {name: typer.Typer(no_args_is_help=True, help=text) for name, text in {
+    "db": "The database schema.",
+    "demo": "Demo data.",
+    "product": "Products in the catalogue.",
+    "org": "Customer organisations.",
+    "user": "Users of an organisation.",
+    "payment-method": "Payment methods of an organisation.",
+    "subscription": "Subscriptions: trials, purchases, cancellation, reactivation.",
+    "licenses": "The number of licences of a subscription.",
+    "license": "Licence assignments.",
+    "billing": "The billing run.",
+    "audit": "The audit log.",
+}.items()}
+for _name, _group in GROUPS.items():
+    app.add_typer(_group, name=_name)
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What every command gets: the database, the clock's reading, and the output mode."""
+
+    url: str
+    now: datetime
+    json: bool
+
+    def uow(self):
+        return db.unit_of_work(self.url)
+
+    def read(self):
+        return db.read_only(self.url)
+
+
+@dataclass
+class Out:
+    """A command's result: data for --json, and optionally text for people."""
+
+    data: Any
+    text: str | None = None
+
+
+def _print_result(result: Out, *, as_json: bool) -> None:
+    data = to_jsonable_python(result.data)
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False))
+    elif result.text is not None:
+        out.print(result.text, highlight=False, markup=False)
+    elif isinstance(data, list):
+        _print_table(data)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            out.print(f"{key}: {_cell(value)}", highlight=False, markup=False)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _print_table(rows: list[dict]) -> None:
+    if not rows:
+        out.print("(none)")
+        return
+    table = Table(*rows[0].keys(), box=None, pad_edge=False)
+    for row in rows:
+        table.add_row(*(_cell(v) for v in row.values()))
+    out.print(table, highlight=False, width=max(out.width, 200))
+
+
+def _fail(exc: SeatwiseError, *, as_json: bool) -> None:
+    detail = exc.detail
+    if isinstance(detail, DecisionOut):
+        if as_json:
+            print(detail.model_dump_json())
+        else:
+            out.print(detail.message, highlight=False, markup=False)
+    elif as_json:
+        print(json.dumps({"error": {"code": exc.code, "message": exc.message,
+                                    "detail": to_jsonable_python(detail)}}, ensure_ascii=False))
+    err.print(f"error: {exc.message}", highlight=False, markup=False)
+
+
+def _database_error(exc: Exception) -> SeatwiseError:
+    text = str(getattr(exc, "orig", exc)).splitlines()[0]
+    if "no such table" in text or "does not exist" in text and "relation" in text:
+        return SeatwiseError("the database has no Seatwise schema yet: run `seatwise db upgrade`", code="no_schema")
+    return SeatwiseError(f"database error: {text}", code="database_error")
+
+
+def command(group: typer.Typer, name: str) -> Callable:
+    """Register `fn(ctx, ...)` as a command with --json, --db and --now, and one error handler."""
+
+    def decorate(fn: Callable[..., Out]) -> Callable[..., Out]:
+        own = [p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "ctx"]
+        common = [
+            inspect.Parameter("json_output", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=Annotated[
+                bool, typer.Option("--json", help="Print one JSON document on stdout.")]),
+            inspect.Parameter("db_url", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+                Optional[str], typer.Option("--db", help="Database URL (default: $SEATWISE_DATABASE_URL or "
+                                                         "sqlite:///./seatwise.db).")]),
+            inspect.Parameter("now", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+                Optional[str], typer.Option("--now", help="Act as if it were this ISO-8601 time (UTC).")]),
+        ]
+
+        def wrapper(**kwargs: Any) -> None:
+            as_json = kwargs.pop("json_output")
+            db_url, now_text = kwargs.pop("db_url"), kwargs.pop("now")
+            try:
+                now = parse_instant(now_text, what="--now") if now_text else SystemClock().now()
+                ctx = Ctx(url=config.database_url(db_url), now=now, json=as_json)
+                result = fn(ctx, **kwargs)
+            except SeatwiseError as exc:
+                _fail(exc, as_json=as_json)
+                raise typer.Exit(exc.exit_code) from None
+            except (OperationalError, ProgrammingError) as exc:
+                _fail(_database_error(exc), as_json=as_json)
+                raise typer.Exit(1) from None
+            _print_result(result, as_json=as_json)
+
+        wrapper.__name__ = fn.__name__
+        wrapper.__doc__ = fn.__doc__
+        wrapper.__signature__ = inspect.Signature(own + common)
+        wrapper.__annotations__ = {p.name: p.annotation for p in own + common}
+        group.command(name)(wrapper)
+        return fn
+
+    return decorate
+
+
+AsUser = Annotated[str, typer.Option("--as", help="Who acts: `operator`, or a user id or e-mail.")]
+
+
+def _sub_out(session, sub):
+    from seatwise.subscriptions import service as subscriptions
+    from seatwise.subscriptions.schemas import SubscriptionOut
+
+    product = subscriptions.product_of(session, sub)
+    return SubscriptionOut.of(sub, sku=product.sku, product_name=product.name,
+                              assigned=subscriptions.assigned_count(session, sub_id=sub.id))
+
+
+def _decision_out(session, sub, decision: CancellationDecision) -> DecisionOut:
+    locale = organizations.get_org(session, org_id=sub.org_id).locale
+    return DecisionOut.of(decision, locale=locale, status=sub.status)
+
+
+# --- db and demo -------------------------------------------------------------------------
+
+@command(GROUPS["db"], "upgrade")
+def db_upgrade(ctx: Ctx) -> Out:
+    """Create or migrate the database schema to the newest version."""
+    db.upgrade(ctx.url)
+    return Out({"database": db.engine_for(ctx.url).url.render_as_string(hide_password=True), "schema": "head"},
+               text="database is up to date")
+
+
+@command(GROUPS["demo"], "seed")
+def demo_seed(ctx: Ctx) -> Out:
+    """Load the demo catalogue, customers, admins, users and subscriptions (idempotent)."""
+    from seatwise import demo
+
+    with ctx.uow() as session:
+        summary = demo.seed(session, now=ctx.now)
+    return Out(summary, text=demo.describe(summary))
+
+
+# --- catalogue, organisations, users, payment methods --------------------------------------
+
+@command(GROUPS["product"], "add")
+def product_add(
+    ctx: Ctx,
+    sku: Annotated[str, typer.Option(help="Stock-keeping unit, unique.")],
+    name: Annotated[str, typer.Option(help="Product name.")],
+    price: Annotated[str, typer.Option(help="Price per licence per period, e.g. 12.50.")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 code.")] = "EUR",
+    period: Annotated[str, typer.Option(help="monthly or annual.")] = "monthly",
+    trial_days: Annotated[int, typer.Option(help="Length of a trial in days (0: no trial).")] = 30,
+    max_seats: Annotated[Optional[int], typer.Option(help="Most licences one subscription may have.")] = None,
+    policy: Annotated[str, typer.Option(help="Cancellation policy: standard or window.")] = "standard",
+) -> Out:
+    """Add a product to the catalogue."""
+    with ctx.uow() as session:
+        product = catalog.add_product(session, sku=sku, name=name, price=price, currency=currency, interval=period,
+                                      trial_days=trial_days, max_seats=max_seats, policy=policy, now=ctx.now)
+        return Out(_product_out(product))
+
+
+def _product_out(product) -> dict:
+    return {"id": product.id, "sku": product.sku, "name": product.name,
+            "price": Money(product.unit_price, product.currency).decimal_string(), "currency": product.currency,
+            "period": product.interval, "trial_days": product.trial_days, "max_seats": product.max_seats,
+            "policy": product.policy}
+
+
+@command(GROUPS["product"], "list")
+def product_list(ctx: Ctx) -> Out:
+    """List the catalogue."""
+    with ctx.read() as session:
+        return Out([_product_out(p) for p in catalog.list_products(session)])
+
+
+def _org_out(org) -> dict:
+    return {"id": org.id, "name": org.name, "currency": org.currency, "locale": org.locale,
+            "created_at": org.created_at}
+
+
+@command(GROUPS["org"], "add")
+def org_add(
+    ctx: Ctx,
+    name: Annotated[str, typer.Option(help="Organisation name.")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 code it pays in.")] = "EUR",
+    locale: Annotated[str, typer.Option(help="Language of its messages: en or nl.")] = "en",
+) -> Out:
+    """Add a customer organisation."""
+    with ctx.uow() as session:
+        return Out(_org_out(organizations.add_org(session, name=name, currency=currency, locale=locale,
+                                                  now=ctx.now)))
+
+
+@command(GROUPS["org"], "list")
+def org_list(ctx: Ctx) -> Out:
+    """List customer organisations."""
+    with ctx.read() as session:
+        return Out([_org_out(o) for o in organizations.list_orgs(session)])
+
+
+def _user_out(user) -> dict:
+    return {"id": user.id, "org_id": user.org_id, "email": user.email, "name": user.name, "role": user.role,
+            "status": "removed" if user.removed_at else "active", "removed_at": user.removed_at}
+
+
+@command(GROUPS["user"], "add")
+def user_add(
+    ctx: Ctx,
+    org: Annotated[int, typer.Option(help="Organisation id.")],
+    email: Annotated[str, typer.Option(help="E-mail address, unique.")],
+    name: Annotated[Optional[str], typer.Option(help="Display name.")] = None,
+    role: Annotated[str, typer.Option(help="global_admin, billing_admin, user_admin or user.")] = "user",
+) -> Out:
+    """Add a user to an organisation."""
+    with ctx.uow() as session:
+        return Out(_user_out(organizations.add_user(session, org_id=org, email=email, name=name, role=role,
+                                                    actor=OPERATOR, now=ctx.now)))
+
+
+@command(GROUPS["user"], "list")
+def user_list(ctx: Ctx, org: Annotated[int, typer.Option(help="Organisation id.")]) -> Out:
+    """List the users of an organisation, removed ones included."""
+    with ctx.read() as session:
+        return Out([_user_out(u) for u in organizations.list_users(session, org_id=org)])
+
+
+@command(GROUPS["user"], "remove")
+def user_remove(ctx: Ctx, user_id: Annotated[int, typer.Argument(metavar="ID")]) -> Out:
+    """Remove a user: their licences are freed (restorable for 30 days)."""
+    with ctx.uow() as session:
+        return Out(_user_out(organizations.remove_user(session, user_id=user_id, actor=OPERATOR, now=ctx.now)))
+
+
+@command(GROUPS["user"], "restore")
+def user_restore(ctx: Ctx, user_id: Annotated[int, typer.Argument(metavar="ID")]) -> Out:
+    """Restore a user removed less than 30 days ago, with their licences where seats are free."""
+    with ctx.uow() as session:
+        return Out(_user_out(organizations.restore_user(session, user_id=user_id, actor=OPERATOR, now=ctx.now)))
+
+
+def _method_out(method) -> dict:
+    return {"id": method.id, "org_id": method.org_id, "kind": method.kind, "brand": method.brand,
+            "last4": method.last4,
+            "expires": f"{method.exp_month:02d}/{method.exp_year}" if method.exp_month else None}
+
+
+@command(GROUPS["payment-method"], "add")
+def payment_method_add(
+    ctx: Ctx,
+    org: Annotated[int, typer.Option(help="Organisation id.")],
+    card: Annotated[Optional[str], typer.Option(help="Card number (test: 4242 4242 4242 4242).")] = None,
+    exp: Annotated[Optional[str], typer.Option(help="Card expiry, MM/YY.")] = None,
+    invoice: Annotated[bool, typer.Option("--invoice", help="Pay by bank transfer against invoices.")] = False,
+) -> Out:
+    """Add a card or pay-by-invoice to an organisation."""
+    from seatwise.payments import service as payments
+
+    with ctx.uow() as session:
+        return Out(_method_out(payments.add_payment_method(session, org_id=org, card_number=card, expiry=exp,
+                                                           invoice=invoice, actor=OPERATOR, now=ctx.now)))
+
+
+@command(GROUPS["payment-method"], "list")
+def payment_method_list(ctx: Ctx, org: Annotated[int, typer.Option(help="Organisation id.")]) -> Out:
+    """List an organisation's payment methods."""
+    from seatwise.payments import service as payments
+
+    with ctx.read() as session:
+        organizations.get_org(session, org_id=org)
+        return Out([_method_out(m) for m in payments.list_payment_methods(session, org_id=org)])
+
+
+# --- subscriptions -----------------------------------------------------------------------
+
+Seats = Annotated[int, typer.Option(help="Number of licences.")]
+SubId = Annotated[int, typer.Argument(metavar="SUB", help="Subscription id.")]
+
+
+@command(GROUPS["subscription"], "trial")
+def subscription_trial(
+    ctx: Ctx,
+    org: Annotated[int, typer.Option(help="Organisation id.")],
+    sku: Annotated[str, typer.Option(help="Product SKU.")],
+    seats: Seats = 25,
+    as_: Annotated[str, typer.Option("--as", help="Who acts: `operator`, or a user id or e-mail.")] = "operator",
+) -> Out:
+    """Start a trial (fixed licences for the product's trial days)."""
+    from seatwise.subscriptions import service as subscriptions
+
+    with ctx.uow() as session:
+        actor = organizations.resolve_actor(session, who=as_)
+        sub = subscriptions.start_trial(session, org_id=org, sku=sku, seats=seats, actor=actor, now=ctx.now)
+        return Out(_sub_out(session, sub))
+
+
+@command(GROUPS["subscription"], "buy")
+def subscription_buy(
+    ctx: Ctx,
+    org: Annotated[int, typer.Option(help="Organisation id.")],
+    sku: Annotated[str, typer.Option(help="Product SKU.")],
+    seats: Seats,
+    as_: Annotated[str, typer.Option("--as", help="Who acts: `operator`, or a user id or e-mail.")] = "operator",
+) -> Out:
+    """Buy a subscription, active from today."""
+    from seatwise.subscriptions import service as subscriptions
+
+    with ctx.uow() as session:
+        actor = organizations.resolve_actor(session, who=as_)
+        sub = subscriptions.buy(session, org_id=org, sku=sku, seats=seats, actor=actor, now=ctx.now)
+        return Out(_sub_out(session, sub))
+
+
+@command(GROUPS["subscription"], "show")
+def subscription_show(ctx: Ctx, sub_id: SubId) -> Out:
+    """Show one subscription."""
+    from seatwise.subscriptions import service as subscriptions
+
+    with ctx.read() as session:
+        return Out(_sub_out(session, subscriptions.get(session, sub_id=sub_id)))
+
+
+@command(GROUPS["subscription"], "list")
+def subscription_list(
+    ctx: Ctx, org: Annotated[Optional[int], typer.Option(help="Organisation id (default: all).")] = None
+) -> Out:
+    """List subscriptions, of one organisation or all."""
+    from seatwise.subscriptions import service as subscriptions
+
+    with ctx.read() as session:
+        subs = subscriptions.list_all(session) if org is None else subscriptions.list_for_org(session, org_id=org)
+        rows = [_sub_out(session, s) for s in subs]
+    if ctx.json:
+        return Out(rows)
+    return Out([{"id": r.id, "org": r.org_id, "sku": r.sku, "status": r.status, "reason": r.status_reason,
+                 "licences": f"{r.assigned}/{r.seats}", "recurring": "on" if r.recurring_billing else "off",
+                 "period_end": r.current_period_end.date(), "until": r.state_until and r.state_until.date()}
+                for r in rows])
+
+
+@command(GROUPS["subscription"], "cancel-preview")
+def subscription_cancel_preview(ctx: Ctx, sub_id: SubId, as_: AsUser) -> Out:
+    """What cancelling now would do: allowed or not, why, the remedy, dates and credit (R10)."""
+    from seatwise.subscriptions import service as subscriptions
+
+    with ctx.read() as session:
+        actor = organizations.resolve_actor(session, who=as_)
+        sub = subscriptions.get_visible(session, sub_id=sub_id, actor=actor)
+        decision = _decision_out(session, sub, subscriptions.cancellation_decision(session, sub=sub, actor=actor,
+                                                                                   now=ctx.now))
+    return Out(decision, text=decision.message)
+
+
+@command(GROUPS["subscription"], "cancel")
+def subscription_cancel(
+    ctx: Ctx,
+    sub_id: SubId,
+    as_: AsUser,
+    reason: Annotated[Optional[str], typer.Option(help="too_expensive, missing_features, switching_product, "
+                                                       "no_longer_needed or other.")] = None,
+    comment: Annotated[Optional[str], typer.Option(help="Free-text feedback.")] = None,
+) -> Out:
+    """Cancel a subscription if the rules allow it; otherwise exit 3 with the decision."""
+    from seatwise.subscriptions import service as subscriptions
+
+    with ctx.uow() as session:
+        actor = organizations.resolve_actor(session, who=as_)
+        try:
+            sub, decision = subscriptions.cancel(session, sub_id=sub_id, actor=actor, now=ctx.now, reason=reason,
+                                                 comment=comment)
+        except Refused as exc:
+            if isinstance(exc.detail, CancellationDecision):
+                sub = subscriptions.get(session, sub_id=sub_id)
+                exc.detail = _decision_out(session, sub, exc.detail)
+            raise
+        result = {"subscription": _sub_out(session, sub), "decision": _decision_out(session, sub, decision)}
+    return Out(result, text=f"subscription {sub_id} cancelled. {result['decision'].message}")
+
+
+@command(GROUPS["subscription"], "recurring-billing")
+def subscription_recurring_billing(
+    ctx: Ctx, sub_id: SubId,
+    state: Annotated[str, typer.Argument(metavar="on|off", help="on or off.")],
+    as_: AsUser,
+) -> Out:
+    """Turn recurring billing on or off."""
+    from seatwise.subscriptions import service as subscriptions
+
+    if state not in ("on", "off"):
+        raise BadInput(f"invalid state {state!r}: expected on or off", code="invalid_state")
+    with ctx.uow() as session:
+        actor = organizations.resolve_actor(session, who=as_)
+        sub = subscriptions.set_recurring_billing(session, sub_id=sub_id, enabled=state == "on", actor=actor,
+                                                  now=ctx.now)
+        return Out(_sub_out(session, sub))
+
+
+@command(GROUPS["subscription"], "reactivate")
+def subscription_reactivate(ctx: Ctx, sub_id: SubId, as_: AsUser) -> Out:
+    """Reactivate an expired or disabled subscription."""
+    from seatwise.subscriptions import service as subscriptions
+    from seatwise.subscriptions.schemas import MoneyOut
+
+    with ctx.uow() as session:
+        actor = organizations.resolve_actor(session, who=as_)
+        sub, charge = subscriptions.reactivate(session, sub_id=sub_id, actor=actor, now=ctx.now)
+        return Out({"subscription": _sub_out(session, sub), "charge": MoneyOut.of(charge.amount),
+                    "charged_days": charge.days})
+
+
+# --- licences ----------------------------------------------------------------------------
+
+@command(GROUPS["licenses"], "set")
+def licenses_set(
+    ctx: Ctx, sub_id: SubId, total: Annotated[int, typer.Option(help="The new number of licences.")], as_: AsUser,
+) -> Out:
+    """Buy or remove licences to reach a total; prorated by day."""
+    from seatwise.licenses import service as licenses
+    from seatwise.subscriptions.schemas import MoneyOut
+
+    with ctx.uow() as session:
+        actor = organizations.resolve_actor(session, who=as_)
+        change = licenses.set_total(session, sub_id=sub_id, total=total, actor=actor, now=ctx.now)
+        proration = change.proration
+        return Out({
+            "subscription": _sub_out(session, change.subscription),
+            "change": change.change.delta,
+            "prorated": None if proration is None else {
+                "kind": "charge" if change.change.delta > 0 else "credit",
+                "amount": MoneyOut.of(proration.amount), "days": proration.days,
+                "days_in_period": proration.days_in_period,
+            },
+        })
+
+
+@command(GROUPS["license"], "assign")
+def license_assign(
+    ctx: Ctx, sub_id: SubId, user: Annotated[int, typer.Option(help="User id.")], as_: AsUser,
+) -> Out:
+    """Assign a licence of the subscription to a user."""
+    from seatwise.licenses import service as licenses
+
+    with ctx.uow() as session:
+        actor = organizations.resolve_actor(session, who=as_)
+        assignment = licenses.assign(session, sub_id=sub_id, user_id=user, actor=actor, now=ctx.now)
+        return Out({"subscription_id": sub_id, "user_id": user, "assigned_at": assignment.assigned_at})
+
+
+@command(GROUPS["license"], "unassign")
+def license_unassign(
+    ctx: Ctx, sub_id: SubId, user: Annotated[int, typer.Option(help="User id.")], as_: AsUser,
+) -> Out:
+    """Take a licence back from a user (the seat stays paid for)."""
+    from seatwise.licenses import service as licenses
+
+    with ctx.uow() as session:
+        actor = organizations.resolve_actor(session, who=as_)
+        licenses.unassign(session, sub_id=sub_id, user_id=user, actor=actor, now=ctx.now)
+        return Out({"subscription_id": sub_id, "user_id": user, "unassigned_at": ctx.now})
+
+
+@command(GROUPS["license"], "list")
+def license_list(ctx: Ctx, sub_id: SubId) -> Out:
+    """List who holds the licences of a subscription."""
+    from seatwise.licenses import service as licenses
+    from seatwise.subscriptions import service as subscriptions
+
+    with ctx.read() as session:
+        subscriptions.get(session, sub_id=sub_id)
+        return Out([{"user_id": a.user_id, "assigned_at": a.assigned_at}
+                    for a in licenses.assignments_of(session, sub_id=sub_id)])
+
+
+# --- billing, audit, serve ---------------------------------------------------------------
+
+@command(GROUPS["billing"], "run")
+def billing_run(
+    ctx: Ctx,
+    as_of: Annotated[Optional[str], typer.Option(help="Do everything due up to this ISO-8601 time "
+                                                     "(default: now).")] = None,
+) -> Out:
+    """Perform every lifecycle transition due up to a time, for any number of elapsed periods."""
+    from seatwise.billing import service as billing
+
+    until = parse_instant(as_of, what="--as-of") if as_of else ctx.now
+    with ctx.uow() as session:
+        summary = billing.run(session, as_of=until).as_dict()
+    moved = ", ".join(f"{n} {event}" for event, n in summary["transitions"].items() if n) or "nothing due"
+    return Out(summary, text=f"billing run up to {summary['as_of']}: {summary['subscriptions']} subscriptions; "
+                             f"{moved}")
+
+
+@command(GROUPS["audit"], "list")
+def audit_list(
+    ctx: Ctx,
+    org: Annotated[Optional[int], typer.Option(help="Organisation id.")] = None,
+    subscription: Annotated[Optional[int], typer.Option(help="Subscription id.")] = None,
+) -> Out:
+    """Show the audit log, oldest first."""
+    from seatwise.events import service as audit
+
+    with ctx.read() as session:
+        entries = audit.entries(session, org_id=org, entity="subscriptions" if subscription else None,
+                                entity_id=subscription)
+        rows = [{"id": e.id, "at": e.at, "actor": e.actor, "org_id": e.org_id, "action": e.action,
+                 "entity": e.entity, "entity_id": e.entity_id, "before": e.before, "after": e.after}
+                for e in entries]
+    if ctx.json:
+        return Out(rows)
+    return Out([{k: r[k] for k in ("id", "at", "actor", "action", "entity", "entity_id")} for r in rows])
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    db_url: Annotated[Optional[str], typer.Option("--db", help="Database URL.")] = None,
+    now: Annotated[Optional[str], typer.Option("--now", help="Freeze the clock at this ISO-8601 time.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the address as JSON on start.")] = False,
+) -> None:
+    """Serve the HTTP API and admin center."""
+    import uvicorn
+
+    from seatwise.app import create_app
+    from seatwise.clock import FixedClock
+
+    try:
+        clock = FixedClock(parse_instant(now, what="--now")) if now else SystemClock()
+        application = create_app(url=config.database_url(db_url), clock=clock)
+    except SeatwiseError as exc:
+        err.print(f"error: {exc.message}", highlight=False, markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    url = f"http://{host}:{port}/"
+    if json_output:
+        print(json.dumps({"url": url}), flush=True)
+    else:
+        out.print(f"Seatwise is serving {url} (health: {url}health, subscriptions: {url}v1/subscriptions)")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,67 @@
+"""Who may do what (R9): roles of customer admins and the operator."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from seatwise.core.errors import Forbidden
+
+
+class Role(enum.StrEnum):
+    GLOBAL_ADMIN = "global_admin"
+    BILLING_ADMIN = "billing_admin"
+    USER_ADMIN = "user_admin"
+    USER = "user"
+
+
+class Permission(enum.StrEnum):
+    MANAGE_BILLING = "manage_billing"  # cancel, reactivate, buy/remove licences, payment methods
+    MANAGE_USERS = "manage_users"  # users and licence assignments
+    VIEW = "view"
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.GLOBAL_ADMIN: frozenset(Permission),
+    Role.BILLING_ADMIN: frozenset({Permission.MANAGE_BILLING, Permission.VIEW}),
+    Role.USER_ADMIN: frozenset({Permission.MANAGE_USERS, Permission.VIEW}),
+    Role.USER: frozenset(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The operator, or a user of one organisation acting with their role."""
+
+    role: Role | None
+    org_id: int | None = None
+    user_id: int | None = None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role is None
+
+    @property
+    def label(self) -> str:
+        return "operator" if self.is_operator else f"user:{self.user_id}"
+
+
+OPERATOR = Actor(role=None)
+SYSTEM_BILLING_RUN = "system:billing-run"
+
+
+def may(actor: Actor, permission: Permission, org_id: int) -> bool:
+    """Whether `actor` holds `permission` in organisation `org_id`; nobody acts outside their own."""
+    if actor.is_operator:
+        return True
+    return actor.org_id == org_id and permission in GRANTS[actor.role]
+
+
+def require(actor: Actor, permission: Permission, org_id: int) -> None:
+    """Raise Forbidden unless `actor` may act with `permission` in `org_id`."""
+    if not may(actor, permission, org_id):
+        if actor.org_id != org_id:
+            raise Forbidden(f"{actor.label} belongs to another organisation and cannot act here")
+        raise Forbidden(
+            f"{actor.label} is a {actor.role.value}; this needs a role that may {permission.value.replace('_', ' ')}"
+        )

@@ -1,0 +1,127 @@
+"""Demo data: a catalogue, an English and a Dutch customer, and subscriptions in every state."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from seatwise.billing import service as billing
+from seatwise.catalog import service as catalog
+from seatwise.catalog.models import Product
+from seatwise.core.roles import OPERATOR
+from seatwise.licenses import service as licenses
+from seatwise.organizations import service as organizations
+from seatwise.organizations.models import Organization
+from seatwise.payments import service as payments
+from seatwise.subscriptions import service as subscriptions
+
+PRODUCTS = [
+    dict(sku="SW-BUSINESS", name="Seatwise Business", price="12.50", interval="monthly", max_seats=300,
+         policy="standard"),
+    dict(sku="SW-ENTERPRISE", name="Seatwise Enterprise", price="396.00", interval="annual", max_seats=None,
+         policy="standard"),
+    dict(sku="SW-COMMIT", name="Seatwise Business (commitment)", price="11.00", interval="monthly", max_seats=None,
+         policy="window"),
+]
+CUSTOMERS = [
+    dict(name="Contoso Ltd", locale="en", domain="contoso.example", users=40,
+         admins=[("global_admin", "admin", "Alex Wilber"), ("billing_admin", "billing", "Megan Bowen"),
+                 ("user_admin", "people", "Lee Gu")]),
+    dict(name="Fabrikam BV", locale="nl", domain="fabrikam.example", users=15,
+         admins=[("global_admin", "beheer", "Daan de Vries"), ("billing_admin", "facturen", "Sanne Jansen"),
+                 ("user_admin", "gebruikers", "Emma Bakker")]),
+]
+
+
+def seed(session: Session, *, now: datetime) -> dict:
+    """Create the demo once; on a database that has it, change nothing and describe what is there."""
+    existing = session.scalar(select(Organization).where(Organization.name == CUSTOMERS[0]["name"]))
+    if existing is None:
+        _create(session, now=now)
+    return _summary(session, seeded=existing is None)
+
+
+def _create(session: Session, *, now: datetime) -> None:
+    def ago(days: int) -> datetime:
+        return now - timedelta(days=days)
+
+    start = ago(200)
+    for product in PRODUCTS:
+        catalog.add_product(session, currency="EUR", trial_days=30, now=start, **product)
+    orgs, users = [], []
+    for customer in CUSTOMERS:
+        org = organizations.add_org(session, name=customer["name"], currency="EUR", locale=customer["locale"],
+                                    now=start)
+        orgs.append(org)
+        for role, local, name in customer["admins"]:
+            organizations.add_user(session, org_id=org.id, email=f"{local}@{customer['domain']}", name=name,
+                                   role=role, actor=OPERATOR, now=start)
+        users.append([
+            organizations.add_user(session, org_id=org.id, email=f"user{n:02d}@{customer['domain']}", name=None,
+                                   role="user", actor=OPERATOR, now=start)
+            for n in range(1, customer["users"] + 1)
+        ])
+    contoso, fabrikam = orgs
+    payments.add_payment_method(session, org_id=contoso.id, card_number="4242424242424242", expiry="12/30",
+                                invoice=False, actor=OPERATOR, now=start)
+    payments.add_payment_method(session, org_id=fabrikam.id, card_number=None, expiry=None, invoice=True,
+                                actor=OPERATOR, now=start)
+
+    def assign(sub, people, at):
+        for user in people:
+            licenses.assign(session, sub_id=sub.id, user_id=user.id, actor=OPERATOR, now=at)
+
+    # Contoso: 30 of 40 licences assigned (too many to cancel online), 10 of 10 (can cancel), a trial.
+    big = subscriptions.buy(session, org_id=contoso.id, sku="SW-BUSINESS", seats=40, actor=OPERATOR, now=ago(45))
+    assign(big, users[0][:30], ago(45))
+    small = subscriptions.buy(session, org_id=contoso.id, sku="SW-ENTERPRISE", seats=10, actor=OPERATOR,
+                              now=ago(2))
+    assign(small, users[0][30:40], ago(2))
+    trial = subscriptions.start_trial(session, org_id=contoso.id, sku="SW-COMMIT", seats=25, actor=OPERATOR,
+                                      now=ago(5))
+    assign(trial, users[0][:5], ago(5))
+
+    # Fabrikam: a trial, one expired (recurring billing off), one disabled (cancelled), one deleted.
+    subscriptions.start_trial(session, org_id=fabrikam.id, sku="SW-BUSINESS", seats=25, actor=OPERATOR,
+                              now=ago(10))
+    lapsed = subscriptions.buy(session, org_id=fabrikam.id, sku="SW-COMMIT", seats=8, actor=OPERATOR, now=ago(40))
+    assign(lapsed, users[1][:8], ago(40))
+    subscriptions.set_recurring_billing(session, sub_id=lapsed.id, enabled=False, actor=OPERATOR, now=ago(35))
+    canceled = subscriptions.buy(session, org_id=fabrikam.id, sku="SW-ENTERPRISE", seats=5, actor=OPERATOR,
+                                 now=ago(20))
+    subscriptions.cancel(session, sub_id=canceled.id, actor=OPERATOR, now=ago(10), reason="too_expensive")
+    gone = subscriptions.buy(session, org_id=fabrikam.id, sku="SW-BUSINESS", seats=3, actor=OPERATOR, now=ago(130))
+    subscriptions.cancel(session, sub_id=gone.id, actor=OPERATOR, now=ago(100), reason="no_longer_needed")
+    billing.run(session, as_of=now)
+
+
+def _summary(session: Session, *, seeded: bool) -> dict:
+    orgs = [o for o in organizations.list_orgs(session) if o.name in {c["name"] for c in CUSTOMERS}]
+    return {
+        "seeded": seeded,
+        "products": [p.sku for p in session.scalars(select(Product).order_by(Product.id))],
+        "organizations": [
+            {
+                "id": org.id, "name": org.name, "locale": org.locale,
+                "admins": [{"id": u.id, "email": u.email, "role": u.role}
+                           for u in organizations.list_users(session, org_id=org.id) if u.role != "user"],
+                "subscriptions": [{"id": s.id, "sku": subscriptions.product_of(session, s).sku, "status": s.status,
+                                   "assigned": subscriptions.assigned_count(session, sub_id=s.id), "seats": s.seats}
+                                  for s in subscriptions.list_for_org(session, org_id=org.id)],
+            }
+            for org in orgs
+        ],
+    }
+
+
+def describe(summary: dict) -> str:
+    """The summary for people: who can sign in as what, and which subscription is in which state."""
+    lines = ["demo data created" if summary["seeded"] else "demo data already present; nothing changed"]
+    for org in summary["organizations"]:
+        lines.append(f"{org['name']} (organisation {org['id']}, {org['locale']})")
+        lines += [f"  admin {a['email']} (user {a['id']}, {a['role']})" for a in org["admins"]]
+        lines += [f"  subscription {s['id']}: {s['sku']} {s['status']}, {s['assigned']}/{s['seats']} assigned"
+                  for s in org["subscriptions"]]
+    return "\n".join(lines)

@@ -1,0 +1,42 @@
+"""Messages in the organisation's language (en, nl) from Babel catalogues, and money and dates per locale."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from babel.dates import format_date
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency
+
+from seatwise.core.money import Money, exponent
+
+LOCALES = ("en", "nl")
+_DIR = Path(__file__).parent / "locale"
+_BABEL_LOCALE = {"en": "en_GB", "nl": "nl_NL"}
+
+
+@lru_cache(maxsize=None)
+def _catalog(locale: str) -> dict[str, str]:
+    with open(_DIR / locale / "LC_MESSAGES" / "messages.po", "rb") as f:
+        catalog = read_po(f, locale=locale)
+    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+
+
+def gettext(locale: str, msgid: str, **params: object) -> str:
+    """The translation of `msgid` (English when missing), with `{name}` placeholders filled."""
+    text = _catalog(locale).get(msgid, msgid) if locale in LOCALES else msgid
+    return text.format(**params) if params else text
+
+
+def format_money(money: Money, locale: str) -> str:
+    """€112.50 in English, € 112,50 in Dutch."""
+    value = Decimal(money.amount).scaleb(-exponent(money.currency))
+    return format_currency(value, money.currency, locale=_BABEL_LOCALE.get(locale, "en_GB"))
+
+
+def format_day(at: datetime | None, locale: str) -> str:
+    """A date in words: 26 November 2026 / 26 november 2026."""
+    return "" if at is None else format_date(at.date(), "long", locale=_BABEL_LOCALE.get(locale, "en_GB"))

@@ -1,0 +1,153 @@
+"""Buying, removing, assigning and unassigning licences (R12, R13)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from seatwise import config
+from seatwise.core.errors import BadInput, Refused
+from seatwise.core.licenses import ASSIGNABLE, SeatChange, check_assign, check_seat_change
+from seatwise.core.lifecycle import Status
+from seatwise.core.proration import Proration, charge_for_remaining_days, credit_for_unused_days
+from seatwise.core.roles import Actor, Permission, require
+from seatwise.events import service as audit
+from seatwise.licenses.models import Assignment
+from seatwise.organizations.models import User
+from seatwise.organizations.service import get_user
+from seatwise.subscriptions import service as subscriptions
+from seatwise.subscriptions.models import Subscription
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseChange:
+    """A new seat total and what it charges (seats bought) or credits (seats removed) pro rata."""
+
+    subscription: Subscription
+    change: SeatChange
+    proration: Proration | None
+
+
+def set_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: datetime) -> LicenseChange:
+    """Buy or remove licences to reach `total`, prorated by day (R12, R15)."""
+    sub = subscriptions.get_visible(session, sub_id=sub_id, actor=actor, lock=True)
+    require(actor, Permission.MANAGE_BILLING, sub.org_id)
+    product = subscriptions.product_of(session, sub)
+    state = subscriptions.lifecycle_of(sub)
+    change = check_seat_change(
+        state=state,
+        policy=config.policy_for(product.policy),
+        seats=sub.seats,
+        new_total=total,
+        assigned=subscriptions.assigned_count(session, sub_id=sub.id),
+        max_seats=product.max_seats,
+        is_operator=actor.is_operator,
+        now=now,
+    )
+    if change.delta == 0:
+        return LicenseChange(sub, change, None)
+    price, period = subscriptions.unit_price(sub), state.current_period
+    if change.delta > 0:
+        proration = charge_for_remaining_days(unit_price=price, seats=change.delta, period=period, on=now)
+    else:
+        proration = credit_for_unused_days(unit_price=price, seats=-change.delta, period=period, on=now)
+    before = audit.snapshot(sub)
+    sub.seats = total
+    sub.updated_at = now
+    entry = audit.record(session, actor=actor.label, action="licenses.changed", row=sub, org_id=sub.org_id,
+                         before=before, at=now)
+    entry.after = {**entry.after, "prorated": proration.amount.amount if change.delta > 0 else -proration.amount.amount}
+    return LicenseChange(sub, change, proration)
+
+
+def _user_in_org(session: Session, *, user_id: int, org_id: int) -> User:
+    user = get_user(session, user_id=user_id)
+    if user.org_id != org_id:
+        raise BadInput(f"user {user_id} belongs to another organisation: expected a user of organisation {org_id}",
+                       code="user_of_another_org")
+    if user.removed_at is not None:
+        raise Refused(f"user {user_id} is removed: restore them first", code="user_removed")
+    return user
+
+
+def assign(session: Session, *, sub_id: int, user_id: int, actor: Actor, now: datetime) -> Assignment:
+    """Give a user a licence; never more assigned than seats, even under concurrency (R13)."""
+    # The row lock (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) serialises the
+    # count-then-insert below across processes.
+    sub = subscriptions.get_visible(session, sub_id=sub_id, actor=actor, lock=True)
+    require(actor, Permission.MANAGE_USERS, sub.org_id)
+    _user_in_org(session, user_id=user_id, org_id=sub.org_id)
+    existing = session.scalar(select(Assignment).where(
+        Assignment.subscription_id == sub.id, Assignment.user_id == user_id))
+    if existing is not None:
+        raise Refused(f"user {user_id} already has a licence of subscription {sub.id}", code="already_assigned")
+    check_assign(status=Status(sub.status), seats=sub.seats,
+                 assigned=subscriptions.assigned_count(session, sub_id=sub.id))
+    assignment = Assignment(subscription_id=sub.id, user_id=user_id, assigned_at=now)
+    session.add(assignment)
+    audit.record(session, actor=actor.label, action="license.assigned", row=assignment, org_id=sub.org_id,
+                 before=None, at=now)
+    return assignment
+
+
+def unassign(session: Session, *, sub_id: int, user_id: int, actor: Actor, now: datetime) -> None:
+    """Take a licence back from a user; the seat stays paid for."""
+    sub = subscriptions.get_visible(session, sub_id=sub_id, actor=actor, lock=True)
+    require(actor, Permission.MANAGE_USERS, sub.org_id)
+    assignment = session.scalar(select(Assignment).where(
+        Assignment.subscription_id == sub.id, Assignment.user_id == user_id))
+    if assignment is None:
+        raise Refused(f"user {user_id} has no licence of subscription {sub.id}", code="not_assigned")
+    before = audit.snapshot(assignment)
+    session.delete(assignment)
+    audit.append(session, actor=actor.label, action="license.unassigned", entity="assignments",
+                 entity_id=assignment.id, org_id=sub.org_id, before=before, after=None, at=now)
+
+
+def assignments_of(session: Session, *, sub_id: int) -> list[Assignment]:
+    """Licences held on a subscription, by user id."""
+    return list(session.scalars(select(Assignment).where(
+        Assignment.subscription_id == sub_id, Assignment.suspended_at.is_(None)).order_by(Assignment.user_id)))
+
+
+def suspend_for_user(session: Session, *, user: User, actor: Actor, now: datetime) -> None:
+    """A removed user's licences stop holding seats until the user is restored."""
+    for assignment in session.scalars(select(Assignment).where(
+            Assignment.user_id == user.id, Assignment.suspended_at.is_(None))):
+        before = audit.snapshot(assignment)
+        assignment.suspended_at = now
+        audit.record(session, actor=actor.label, action="license.suspended", row=assignment, org_id=user.org_id,
+                     before=before, at=now)
+
+
+def resume_for_user(session: Session, *, user: User, actor: Actor, now: datetime) -> None:
+    """Give a restored user back each licence that still has a free seat; drop the others."""
+    suspended = list(session.scalars(select(Assignment).where(
+        Assignment.user_id == user.id, Assignment.suspended_at.is_not(None))))
+    for assignment in suspended:
+        sub = subscriptions.get(session, sub_id=assignment.subscription_id, lock=True)
+        before = audit.snapshot(assignment)
+        free = sub.seats - subscriptions.assigned_count(session, sub_id=sub.id)
+        if Status(sub.status) in ASSIGNABLE and free > 0:
+            assignment.suspended_at = None
+            audit.record(session, actor=actor.label, action="license.resumed", row=assignment, org_id=user.org_id,
+                         before=before, at=now)
+        else:
+            session.delete(assignment)
+            audit.append(session, actor=actor.label, action="license.released", entity="assignments",
+                         entity_id=assignment.id, org_id=user.org_id, before=before, after=None, at=now)
+
+
+def release_all(session: Session, *, sub: Subscription, actor: str, now: datetime) -> int:
+    """Free every licence of a deleted subscription; returns how many."""
+    rows = list(session.scalars(select(Assignment).where(Assignment.subscription_id == sub.id)))
+    for assignment in rows:
+        session.delete(assignment)
+    if rows:
+        audit.append(session, actor=actor, action="licenses.released", entity="subscriptions", entity_id=sub.id,
+                     org_id=sub.org_id, before={"assigned_user_ids": sorted(a.user_id for a in rows)}, after=None,
+                     at=now)
+    return len(rows)

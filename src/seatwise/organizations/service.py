@@ -1,0 +1,126 @@
+"""Customer organisations and their users."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from seatwise.core.errors import BadInput, NotFound, Refused
+from seatwise.core.licenses import can_restore
+from seatwise.core.money import check_currency
+from seatwise.core.roles import OPERATOR, Actor, Permission, Role, require
+from seatwise.events import service as audit
+from seatwise.i18n import LOCALES
+from seatwise.organizations.models import Organization, User
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def add_org(session: Session, *, name: str, currency: str, locale: str, now: datetime) -> Organization:
+    """Add a customer organisation."""
+    if not name.strip():
+        raise BadInput("invalid name: expected the organisation's name", code="invalid_name")
+    if locale not in LOCALES:
+        raise BadInput(f"invalid locale {locale!r}: expected one of {', '.join(LOCALES)}", code="invalid_locale")
+    org = Organization(name=name.strip(), currency=check_currency(currency), locale=locale, created_at=now)
+    session.add(org)
+    session.flush()
+    audit.record(session, actor=OPERATOR.label, action="organization.added", row=org, org_id=org.id, before=None, at=now)
+    return org
+
+
+def get_org(session: Session, *, org_id: int) -> Organization:
+    """The organisation with this id, or NotFound."""
+    org = session.get(Organization, org_id)
+    if org is None:
+        raise NotFound(f"unknown organisation {org_id}: expected an id from `seatwise org list`", code="unknown_org")
+    return org
+
+
+def list_orgs(session: Session) -> list[Organization]:
+    """Every organisation, oldest first."""
+    return list(session.scalars(select(Organization).order_by(Organization.id)))
+
+
+def get_user(session: Session, *, user_id: int) -> User:
+    """The user with this id, or NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"unknown user {user_id}: expected an id from `seatwise user list`", code="unknown_user")
+    return user
+
+
+def list_users(session: Session, *, org_id: int) -> list[User]:
+    """Users of one organisation, removed ones included."""
+    get_org(session, org_id=org_id)
+    return list(session.scalars(select(User).where(User.org_id == org_id).order_by(User.id)))
+
+
+def add_user(
+    session: Session, *, org_id: int, email: str, name: str | None, role: str, actor: Actor, now: datetime
+) -> User:
+    """Add a user to an organisation, with an admin role or none."""
+    get_org(session, org_id=org_id)
+    require(actor, Permission.MANAGE_USERS, org_id)
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise BadInput(f"invalid e-mail {email!r}: expected name@example.com", code="invalid_email")
+    if role not in set(Role):
+        raise BadInput(f"invalid role {role!r}: expected one of {', '.join(Role)}", code="invalid_role")
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise BadInput(f"e-mail {email} is already in use: expected a new address", code="duplicate_email")
+    user = User(org_id=org_id, email=email, name=(name or email.split("@")[0]).strip(), role=role, created_at=now)
+    session.add(user)
+    audit.record(session, actor=actor.label, action="user.added", row=user, org_id=org_id, before=None, at=now)
+    return user
+
+
+def remove_user(session: Session, *, user_id: int, actor: Actor, now: datetime) -> User:
+    """Remove a user: their licences are freed, the seats stay paid for (R13)."""
+    from seatwise.licenses.service import suspend_for_user
+
+    user = get_user(session, user_id=user_id)
+    require(actor, Permission.MANAGE_USERS, user.org_id)
+    if user.removed_at is not None:
+        raise Refused(f"user {user_id} was already removed", code="already_removed")
+    before = audit.snapshot(user)
+    user.removed_at = now
+    suspend_for_user(session, user=user, actor=actor, now=now)
+    audit.record(session, actor=actor.label, action="user.removed", row=user, org_id=user.org_id, before=before, at=now)
+    return user
+
+
+def restore_user(session: Session, *, user_id: int, actor: Actor, now: datetime) -> User:
+    """Restore a user removed less than 30 days ago, with the licences that still have a free seat (R13)."""
+    from seatwise.licenses.service import resume_for_user
+
+    user = get_user(session, user_id=user_id)
+    require(actor, Permission.MANAGE_USERS, user.org_id)
+    if user.removed_at is None:
+        raise Refused(f"user {user_id} is not removed", code="not_removed")
+    if not can_restore(removed_at=user.removed_at, now=now):
+        raise Refused(f"user {user_id} was removed more than 30 days ago and cannot be restored",
+                      code="restore_window_passed")
+    before = audit.snapshot(user)
+    user.removed_at = None
+    resume_for_user(session, user=user, actor=actor, now=now)
+    audit.record(session, actor=actor.label, action="user.restored", row=user, org_id=user.org_id, before=before, at=now)
+    return user
+
+
+def resolve_actor(session: Session, *, who: str) -> Actor:
+    """`operator`, or a user id or e-mail of an active user, as the one acting."""
+    who = (who or "").strip()
+    if who == "operator":
+        return OPERATOR
+    if who.isdigit():
+        user = session.get(User, int(who))
+    else:
+        user = session.scalar(select(User).where(User.email == who.lower()))
+    if user is None or user.removed_at is not None:
+        raise NotFound(f"unknown user {who!r} for --as: expected `operator`, or the id or e-mail of an active user",
+                       code="unknown_actor")
+    return Actor(role=Role(user.role), org_id=user.org_id, user_id=user.id)

@@ -1,0 +1,63 @@
+"""Payment methods of an organisation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from seatwise.core.cards import parse_card
+from seatwise.core.errors import BadInput
+from seatwise.core.roles import Actor, Permission, require
+from seatwise.events import service as audit
+from seatwise.organizations.service import get_org
+from seatwise.payments.gateway import Gateway, SimulatedGateway
+from seatwise.payments.models import PaymentMethod
+
+
+def add_payment_method(
+    session: Session,
+    *,
+    org_id: int,
+    card_number: str | None,
+    expiry: str | None,
+    invoice: bool,
+    actor: Actor,
+    now: datetime,
+    gateway: Gateway | None = None,
+) -> PaymentMethod:
+    """Add a card (number and MM/YY expiry) or pay-by-invoice to an organisation."""
+    get_org(session, org_id=org_id)
+    require(actor, Permission.MANAGE_BILLING, org_id)
+    if invoice == (card_number is not None):
+        raise BadInput("give either --card NUMBER --exp MM/YY or --invoice", code="invalid_payment_method")
+    if invoice:
+        method = PaymentMethod(org_id=org_id, kind="invoice", created_at=now)
+    else:
+        if expiry is None:
+            raise BadInput("missing expiry: expected --exp MM/YY with the card", code="invalid_expiry")
+        card = parse_card(number=card_number, expiry=expiry, now=now)
+        token = (gateway or SimulatedGateway()).tokenize(card)
+        method = PaymentMethod(org_id=org_id, kind="card", brand=card.brand, last4=card.last4,
+                               exp_month=card.exp_month, exp_year=card.exp_year, token=token, created_at=now)
+    session.add(method)
+    audit.record(session, actor=actor.label, action="payment_method.added", row=method, org_id=org_id,
+                 before=None, at=now)
+    return method
+
+
+def list_payment_methods(session: Session, *, org_id: int) -> list[PaymentMethod]:
+    """The organisation's payment methods in use, newest first."""
+    return list(session.scalars(
+        select(PaymentMethod)
+        .where(PaymentMethod.org_id == org_id, PaymentMethod.removed_at.is_(None))
+        .order_by(PaymentMethod.id.desc())
+    ))
+
+
+def has_payment_method(session: Session, *, org_id: int) -> bool:
+    """Whether the organisation has a payment method on file (R2: trials convert only then)."""
+    return session.scalar(
+        select(PaymentMethod.id).where(PaymentMethod.org_id == org_id, PaymentMethod.removed_at.is_(None)).limit(1)
+    ) is not None

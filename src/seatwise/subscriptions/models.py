@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from seatwise.db import Base, UTCDateTime
+
+
+class Subscription(Base):
+    """An organisation's subscription to one product; its lifecycle columns mirror core.lifecycle."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (CheckConstraint("seats >= 0", name="seats_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    status: Mapped[str] = mapped_column(String(10))
+    status_reason: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    state_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    interval: Mapped[str] = mapped_column(String(10))
+    anchor: Mapped[datetime] = mapped_column(UTCDateTime())
+    period_index: Mapped[int] = mapped_column(Integer, default=0)
+    current_period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    current_period_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    trial_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    started_as_trial: Mapped[bool] = mapped_column(Boolean, default=False)
+    recurring_billing: Mapped[bool] = mapped_column(Boolean, default=True)
+    seats: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(Integer)  # minor units, fixed at purchase
+    currency: Mapped[str] = mapped_column(String(3))
+    # The next moment the billing run has something to do; NULL once deleted.
+    next_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    cancel_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,248 @@
+"""Subscriptions: trials, purchases, cancellation, recurring billing and reactivation (R1–R11)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from seatwise import config
+from seatwise.catalog.models import Product
+from seatwise.catalog.service import get_by_sku
+from seatwise.core import lifecycle
+from seatwise.core.cancellation import CancellationDecision, decide_cancellation
+from seatwise.core.errors import BadInput, NotFound, Refused
+from seatwise.core.lifecycle import Lifecycle, Status
+from seatwise.core.money import Money
+from seatwise.core.periods import Interval
+from seatwise.core.proration import Proration, charge_for_remaining_days
+from seatwise.core.roles import Actor, Permission, may, require
+from seatwise.events import service as audit
+from seatwise.licenses.models import Assignment
+from seatwise.organizations.service import get_org
+from seatwise.payments.service import has_payment_method
+from seatwise.subscriptions.models import Subscription
+
+CANCEL_REASONS = ("too_expensive", "missing_features", "switching_product", "no_longer_needed", "other")
+
+
+def lifecycle_of(sub: Subscription) -> Lifecycle:
+    """The core view of a subscription row."""
+    return Lifecycle(
+        status=Status(sub.status),
+        reason=lifecycle.Reason(sub.status_reason) if sub.status_reason else None,
+        state_until=sub.state_until,
+        interval=Interval(sub.interval),
+        anchor=sub.anchor,
+        period_index=sub.period_index,
+        trial_end=sub.trial_end,
+        recurring_billing=sub.recurring_billing,
+    )
+
+
+def apply_lifecycle(sub: Subscription, state: Lifecycle, *, now: datetime) -> None:
+    """Write a core state back onto the row, with the columns derived from it."""
+    period = state.current_period
+    sub.status = state.status.value
+    sub.status_reason = state.reason.value if state.reason else None
+    sub.state_until = state.state_until
+    sub.interval = state.interval.value
+    sub.anchor = state.anchor
+    sub.period_index = state.period_index
+    sub.current_period_start = period.start
+    sub.current_period_end = period.end
+    sub.trial_end = state.trial_end
+    sub.recurring_billing = state.recurring_billing
+    sub.next_event_at = {
+        Status.TRIAL: state.trial_end,
+        Status.ACTIVE: period.end,
+        Status.EXPIRED: state.state_until,
+        Status.DISABLED: state.state_until,
+    }.get(state.status)
+    sub.updated_at = now
+
+
+def unit_price(sub: Subscription) -> Money:
+    return Money(sub.unit_price, sub.currency)
+
+
+def get(session: Session, *, sub_id: int, lock: bool = False) -> Subscription:
+    """The subscription with this id (row-locked for an update when `lock`), or NotFound."""
+    query = select(Subscription).where(Subscription.id == sub_id)
+    if lock:
+        query = query.with_for_update()
+    sub = session.scalar(query)
+    if sub is None:
+        raise NotFound(f"unknown subscription {sub_id}: expected an id from `seatwise subscription list`",
+                       code="unknown_subscription")
+    return sub
+
+
+def get_visible(session: Session, *, sub_id: int, actor: Actor, lock: bool = False) -> Subscription:
+    """A subscription the actor may see: another organisation's answers as a missing one does."""
+    sub = get(session, sub_id=sub_id, lock=lock)
+    if not actor.is_operator and actor.org_id != sub.org_id:
+        raise NotFound(f"unknown subscription {sub_id}: expected an id from `seatwise subscription list`",
+                       code="unknown_subscription")
+    return sub
+
+
+def list_for_org(session: Session, *, org_id: int) -> list[Subscription]:
+    """An organisation's subscriptions, oldest first."""
+    get_org(session, org_id=org_id)
+    return list(session.scalars(select(Subscription).where(Subscription.org_id == org_id).order_by(Subscription.id)))
+
+
+def list_all(session: Session) -> list[Subscription]:
+    """Every subscription, oldest first."""
+    return list(session.scalars(select(Subscription).order_by(Subscription.id)))
+
+
+def assigned_count(session: Session, *, sub_id: int) -> int:
+    """Licences of the subscription held by users (suspended ones hold no seat)."""
+    return session.scalar(
+        select(func.count()).select_from(Assignment)
+        .where(Assignment.subscription_id == sub_id, Assignment.suspended_at.is_(None))
+    )
+
+
+def assigned_counts(session: Session, *, sub_ids: list[int]) -> dict[int, int]:
+    """Assigned licences for many subscriptions in one query."""
+    if not sub_ids:
+        return {}
+    rows = session.execute(
+        select(Assignment.subscription_id, func.count())
+        .where(Assignment.subscription_id.in_(sub_ids), Assignment.suspended_at.is_(None))
+        .group_by(Assignment.subscription_id)
+    )
+    counts = dict.fromkeys(sub_ids, 0)
+    counts.update({sub_id: n for sub_id, n in rows})
+    return counts
+
+
+def product_of(session: Session, sub: Subscription) -> Product:
+    return session.get(Product, sub.product_id)
+
+
+def _check_new(session: Session, *, org_id: int, product: Product, seats: int) -> None:
+    org = get_org(session, org_id=org_id)
+    if seats < 1:
+        raise BadInput(f"invalid seats {seats}: expected 1 or more", code="invalid_seats")
+    if product.max_seats is not None and seats > product.max_seats:
+        raise Refused(f"{product.sku} allows at most {product.max_seats} licences", code="seat_cap_exceeded")
+    if org.currency != product.currency:
+        raise Refused(f"{product.sku} is sold in {product.currency}, but the organisation pays in {org.currency}",
+                      code="currency_mismatch")
+
+
+def _new(*, org_id: int, product: Product, seats: int, state: Lifecycle, now: datetime) -> Subscription:
+    sub = Subscription(org_id=org_id, product_id=product.id, seats=seats, unit_price=product.unit_price,
+                       currency=product.currency, started_as_trial=state.status is Status.TRIAL, created_at=now)
+    apply_lifecycle(sub, state, now=now)
+    return sub
+
+
+def start_trial(session: Session, *, org_id: int, sku: str, seats: int, actor: Actor, now: datetime) -> Subscription:
+    """Start a trial of a product: fixed seats for its trial days (R1); one trial per product."""
+    product = get_by_sku(session, sku=sku)
+    _check_new(session, org_id=org_id, product=product, seats=seats)
+    require(actor, Permission.MANAGE_BILLING, org_id)
+    if product.trial_days == 0:
+        raise Refused(f"{product.sku} has no trial: buy it instead", code="no_trial")
+    used = session.scalar(select(Subscription.id).where(
+        Subscription.org_id == org_id, Subscription.product_id == product.id, Subscription.started_as_trial))
+    if used is not None:
+        raise Refused(f"this organisation already had a trial of {product.sku} (subscription {used})",
+                      code="trial_already_used")
+    state = lifecycle.start_trial(now=now, interval=Interval(product.interval), trial_days=product.trial_days)
+    sub = _new(org_id=org_id, product=product, seats=seats, state=state, now=now)
+    session.add(sub)
+    audit.record(session, actor=actor.label, action="subscription.trial_started", row=sub, org_id=org_id,
+                 before=None, at=now)
+    return sub
+
+
+def buy(session: Session, *, org_id: int, sku: str, seats: int, actor: Actor, now: datetime) -> Subscription:
+    """Buy a product outright: active from today, billed in advance per period (R3)."""
+    product = get_by_sku(session, sku=sku)
+    _check_new(session, org_id=org_id, product=product, seats=seats)
+    require(actor, Permission.MANAGE_BILLING, org_id)
+    if not has_payment_method(session, org_id=org_id):
+        raise Refused("add a payment method before buying", code="payment_method_required")
+    state = lifecycle.start_paid(now=now, interval=Interval(product.interval))
+    sub = _new(org_id=org_id, product=product, seats=seats, state=state, now=now)
+    session.add(sub)
+    audit.record(session, actor=actor.label, action="subscription.started", row=sub, org_id=org_id,
+                 before=None, at=now)
+    return sub
+
+
+def cancellation_decision(session: Session, *, sub: Subscription, actor: Actor, now: datetime) -> CancellationDecision:
+    """The decision of R10 for this subscription, actor and moment; preview and cancel both use it."""
+    product = product_of(session, sub)
+    return decide_cancellation(
+        state=lifecycle_of(sub),
+        policy=config.policy_for(product.policy),
+        seats=sub.seats,
+        assigned=assigned_count(session, sub_id=sub.id),
+        unit_price=unit_price(sub),
+        has_payment_method=has_payment_method(session, org_id=sub.org_id),
+        may_cancel=may(actor, Permission.MANAGE_BILLING, sub.org_id),
+        is_operator=actor.is_operator,
+        now=now,
+    )
+
+
+def cancel(
+    session: Session, *, sub_id: int, actor: Actor, now: datetime, reason: str | None = None,
+    comment: str | None = None,
+) -> tuple[Subscription, CancellationDecision]:
+    """Cancel if the decision allows it (R5, R8); otherwise raise Refused carrying the decision."""
+    if reason is not None and reason not in CANCEL_REASONS:
+        raise BadInput(f"invalid reason {reason!r}: expected one of {', '.join(CANCEL_REASONS)}",
+                       code="invalid_reason")
+    if comment is not None and len(comment) > 2000:
+        raise BadInput("comment too long: expected at most 2,000 characters", code="invalid_comment")
+    sub = get_visible(session, sub_id=sub_id, actor=actor, lock=True)
+    decision = cancellation_decision(session, sub=sub, actor=actor, now=now)
+    if not decision.allowed:
+        raise Refused(f"cancellation refused: {decision.code}", code=decision.code.value, detail=decision)
+    before = audit.snapshot(sub)
+    apply_lifecycle(sub, lifecycle.cancel(lifecycle_of(sub), now=now), now=now)
+    sub.canceled_at = now
+    sub.cancel_reason = reason
+    sub.cancel_comment = comment
+    entry = audit.record(session, actor=actor.label, action="subscription.canceled", row=sub, org_id=sub.org_id,
+                         before=before, at=now)
+    entry.after = {**entry.after, "credit": decision.credit.amount}
+    return sub, decision
+
+
+def set_recurring_billing(session: Session, *, sub_id: int, enabled: bool, actor: Actor, now: datetime) -> Subscription:
+    """Turn recurring billing on or off; off lets the subscription expire at period end (R4, R7)."""
+    sub = get_visible(session, sub_id=sub_id, actor=actor, lock=True)
+    require(actor, Permission.MANAGE_BILLING, sub.org_id)
+    before = audit.snapshot(sub)
+    apply_lifecycle(sub, lifecycle.set_recurring_billing(lifecycle_of(sub), enabled=enabled), now=now)
+    audit.record(session, actor=actor.label, action=f"subscription.recurring_billing_{'on' if enabled else 'off'}",
+                 row=sub, org_id=sub.org_id, before=before, at=now)
+    return sub
+
+
+def reactivate(session: Session, *, sub_id: int, actor: Actor, now: datetime) -> tuple[Subscription, Proration]:
+    """Reactivate an expired or disabled subscription (R6); returns it with what it costs now."""
+    sub = get_visible(session, sub_id=sub_id, actor=actor, lock=True)
+    require(actor, Permission.MANAGE_BILLING, sub.org_id)
+    state = lifecycle.reactivate(lifecycle_of(sub), now=now)
+    if not has_payment_method(session, org_id=sub.org_id):
+        raise Refused("add a payment method before reactivating", code="payment_method_required")
+    before = audit.snapshot(sub)
+    apply_lifecycle(sub, state, now=now)
+    charge = charge_for_remaining_days(unit_price=unit_price(sub), seats=sub.seats, period=state.current_period,
+                                       on=now)
+    entry = audit.record(session, actor=actor.label, action="subscription.reactivated", row=sub, org_id=sub.org_id,
+                         before=before, at=now)
+    entry.after = {**entry.after, "charge": charge.amount.amount}
+    return sub, charge
+
