@@ -1,0 +1,27 @@
+"""`demo seed` makes subscriptions in every state, once."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from seatwise import demo
+from seatwise.db import Base
+from tests.conftest import T0
+
+
+def _row_counts(session) -> dict[str, int]:
+    return {t.name: session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
+
+
+def test_demo_seed_covers_every_state_and_is_idempotent(uow):
+    with uow() as s:
+        first = demo.seed(s, now=T0)
+        counts = _row_counts(s)
+    with uow() as s:
+        second = demo.seed(s, now=T0)
+        assert _row_counts(s) == counts
+    statuses = {sub["status"] for org in first["organizations"] for sub in org["subscriptions"]}
+    assert statuses == {"trial", "active", "expired", "disabled", "deleted"}
+    assert [o["locale"] for o in first["organizations"]] == ["en", "nl"]
+    assert (first["seeded"], second["seeded"]) == (True, False)
+    assert second["organizations"] == first["organizations"]
