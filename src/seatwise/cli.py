@@ -18,7 +18,8 @@ import typer
 from pydantic_core import to_jsonable_python
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
+from typer.core import TyperGroup
 
 from seatwise import config, db
 from seatwise.catalog import service as catalog
@@ -30,7 +31,43 @@ from seatwise.core.roles import OPERATOR
 from seatwise.organizations import service as organizations
 from seatwise.subscriptions.schemas import DecisionOut
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+try:  # Typer vendors Click since 0.2x; older releases use Click itself
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import UsageError
+
+
+class _RootGroup(TyperGroup):
+    """The `seatwise` command: usage errors (a missing option, `abc` for a number) are bad input like any
+    other, one `error: ...` line on stderr and exit 2, instead of Typer's boxed usage text."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        as_json = "--json" in args
+        try:
+            ctx = super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as exc:
+            _usage_error(exc, as_json=as_json)
+        ctx.meta["seatwise.json"] = as_json
+        return ctx
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            _usage_error(exc, as_json=ctx.meta.get("seatwise.json", False))
+
+
+def _usage_error(exc: Exception, *, as_json: bool) -> None:
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `seatwise subscription` alone: Typer shows the help
+        raise exc
+    context = getattr(exc, "ctx", None)
+    hint = f" (see `{context.command_path} --help`)" if context is not None else ""
+    message = " ".join(exc.format_message().split()).rstrip(".") + hint
+    _fail(BadInput(message, code="usage"), as_json=as_json)
+    raise typer.Exit(2)
+
+
+app = typer.Typer(cls=_RootGroup, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Seatwise: subscription and licence billing for software sold per seat.")
 GROUPS = {name: typer.Typer(no_args_is_help=True, help=text) for name, text in {
     "db": "The database schema.",
@@ -119,9 +156,12 @@ def _fail(exc: SeatwiseError, *, as_json: bool) -> None:
     err.print(f"error: {exc.message}", highlight=False, markup=False)
 
 
-def _database_error(exc: Exception) -> SeatwiseError:
-    text = str(getattr(exc, "orig", exc)).splitlines()[0]
-    if "no such table" in text or "does not exist" in text and "relation" in text:
+def _database_error(exc: Exception, *, bad_input: bool = False) -> SeatwiseError:
+    text = (str(getattr(exc, "orig", exc)).splitlines() or [exc.__class__.__name__])[0]
+    if bad_input:
+        return BadInput(f"invalid value: {text}", code="invalid_value")
+    if isinstance(exc, (OperationalError, ProgrammingError)) and (
+            "no such table" in text or "does not exist" in text and "relation" in text):
         return SeatwiseError("the database has no Seatwise schema yet: run `seatwise db upgrade`", code="no_schema")
     return SeatwiseError(f"database error: {text}", code="database_error")
 
@@ -145,13 +185,16 @@ def command(group: typer.Typer, name: str) -> Callable:
             as_json = kwargs.pop("json_output")
             db_url, now_text = kwargs.pop("db_url"), kwargs.pop("now")
             try:
-                now = parse_instant(now_text, what="--now") if now_text else SystemClock().now()
+                now = parse_instant(now_text, what="--now") if now_text is not None else SystemClock().now()
                 ctx = Ctx(url=config.database_url(db_url), now=now, json=as_json)
                 result = fn(ctx, **kwargs)
             except SeatwiseError as exc:
                 _fail(exc, as_json=as_json)
                 raise typer.Exit(exc.exit_code) from None
-            except (OperationalError, ProgrammingError) as exc:
+            except DataError as exc:  # a value the database cannot store (too long, out of range): rolled back
+                _fail(_database_error(exc, bad_input=True), as_json=as_json)
+                raise typer.Exit(2) from None
+            except DBAPIError as exc:  # unreachable, no schema, a constraint: one line, not a traceback
                 _fail(_database_error(exc), as_json=as_json)
                 raise typer.Exit(1) from None
             _print_result(result, as_json=as_json)
@@ -546,7 +589,7 @@ def billing_run(
     """Perform every lifecycle transition due up to a time, for any number of elapsed periods."""
     from seatwise.billing import service as billing
 
-    until = parse_instant(as_of, what="--as-of") if as_of else ctx.now
+    until = parse_instant(as_of, what="--as-of") if as_of is not None else ctx.now
     with ctx.uow() as session:
         summary = billing.run(session, as_of=until).as_dict()
     moved = ", ".join(f"{n} {event}" for event, n in summary["transitions"].items() if n) or "nothing due"
@@ -562,9 +605,14 @@ def audit_list(
 ) -> Out:
     """Show the audit log, oldest first."""
     from seatwise.events import service as audit
+    from seatwise.subscriptions import service as subscriptions
 
     with ctx.read() as session:
-        entries = audit.entries(session, org_id=org, entity="subscriptions" if subscription else None,
+        if org is not None:
+            organizations.get_org(session, org_id=org)
+        if subscription is not None:
+            subscriptions.get(session, sub_id=subscription)
+        entries = audit.entries(session, org_id=org, entity="subscriptions" if subscription is not None else None,
                                 entity_id=subscription)
         rows = [{"id": e.id, "at": e.at, "actor": e.actor, "org_id": e.org_id, "action": e.action,
                  "entity": e.entity, "entity_id": e.entity_id, "before": e.before, "after": e.after}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from seatwise.db import Base, UTCDateTime
@@ -17,7 +17,7 @@ class Product(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    unit_price: Mapped[int] = mapped_column(Integer)  # minor units per seat per period
+    unit_price: Mapped[int] = mapped_column(BigInteger)  # minor units per seat per period
     currency: Mapped[str] = mapped_column(String(3))
     interval: Mapped[str] = mapped_column(String(10))
     trial_days: Mapped[int] = mapped_column(Integer, default=30)

@@ -45,7 +45,7 @@ def luhn_ok(digits: str) -> bool:
 def parse_card(*, number: str, expiry: str, now: datetime) -> Card:
     """Check a card number and an MM/YY expiry that has not passed; raise BadInput otherwise."""
     digits = re.sub(r"[\s-]", "", number or "")
-    if not digits.isdigit() or not 12 <= len(digits) <= 19 or not luhn_ok(digits):
+    if not re.fullmatch(r"[0-9]{12,19}", digits) or not luhn_ok(digits):  # ASCII digits only: "²".isdigit() is True
         raise BadInput("invalid card number: expected 12 to 19 digits that pass the Luhn check, such as 4242 4242 4242 4242",
                        code="invalid_card_number")
     match = _EXPIRY.match(expiry or "")

@@ -11,6 +11,9 @@ from babel.numbers import get_currency_precision, list_currencies
 from seatwise.core.errors import BadInput
 
 
+MAX_MINOR_DIGITS = 18  # amounts stay below 10**18 minor units, which fits a signed 64-bit column
+
+
 @lru_cache(maxsize=None)
 def _known_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
@@ -27,9 +30,18 @@ def check_currency(code: str) -> str:
     return upper
 
 
+# Babel's precision is CLDR's display precision, which drops the minor unit of some
+# currencies that ISO 4217 still defines; money must follow ISO 4217 (R14).
+_ISO_4217_WHERE_CLDR_DIFFERS = {
+    "AFN": 2, "ALL": 2, "IQD": 3, "IRR": 2, "KPW": 2, "LAK": 2, "LBP": 2, "MGA": 2, "MMK": 2,
+    "RSD": 2, "SLL": 2, "SOS": 2, "SYP": 2, "YER": 2,
+}
+
+
 def exponent(currency: str) -> int:
-    """Number of minor-unit digits of a currency (EUR 2, JPY 0, KWD 3)."""
-    return get_currency_precision(check_currency(currency))
+    """Number of ISO 4217 minor-unit digits of a currency (EUR 2, JPY 0, KWD 3)."""
+    code = check_currency(currency)
+    return _ISO_4217_WHERE_CLDR_DIFFERS.get(code, get_currency_precision(code))
 
 
 def divide_half_up(numerator: int, denominator: int) -> int:
@@ -64,13 +76,27 @@ class Money:
             value = None
         if value is None or not value.is_finite():
             raise BadInput(f"invalid amount {text!r}: expected a decimal number such as 12.50", code="invalid_amount")
-        scaled = value.scaleb(digits)
-        if scaled != scaled.to_integral_value():
-            raise BadInput(
-                f"invalid amount {text!r}: {code} has {digits} decimal places",
-                code="invalid_amount",
-            )
-        return cls(int(scaled), code)
+        # Scale with integers, not Decimal arithmetic: Decimal rounds to 28 digits and
+        # under/overflows silently or with its own exceptions.
+        sign, coefficient_digits, exp = value.as_tuple()
+        coefficient = int("".join(map(str, coefficient_digits)))
+        if coefficient == 0:
+            return cls(0, code)
+        if value.adjusted() + digits >= MAX_MINOR_DIGITS:
+            raise BadInput(f"invalid amount {text!r}: too large", code="invalid_amount")
+        shift = exp + digits
+        if shift < 0:
+            # More decimals than the currency has: they must all be zeros ('12.500' EUR).
+            too_fine = -shift > len(coefficient_digits)  # then the coefficient cannot be a multiple of 10**-shift
+            coefficient, rest = (0, 1) if too_fine else divmod(coefficient, 10**-shift)
+            if rest:
+                raise BadInput(
+                    f"invalid amount {text!r}: {code} has {digits} decimal places",
+                    code="invalid_amount",
+                )
+        else:
+            coefficient *= 10**shift
+        return cls(-coefficient if sign else coefficient, code)
 
     @classmethod
     def zero(cls, currency: str) -> "Money":

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from seatwise.db import Base, UTCDateTime
@@ -29,7 +29,7 @@ class Subscription(Base):
     started_as_trial: Mapped[bool] = mapped_column(Boolean, default=False)
     recurring_billing: Mapped[bool] = mapped_column(Boolean, default=True)
     seats: Mapped[int] = mapped_column(Integer)
-    unit_price: Mapped[int] = mapped_column(Integer)  # minor units, fixed at purchase
+    unit_price: Mapped[int] = mapped_column(BigInteger)  # minor units, fixed at purchase
     currency: Mapped[str] = mapped_column(String(3))
     # The next moment the billing run has something to do; NULL once deleted.
     next_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
