@@ -28,7 +28,7 @@ pg-check: $(STAMP)
 	|| { echo "error: PostgreSQL is not reachable at $(PG_URL); the tests need it (start it and run again)" >&2; exit 1; }
 
 test: $(STAMP) pg-check
-	SEATWISE_TEST_PG_URL='$(subst postgresql:,postgresql+psycopg:,$(PG_URL))' $(BIN)/python -m pytest
+	SEATWISE_TEST_PG_URL='$(subst postgresql:,postgresql+psycopg:,$(PG_URL))' $(BIN)/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) seatwise.db seatwise.db-wal seatwise.db-shm .pytest_cache .hypothesis

@@ -44,7 +44,8 @@ class Result:
             raise AssertionError(f"stdout of {self.args} is not one JSON document: {self.stdout!r}") from exc
 
     def __repr__(self) -> str:
-        return f"<{' '.join(self.args)} -> {self.exit_code}\nstdout={self.stdout!r}\nstderr={self.stderr!r}>"
+        crash = "" if self.exception is None or isinstance(self.exception, SystemExit) else f"\n{self.exception!r}"
+        return f"<{' '.join(self.args)} -> {self.exit_code}\nstdout={self.stdout!r}\nstderr={self.stderr!r}{crash}>"
 
 
 def _instant(at: datetime | str) -> str:
@@ -60,7 +61,11 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: Any, now: datetime | str | None = None, json_output: bool = True) -> Result:
-        argv = [str(a) for a in args] + ["--db", self.url, "--now", _instant(now or self.now)]
+        argv = [str(a) for a in args]
+        if "--db" not in argv:  # a case may give its own --db or --now (a bad one, say)
+            argv += ["--db", self.url]
+        if "--now" not in argv:
+            argv += ["--now", _instant(now or self.now)]
         if json_output:
             argv.append("--json")
         res = self.runner.invoke(app, argv)
@@ -91,6 +96,7 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
 def one_line_error(res: Result) -> str:
     """stderr must be exactly one line, a clear `error: ...` and no traceback."""
     assert "Traceback" not in res.stderr + res.stdout, res
+    assert res.exception is None or isinstance(res.exception, SystemExit), res  # in-process: an uncaught error
     lines = res.stderr.splitlines()
     assert len(lines) == 1, res
     assert lines[0].startswith("error: "), res

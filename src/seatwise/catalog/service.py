@@ -9,10 +9,12 @@ from sqlalchemy.orm import Session
 
 from seatwise.catalog.models import Product
 from seatwise.core.errors import BadInput, NotFound
+from seatwise.core.licenses import check_seat_count
 from seatwise.core.money import Money
 from seatwise.core.periods import Interval
 from seatwise.core.policy import Profile
 from seatwise.core.roles import OPERATOR
+from seatwise.core.text import required_text
 from seatwise.events import service as audit
 
 
@@ -30,11 +32,8 @@ def add_product(
     now: datetime,
 ) -> Product:
     """Add a product priced per seat per period."""
-    sku = sku.strip()
-    if not sku or len(sku) > 64:
-        raise BadInput("invalid SKU: expected 1 to 64 characters", code="invalid_sku")
-    if not name.strip():
-        raise BadInput("invalid name: expected a product name", code="invalid_name")
+    sku = required_text(sku, field="sku", max_length=64)
+    name = required_text(name, field="name", max_length=200)
     unit_price = Money.parse(price, currency)
     if unit_price.amount < 0:
         raise BadInput(f"invalid price {price!r}: expected 0 or more", code="invalid_amount")
@@ -44,13 +43,13 @@ def add_product(
         raise BadInput(f"invalid policy {policy!r}: expected standard or window", code="invalid_policy")
     if not 0 <= trial_days <= 365:
         raise BadInput(f"invalid trial days {trial_days}: expected 0 to 365", code="invalid_trial_days")
-    if max_seats is not None and max_seats < 1:
-        raise BadInput(f"invalid max seats {max_seats}: expected 1 or more", code="invalid_seats")
+    if max_seats is not None:
+        check_seat_count(max_seats)
     if session.scalar(select(Product.id).where(Product.sku == sku)) is not None:
         raise BadInput(f"SKU {sku!r} already exists: expected a new SKU", code="duplicate_sku")
     product = Product(
         sku=sku,
-        name=name.strip(),
+        name=name,
         unit_price=unit_price.amount,
         currency=unit_price.currency,
         interval=interval,

@@ -11,6 +11,14 @@ from seatwise.core.policy import Policy
 
 ASSIGNABLE = frozenset({Status.TRIAL, Status.ACTIVE, Status.EXPIRED})  # disabled: admins only (R4)
 RESTORE_DAYS = 30  # R13: a removed user can be restored within 30 days
+MAX_SEATS = 1_000_000  # per subscription, whatever the product allows
+
+
+def check_seat_count(seats: int) -> int:
+    """A number of licences from 1 to MAX_SEATS, or BadInput."""
+    if not 1 <= seats <= MAX_SEATS:
+        raise BadInput(f"invalid number of licences {seats}: expected 1 to {MAX_SEATS:,}", code="invalid_seats")
+    return seats
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +48,7 @@ def check_seat_change(
     if new_total < 1:
         raise BadInput(f"invalid licence total {new_total}: expected 1 or more (to stop paying, cancel)",
                        code="invalid_seats")
+    check_seat_count(new_total)
     if state.status is Status.TRIAL:
         raise Refused("trial licences are fixed: buy the subscription to change them", code="trial_seats_fixed")
     if state.status is not Status.ACTIVE:

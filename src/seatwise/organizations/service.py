@@ -12,6 +12,7 @@ from seatwise.core.errors import BadInput, NotFound, Refused
 from seatwise.core.licenses import can_restore
 from seatwise.core.money import check_currency
 from seatwise.core.roles import OPERATOR, Actor, Permission, Role, require
+from seatwise.core.text import required_text
 from seatwise.events import service as audit
 from seatwise.i18n import LOCALES
 from seatwise.organizations.models import Organization, User
@@ -21,11 +22,10 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def add_org(session: Session, *, name: str, currency: str, locale: str, now: datetime) -> Organization:
     """Add a customer organisation."""
-    if not name.strip():
-        raise BadInput("invalid name: expected the organisation's name", code="invalid_name")
+    name = required_text(name, field="name", max_length=200)
     if locale not in LOCALES:
         raise BadInput(f"invalid locale {locale!r}: expected one of {', '.join(LOCALES)}", code="invalid_locale")
-    org = Organization(name=name.strip(), currency=check_currency(currency), locale=locale, created_at=now)
+    org = Organization(name=name, currency=check_currency(currency), locale=locale, created_at=now)
     session.add(org)
     session.flush()
     audit.record(session, actor=OPERATOR.label, action="organization.added", row=org, org_id=org.id, before=None, at=now)
@@ -66,13 +66,14 @@ def add_user(
     get_org(session, org_id=org_id)
     require(actor, Permission.MANAGE_USERS, org_id)
     email = email.strip().lower()
-    if not _EMAIL.match(email):
+    if not _EMAIL.match(email) or len(email) > 254:
         raise BadInput(f"invalid e-mail {email!r}: expected name@example.com", code="invalid_email")
     if role not in set(Role):
         raise BadInput(f"invalid role {role!r}: expected one of {', '.join(Role)}", code="invalid_role")
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise BadInput(f"e-mail {email} is already in use: expected a new address", code="duplicate_email")
-    user = User(org_id=org_id, email=email, name=(name or email.split("@")[0]).strip(), role=role, created_at=now)
+    name = required_text(name or email.split("@")[0], field="name", max_length=200)
+    user = User(org_id=org_id, email=email, name=name, role=role, created_at=now)
     session.add(user)
     audit.record(session, actor=actor.label, action="user.added", row=user, org_id=org_id, before=None, at=now)
     return user

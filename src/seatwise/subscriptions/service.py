@@ -13,6 +13,7 @@ from seatwise.catalog.service import get_by_sku
 from seatwise.core import lifecycle
 from seatwise.core.cancellation import CancellationDecision, decide_cancellation
 from seatwise.core.errors import BadInput, NotFound, Refused
+from seatwise.core.licenses import check_seat_count
 from seatwise.core.lifecycle import Lifecycle, Status
 from seatwise.core.money import Money
 from seatwise.core.periods import Interval
@@ -127,8 +128,7 @@ def product_of(session: Session, sub: Subscription) -> Product:
 
 def _check_new(session: Session, *, org_id: int, product: Product, seats: int) -> None:
     org = get_org(session, org_id=org_id)
-    if seats < 1:
-        raise BadInput(f"invalid seats {seats}: expected 1 or more", code="invalid_seats")
+    check_seat_count(seats)
     if product.max_seats is not None and seats > product.max_seats:
         raise Refused(f"{product.sku} allows at most {product.max_seats} licences", code="seat_cap_exceeded")
     if org.currency != product.currency:
