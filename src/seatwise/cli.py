@@ -85,7 +85,8 @@ GROUPS = {name: typer.Typer(no_args_is_help=True, help=text) for name, text in {
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
 
-out = Console(soft_wrap=True)
+# Piped output is not cut at 80 columns: scripts and `less -S` want whole rows.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 250)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -140,7 +141,7 @@ def _print_table(rows: list[dict]) -> None:
     table = Table(*rows[0].keys(), box=None, pad_edge=False)
     for row in rows:
         table.add_row(*(_cell(v) for v in row.values()))
-    out.print(table, highlight=False, width=max(out.width, 200))
+    out.print(table, highlight=False)
 
 
 def _fail(exc: SeatwiseError, *, as_json: bool) -> None:
@@ -528,16 +529,21 @@ def licenses_set(
     with ctx.uow() as session:
         actor = organizations.resolve_actor(session, who=as_)
         change = licenses.set_total(session, sub_id=sub_id, total=total, actor=actor, now=ctx.now)
-        proration = change.proration
-        return Out({
+        proration, delta = change.proration, change.change.delta
+        result = {
             "subscription": _sub_out(session, change.subscription),
-            "change": change.change.delta,
+            "change": delta,
             "prorated": None if proration is None else {
-                "kind": "charge" if change.change.delta > 0 else "credit",
+                "kind": "charge" if delta > 0 else "credit",
                 "amount": MoneyOut.of(proration.amount), "days": proration.days,
                 "days_in_period": proration.days_in_period,
             },
-        })
+        }
+    text = f"subscription {sub_id}: {change.change.before} → {change.change.after} licences"
+    if proration is not None:
+        text += (f"; {'charge' if delta > 0 else 'credit'} {proration.amount.decimal_string()} "
+                 f"{proration.amount.currency} for {proration.days} of {proration.days_in_period} days")
+    return Out(result, text=text)
 
 
 @command(GROUPS["license"], "assign")
