@@ -167,6 +167,13 @@ def _database_error(exc: Exception, *, bad_input: bool = False) -> SeatwiseError
     return SeatwiseError(f"database error: {text}", code="database_error")
 
 
+def _check_whole_numbers(kwargs: dict[str, Any]) -> None:
+    """Ids and counts fit a 64-bit column, or the command is bad input."""
+    for name, value in kwargs.items():
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+            raise BadInput(f"invalid {name.rstrip('_').replace('_', ' ')} {value}: too large", code="invalid_number")
+
+
 def command(group: typer.Typer, name: str) -> Callable:
     """Register `fn(ctx, ...)` as a command with --json, --db and --now, and one error handler."""
 
@@ -186,6 +193,7 @@ def command(group: typer.Typer, name: str) -> Callable:
             as_json = kwargs.pop("json_output")
             db_url, now_text = kwargs.pop("db_url"), kwargs.pop("now")
             try:
+                _check_whole_numbers(kwargs)
                 now = parse_instant(now_text, what="--now") if now_text is not None else SystemClock().now()
                 ctx = Ctx(url=config.database_url(db_url), now=now, json=as_json)
                 result = fn(ctx, **kwargs)
@@ -596,6 +604,9 @@ def billing_run(
     from seatwise.billing import service as billing
 
     until = parse_instant(as_of, what="--as-of") if as_of is not None else ctx.now
+    if until > ctx.now:
+        raise BadInput(f"--as-of {until.isoformat()} is later than now ({ctx.now.isoformat()}): "
+                       "expected a time up to now (set --now to move the clock)", code="as_of_in_future")
     with ctx.uow() as session:
         summary = billing.run(session, as_of=until).as_dict()
     moved = ", ".join(f"{n} {event}" for event, n in summary["transitions"].items() if n) or "nothing due"

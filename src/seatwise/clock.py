@@ -9,15 +9,21 @@ from seatwise.core.errors import BadInput
 
 
 class Clock(Protocol):
+    """Anything that tells the time, UTC-aware."""
+
     def now(self) -> datetime: ...
 
 
 class SystemClock:
+    """The machine's clock."""
+
     def now(self) -> datetime:
         return datetime.now(UTC)
 
 
 class FixedClock:
+    """A clock stopped at one instant: `--now` and tests."""
+
     def __init__(self, at: datetime):
         self.at = at
 
@@ -36,4 +42,6 @@ def parse_instant(text: str, *, what: str = "time") -> datetime:
         ) from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)  # a bare date or time is read as UTC
+    if not 1970 <= at.year <= 2999:  # keeps every period and deadline computable
+        raise BadInput(f"invalid {what} {text!r}: expected a time between 1970 and 2999", code="invalid_datetime")
     return at.astimezone(UTC)

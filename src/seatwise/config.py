@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from seatwise.core.policy import Policy
+from seatwise.core.errors import SeatwiseError
+from seatwise.core.policy import Policy, Profile
 
 DEFAULT_DATABASE_URL = "sqlite:///./seatwise.db"
 
@@ -16,10 +17,13 @@ def database_url(override: str | None = None) -> str:
 
 def cancel_threshold() -> int:
     """Assigned licences at which self-service cancellation stops (R8); policy, default 25."""
-    return int(os.environ.get("SEATWISE_CANCEL_THRESHOLD", "25"))
+    text = os.environ.get("SEATWISE_CANCEL_THRESHOLD", "25")
+    if not text.isdigit() or int(text) < 1:
+        raise SeatwiseError(f"invalid SEATWISE_CANCEL_THRESHOLD {text!r}: expected a whole number of 1 or more",
+                            code="invalid_configuration")
+    return int(text)
 
 
 def policy_for(profile: str) -> Policy:
-    from seatwise.core.policy import Profile
-
+    """The cancellation policy of a product's profile, with this installation's threshold."""
     return Policy(profile=Profile(profile), assigned_threshold=cancel_threshold())

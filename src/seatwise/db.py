@@ -117,6 +117,7 @@ def read_only(url: str) -> Iterator[Session]:
 
 
 def alembic_config(url: str):
+    """Alembic's configuration for the database at `url`, with our migrations."""
     from alembic.config import Config
 
     config = Config()

@@ -193,6 +193,23 @@ CASES = [
                                          "--reason", "bored"], "invalid_reason"),
     ("cancel_comment_too_long", lambda i: ["subscription", "cancel", i.sub, "--as", i.global_admin,
                                            "--comment", "x" * 2001], "invalid_comment"),
+    # found in review: values that once ended in a traceback or were silently accepted
+    ("subscription_id_beyond_64_bits", lambda i: ["subscription", "show", 2**63], "invalid_number"),
+    ("org_id_beyond_64_bits", lambda i: ["user", "list", "--org", 2**64], "invalid_number"),
+    ("now_in_year_9999", lambda i: ["subscription", "trial", "--org", i.other_org, "--sku", "BIZ",
+                                    "--now", "9999-12-20"], "invalid_datetime"),
+    ("now_in_year_1", lambda i: ["org", "add", "--name", "Acme", "--now", "0001-01-01T00:00+01:00"],
+     "invalid_datetime"),
+    ("as_of_after_now", lambda i: ["billing", "run", "--as-of", "2027-06-01", "--now", "2027-01-01"],
+     "as_of_in_future"),
+    ("currency_that_is_not_money", lambda i: ["org", "add", "--name", "Acme", "--currency", "XXX"],
+     "unknown_currency"),
+    ("currency_gold", lambda i: ["product", "add", "--sku", "NEW", "--name", "New", "--price", "1", "--currency",
+                                 "XAU"], "unknown_currency"),
+    ("invoice_with_card_expiry", lambda i: ["payment-method", "add", "--org", i.org, "--invoice", "--exp", "13/99"],
+     "invalid_payment_method"),
+    ("time_before_the_last_change", lambda i: ["licenses", "set", i.sub, "--total", 6, "--as", "operator",
+                                               "--now", "2020-01-01"], "clock_before_last_change"),
     # the database URL itself
     ("database_url_unsupported", lambda i: ["org", "list", "--db", "mysql://localhost/x"], "invalid_database_url"),
 ]

@@ -79,3 +79,28 @@ def test_script_exit_1_database_without_schema(tmp_path):
     proc = run("org", "list", "--db", f"sqlite:///{tmp_path / 'empty.db'}", "--now", T0)
     assert (proc.returncode, proc.stdout) == (1, ""), proc
     assert_one_error_line(proc, "error: the database has no Seatwise schema yet")
+
+
+def test_invalid_threshold_setting_is_one_line_and_exit_1(tmp_path):
+    """A bad SEATWISE_CANCEL_THRESHOLD is a configuration error: one line, not a traceback."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    seatwise = str(Path(sys.executable).with_name("seatwise"))
+    env = {**os.environ, "SEATWISE_CANCEL_THRESHOLD": "abc"}
+    subprocess.run([seatwise, "db", "upgrade", "--db", url], check=True, capture_output=True)
+    for cmd in (["org", "add", "--name", "A", "--db", url], ["product", "add", "--sku", "S", "--name", "S",
+                                                             "--price", "1", "--db", url],
+                ["org", "add", "--name", "B", "--db", url], ["user", "add", "--org", "1", "--email", "a@b.example",
+                                                              "--role", "global_admin", "--db", url],
+                ["payment-method", "add", "--org", "1", "--invoice", "--db", url],
+                ["subscription", "buy", "--org", "1", "--sku", "S", "--seats", "1", "--db", url]):
+        subprocess.run([seatwise, *cmd], check=True, capture_output=True)
+    done = subprocess.run([seatwise, "subscription", "cancel-preview", "1", "--as", "1", "--db", url],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: invalid SEATWISE_CANCEL_THRESHOLD 'abc': expected a whole number of 1 or more"]

@@ -175,7 +175,7 @@ def test_r10_r5_preview_and_real_cancellation_agree():
     canceled = cancel(state, now=now)
     assert canceled.status is Status.DISABLED
     assert canceled.state_until == preview.dates["deleted_on"]
-    deleted = next_transition(canceled, as_of=utc(2030, 1, 1), has_payment_method=True)
+    deleted = next_transition(canceled, as_of=utc(2030, 1, 1), payment_method_at=lambda _at: True)
     assert deleted.at == preview.dates["deleted_on"]
     # Asking twice gives the same answer: the decision is a pure function.
     assert decide(state, now=now) == preview
@@ -212,7 +212,7 @@ def test_r11_window_refuses_after_7_days_with_recurring_off_remedy(day):
 
 def test_r11_window_reopens_for_7_days_after_each_renewal():
     state = active()
-    renewed = next_transition(state, as_of=utc(2026, 12, 1), has_payment_method=True).after
+    renewed = next_transition(state, as_of=utc(2026, 12, 1), payment_method_at=lambda _at: True).after
     assert decide(renewed, policy=WINDOW, now=utc(2026, 12, 7, 12)).allowed is True
     late = decide(renewed, policy=WINDOW, now=utc(2026, 12, 8))
     assert late.code is Code.OUTSIDE_CANCELLATION_WINDOW

@@ -38,7 +38,7 @@ T0 = utc(2026, 11, 1, 9, 30)  # November has 30 days
 def run(state: Lifecycle, *, as_of: datetime, has_payment_method: bool) -> tuple[Lifecycle, list[Transition]]:
     """What a billing run does (R19): every transition due up to `as_of`, in order."""
     steps = []
-    while (step := next_transition(state, as_of=as_of, has_payment_method=has_payment_method)) is not None:
+    while (step := next_transition(state, as_of=as_of, payment_method_at=lambda _at: has_payment_method)) is not None:
         steps.append(step)
         state = step.after
         assert len(steps) < 10_000, "a billing run must terminate"
@@ -55,22 +55,22 @@ def test_r1_trial_lasts_trial_days_from_the_day_it_starts():
     assert state.anchor == utc(2026, 11, 1)
     assert state.trial_end == utc(2026, 12, 1)
     assert state.current_period == Period(utc(2026, 11, 1), utc(2026, 12, 1))
-    assert not state.is_paid
+    assert state.status is not Status.ACTIVE
 
 
 def test_r1_nothing_happens_to_a_trial_before_it_ends():
     state = start_trial(now=T0, interval=Interval.MONTHLY, trial_days=30)
-    assert next_transition(state, as_of=utc(2026, 11, 30, 23, 59), has_payment_method=True) is None
-    assert next_transition(state, as_of=utc(2026, 11, 30, 23, 59), has_payment_method=False) is None
+    assert next_transition(state, as_of=utc(2026, 11, 30, 23, 59), payment_method_at=lambda _at: True) is None
+    assert next_transition(state, as_of=utc(2026, 11, 30, 23, 59), payment_method_at=lambda _at: False) is None
 
 
 def test_r2_trial_with_payment_method_and_recurring_billing_converts_at_trial_end():
     state = start_trial(now=T0, interval=Interval.MONTHLY, trial_days=14)
-    step = next_transition(state, as_of=utc(2026, 11, 15), has_payment_method=True)
+    step = next_transition(state, as_of=utc(2026, 11, 15), payment_method_at=lambda _at: True)
     assert step.event is Event.CONVERTED
     assert step.at == utc(2026, 11, 15)
     after = step.after
-    assert after.status is Status.ACTIVE and after.is_paid
+    assert after.status is Status.ACTIVE
     assert after.reason is None and after.state_until is None
     # The first paid period starts at the trial end and is anchored there.
     assert after.anchor == utc(2026, 11, 15)
@@ -147,15 +147,15 @@ def test_r3_r19_annual_renewals_anchored_on_feb_29():
 
 def test_r19_renewal_is_due_exactly_at_period_end_not_before():
     state = start_paid(now=T0, interval=Interval.MONTHLY)
-    assert next_transition(state, as_of=utc(2026, 11, 30, 23, 59), has_payment_method=True) is None
-    step = next_transition(state, as_of=utc(2026, 12, 1), has_payment_method=True)
+    assert next_transition(state, as_of=utc(2026, 11, 30, 23, 59), payment_method_at=lambda _at: True) is None
+    step = next_transition(state, as_of=utc(2026, 12, 1), payment_method_at=lambda _at: True)
     assert step.event is Event.RENEWED and step.after.period_index == 1
 
 
 def test_r4_renewal_does_not_need_a_payment_method_on_file():
     # Renewal follows recurring billing (R4); collecting the money is the billing run's business (R21).
     state = start_paid(now=T0, interval=Interval.MONTHLY)
-    step = next_transition(state, as_of=utc(2026, 12, 1), has_payment_method=False)
+    step = next_transition(state, as_of=utc(2026, 12, 1), payment_method_at=lambda _at: False)
     assert step.event is Event.RENEWED
 
 
@@ -182,20 +182,20 @@ def test_r4_recurring_off_expires_30_days_then_disabled_90_days_then_deleted():
 def test_r4_turning_recurring_billing_off_cancels_nothing_by_itself():
     state = start_paid(now=T0, interval=Interval.MONTHLY)
     off = set_recurring_billing(state, enabled=False)
-    assert off.status is Status.ACTIVE and off.is_paid
+    assert off.status is Status.ACTIVE
     assert off.current_period == state.current_period
     assert off.recurring_billing is False
-    assert next_transition(off, as_of=utc(2026, 11, 30, 23), has_payment_method=True) is None
+    assert next_transition(off, as_of=utc(2026, 11, 30, 23), payment_method_at=lambda _at: True) is None
     assert deletion_date(off) is None
     # Turned back on before the period ends, the subscription simply renews.
     on = set_recurring_billing(off, enabled=True)
-    assert next_transition(on, as_of=utc(2026, 12, 1), has_payment_method=True).event is Event.RENEWED
+    assert next_transition(on, as_of=utc(2026, 12, 1), payment_method_at=lambda _at: True).event is Event.RENEWED
 
 
 def test_r7_r4_recurring_billing_off_on_a_trial_with_payment_method_stops_the_conversion():
     state = set_recurring_billing(start_trial(now=T0, interval=Interval.MONTHLY, trial_days=30), enabled=False)
     assert state.status is Status.TRIAL
-    step = next_transition(state, as_of=utc(2026, 12, 1), has_payment_method=True)
+    step = next_transition(state, as_of=utc(2026, 12, 1), payment_method_at=lambda _at: True)
     assert step.event is Event.EXPIRED and step.after.reason is Reason.TRIAL_ENDED
 
 
@@ -323,7 +323,7 @@ def test_r6_active_or_trial_is_not_reactivated(make):
 def test_r5_deleted_is_terminal():
     deleted, _ = run(cancel(start_paid(now=T0, interval=Interval.MONTHLY), now=T0), as_of=utc(2027, 3, 1),
                      has_payment_method=True)
-    assert next_transition(deleted, as_of=utc(2100, 1, 1), has_payment_method=True) is None
+    assert next_transition(deleted, as_of=utc(2100, 1, 1), payment_method_at=lambda _at: True) is None
 
 
 # --- R19: properties of a billing run ---------------------------------------------------

@@ -230,3 +230,89 @@ def test_timestamps_come_back_utc_aware(uow):
         stamps = [fresh.created_at, fresh.anchor, fresh.current_period_start, fresh.current_period_end]
         assert all(t.utcoffset() == timedelta(0) for t in stamps)
         assert fresh.created_at == T0
+
+
+def test_r19_an_action_first_catches_up_with_transitions_that_fell_due(uow):
+    """Between two billing runs, a command acts on the present state, not on an ended period."""
+    with uow() as s:
+        w = world(s, now=T0)
+        sub = _buy_and_assign(s, w, seats=5, assigned=0)
+        subscriptions.set_recurring_billing(s, sub_id=sub.id, enabled=False, actor=w.billing_admin, now=T0)
+    much_later = T0 + timedelta(days=45)  # expired on 1 December, no billing run since
+    with uow() as s:
+        preview = subscriptions.cancellation_decision(s, sub=subscriptions.get(s, sub_id=sub.id),
+                                                      actor=w.billing_admin, now=much_later)
+        assert subscriptions.get(s, sub_id=sub.id).status == "active"  # a preview writes nothing
+    with uow() as s, pytest.raises(Refused) as refused:
+        subscriptions.cancel(s, sub_id=sub.id, actor=w.billing_admin, now=much_later)
+    assert preview.code.value == refused.value.code == "not_active"
+
+
+def test_r15_licences_bought_months_later_are_prorated_on_the_current_period(uow):
+    with uow() as s:
+        w = world(s, now=T0)
+        sub = _buy_and_assign(s, w, seats=5, assigned=0)
+    june_15 = T0.replace(month=6, year=2027, day=15)  # no billing run since November
+    with uow() as s:
+        change = licenses.set_total(s, sub_id=sub.id, total=6, actor=w.billing_admin, now=june_15)
+    assert (change.proration.days, change.proration.days_in_period) == (16, 30)  # 15–30 June
+
+
+def test_r19_an_action_cannot_go_back_before_the_last_change(uow):
+    from seatwise.core.errors import BadInput
+
+    with uow() as s:
+        w = world(s, now=T0)
+        sub = _buy_and_assign(s, w, seats=5, assigned=0)
+    with uow() as s, pytest.raises(BadInput) as early:
+        subscriptions.cancel(s, sub_id=sub.id, actor=w.billing_admin, now=T0 - timedelta(days=30))
+    assert early.value.code == "clock_before_last_change"
+
+
+def test_r2_a_card_that_expired_before_trial_end_does_not_convert_the_trial(uow):
+    from seatwise.billing import service as billing
+    from seatwise.payments import service as payments
+
+    with uow() as s:
+        w = world(s, now=T0, card=False)
+        payments.add_payment_method(s, org_id=w.org_id, card_number="4242424242424242", expiry="11/26",
+                                    invoice=False, actor=w.billing_admin, now=T0)
+        trial = subscriptions.start_trial(s, org_id=w.org_id, sku=w.sku, seats=5, actor=w.global_admin, now=T0)
+    with uow() as s:
+        billing.run(s, as_of=T0 + timedelta(days=31))
+        assert subscriptions.get(s, sub_id=trial.id).status_reason == "trial_ended"
+
+
+def test_r2_a_card_added_after_the_trial_ended_does_not_convert_it(uow):
+    from seatwise.billing import service as billing
+    from seatwise.payments import service as payments
+
+    with uow() as s:
+        w = world(s, now=T0, card=False)
+        trial = subscriptions.start_trial(s, org_id=w.org_id, sku=w.sku, seats=5, actor=w.global_admin, now=T0)
+    with uow() as s:
+        payments.add_payment_method(s, org_id=w.org_id, card_number="4242424242424242", expiry="12/30",
+                                    invoice=False, actor=w.billing_admin, now=T0 + timedelta(days=35))
+    with uow() as s:
+        billing.run(s, as_of=T0 + timedelta(days=36))
+        assert subscriptions.get(s, sub_id=trial.id).status == "expired"
+
+
+def test_r9_authorisation_comes_before_another_organisations_details(uow):
+    with uow() as s:
+        w = world(s, now=T0)
+        other = world(s, now=T0, name="Fabrikam", sku="OTHER", currency="USD")
+    with uow() as s, pytest.raises(Forbidden):  # not "currency_mismatch", which would leak Fabrikam's currency
+        subscriptions.start_trial(s, org_id=other.org_id, sku=w.sku, seats=5, actor=w.user_admin, now=T0)
+
+
+def test_r6_reactivation_clears_the_cancellation_and_charges_no_day_twice(uow):
+    day3 = T0 + timedelta(days=2)
+    with uow() as s:
+        w = world(s, now=T0)
+        sub = _buy_and_assign(s, w, seats=10, assigned=0)
+        _, decision = subscriptions.cancel(s, sub_id=sub.id, actor=w.billing_admin, now=day3, reason="other")
+    with uow() as s:
+        sub, charge = subscriptions.reactivate(s, sub_id=sub.id, actor=w.billing_admin, now=day3)
+    assert charge.amount == decision.credit  # day 3 was paid and never credited: 27 days come back as charged
+    assert (sub.canceled_at, sub.cancel_reason, sub.status) == (None, None, "active")

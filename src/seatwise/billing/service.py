@@ -9,31 +9,28 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from seatwise.core.lifecycle import Event, Status, next_transition
-from seatwise.core.roles import SYSTEM_BILLING_RUN
-from seatwise.events import service as audit
-from seatwise.licenses.service import release_all
-from seatwise.payments.service import has_payment_method
+from seatwise.core.lifecycle import Event
 from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Subscription
+
+RUN_EVENTS = (Event.CONVERTED, Event.RENEWED, Event.EXPIRED, Event.DISABLED, Event.DELETED)
 
 
 @dataclass
 class RunSummary:
+    """What one billing run did."""
+
     as_of: datetime
     subscriptions: int = 0
     transitions: Counter = field(default_factory=Counter)
 
     def as_dict(self) -> dict:
+        """The summary as JSON-ready data."""
         return {
             "as_of": self.as_of.isoformat(),
             "subscriptions": self.subscriptions,
-            "transitions": {event.value: self.transitions.get(event, 0) for event in Event
-                            if event in _RUN_EVENTS},
+            "transitions": {event.value: self.transitions.get(event, 0) for event in RUN_EVENTS},
         }
-
-
-_RUN_EVENTS = (Event.CONVERTED, Event.RENEWED, Event.EXPIRED, Event.DISABLED, Event.DELETED)
 
 
 def due(session: Session, *, as_of: datetime) -> list[Subscription]:
@@ -54,19 +51,8 @@ def run(session: Session, *, as_of: datetime) -> RunSummary:
     for the same `as_of` finds nothing to do.
     """
     summary = RunSummary(as_of=as_of)
-    payment_method_cache: dict[int, bool] = {}
     for sub in due(session, as_of=as_of):
-        if sub.org_id not in payment_method_cache:
-            payment_method_cache[sub.org_id] = has_payment_method(session, org_id=sub.org_id)
         summary.subscriptions += 1
-        state = subscriptions.lifecycle_of(sub)
-        while (step := next_transition(state, as_of=as_of, has_payment_method=payment_method_cache[sub.org_id])):
-            before = audit.snapshot(sub)
-            subscriptions.apply_lifecycle(sub, step.after, now=step.at)
-            if step.after.status is Status.DELETED:
-                release_all(session, sub=sub, actor=SYSTEM_BILLING_RUN, now=step.at)
-            audit.record(session, actor=SYSTEM_BILLING_RUN, action=f"subscription.{step.event.value}", row=sub,
-                         org_id=sub.org_id, before=before, at=step.at)
+        for step in subscriptions.catch_up(session, sub=sub, now=as_of):
             summary.transitions[step.event] += 1
-            state = step.after
     return summary

@@ -22,6 +22,9 @@ class Code(enum.StrEnum):
     NOT_AUTHORIZED = "not_authorized"
 
 
+CANCEL_REASONS = ("too_expensive", "missing_features", "switching_product", "no_longer_needed", "other")
+
+
 class RemedyAction(enum.StrEnum):
     NONE = "none"
     CONFIRM = "confirm_cancellation"
@@ -60,7 +63,7 @@ def decide_cancellation(
     now: datetime,
 ) -> CancellationDecision:
     """Whether the subscription may be cancelled now, why not, what to do, and what comes back."""
-    zero = Money(0, unit_price.currency)
+    zero = Money.zero(unit_price.currency)
     period = state.current_period
 
     def refuse(code: Code, remedy: Remedy, **dates: datetime | None) -> CancellationDecision:

@@ -33,6 +33,7 @@ class Card:
 
 
 def luhn_ok(digits: str) -> bool:
+    """Whether a string of digits passes the Luhn check that every card number carries."""
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = int(ch)

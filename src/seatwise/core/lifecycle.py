@@ -6,6 +6,7 @@ Every function takes a state and returns a new one; nothing here reads a clock o
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -65,8 +66,13 @@ class Lifecycle:
         return period_at(self.anchor, self.interval, self.period_index)
 
     @property
-    def is_paid(self) -> bool:
-        return self.status is Status.ACTIVE
+    def next_due(self) -> datetime | None:
+        """When the next transition falls due if nothing changes; None once deleted."""
+        if self.status is Status.TRIAL:
+            return self.trial_end
+        if self.status is Status.ACTIVE:
+            return self.current_period.end
+        return self.state_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +104,18 @@ def _disable(state: Lifecycle, *, at: datetime, reason: Reason) -> Lifecycle:
     return replace(state, status=Status.DISABLED, reason=reason, state_until=add_days(at, DISABLED_DAYS))
 
 
-def next_transition(state: Lifecycle, *, as_of: datetime, has_payment_method: bool) -> Transition | None:
-    """The first transition due at or before `as_of`, or None when nothing is due (R2, R4, R5, R19)."""
+def next_transition(
+    state: Lifecycle, *, as_of: datetime, payment_method_at: Callable[[datetime], bool]
+) -> Transition | None:
+    """The first transition due at or before `as_of`, or None when nothing is due (R2, R4, R5, R19).
+
+    `payment_method_at(t)` tells whether a usable payment method was on file at time t.
+    """
     if state.status is Status.TRIAL:
         if state.trial_end > as_of:
             return None
         at = state.trial_end
-        if has_payment_method and state.recurring_billing:
+        if state.recurring_billing and payment_method_at(at):
             after = replace(state, status=Status.ACTIVE, reason=None, state_until=None, anchor=at, period_index=0)
             return Transition(Event.CONVERTED, at, after)
         return Transition(Event.EXPIRED, at, _expire(state, at=at, reason=Reason.TRIAL_ENDED))
@@ -127,6 +138,17 @@ def next_transition(state: Lifecycle, *, as_of: datetime, has_payment_method: bo
         return Transition(Event.DELETED, at, after)
 
     return None
+
+
+def advance(
+    state: Lifecycle, *, as_of: datetime, payment_method_at: Callable[[datetime], bool]
+) -> list[Transition]:
+    """Every transition due up to `as_of`, in order, for any number of elapsed periods (R19)."""
+    steps = []
+    while step := next_transition(state, as_of=as_of, payment_method_at=payment_method_at):
+        steps.append(step)
+        state = step.after
+    return steps
 
 
 def cancel(state: Lifecycle, *, now: datetime) -> Lifecycle:

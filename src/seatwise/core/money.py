@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel.numbers import get_currency_precision, list_currencies
@@ -19,10 +19,14 @@ def _known_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
+# ISO 4217 codes that are not money one can be billed in: metals, funds, test and "no currency".
+_NOT_MONEY = frozenset({"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"})
+
+
 def check_currency(code: str) -> str:
     """Return the upper-cased ISO 4217 code, or raise BadInput."""
     upper = (code or "").strip().upper()
-    if len(upper) != 3 or upper not in _known_currencies():
+    if len(upper) != 3 or upper not in _known_currencies() or upper in _NOT_MONEY:
         raise BadInput(
             f"unknown currency {code!r}: expected an ISO 4217 code such as EUR, USD or JPY",
             code="unknown_currency",

@@ -33,6 +33,7 @@ def start_of_day(at: datetime) -> datetime:
 
 
 def add_days(at: datetime, days: int) -> datetime:
+    """`at` moved by whole days."""
     return at + timedelta(days=days)
 
 
@@ -45,9 +46,11 @@ class Period:
 
     @property
     def days(self) -> int:
+        """How many days the period has."""
         return (self.end.date() - self.start.date()).days
 
     def contains(self, at: datetime) -> bool:
+        """Whether `at` falls within the period."""
         return self.start <= at < self.end
 
     def day_number(self, at: datetime) -> int:

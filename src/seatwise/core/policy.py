@@ -25,6 +25,7 @@ class Policy:
         return add_days(period.start, self.window_days)
 
     def in_window(self, period: Period, now: datetime) -> bool:
+        """Whether cancelling or removing licences is open at `now` (always, outside the window profile)."""
         return self.profile is not Profile.WINDOW or now < self.window_closes(period)
 
     def unassign_needed(self, assigned: int) -> int:

@@ -29,8 +29,8 @@ def credit_for_unused_days(*, unit_price: Money, seats: int, period: Period, on:
 
 
 def charge_for_remaining_days(*, unit_price: Money, seats: int, period: Period, on: datetime) -> Proration:
-    """Charge for day d up to the period's end when seats are added on day d."""
+    """Charge for day d up to the period's end when seats are added on day d (nothing once it has ended)."""
     day = period.day_number(on)
-    remaining = period.days - day + 1
+    remaining = 0 if on >= period.end else period.days - day + 1
     amount = unit_price.times_fraction(seats * remaining, period.days)
     return Proration(amount, seats, remaining, period.days, add_days(period.start, day - 1))

@@ -57,6 +57,20 @@ def may(actor: Actor, permission: Permission, org_id: int) -> bool:
     return actor.org_id == org_id and permission in GRANTS[actor.role]
 
 
+def may_manage_user(actor: Actor, role: Role, org_id: int) -> bool:
+    """Admins are added, removed and restored only by a Global admin; User admins manage plain users."""
+    if not may(actor, Permission.MANAGE_USERS, org_id):
+        return False
+    return actor.is_operator or actor.role is Role.GLOBAL_ADMIN or role is Role.USER
+
+
+def require_user_management(actor: Actor, role: Role, org_id: int) -> None:
+    """Raise Forbidden unless `actor` may add, remove or restore a user with `role`."""
+    require(actor, Permission.MANAGE_USERS, org_id)
+    if not may_manage_user(actor, role, org_id):
+        raise Forbidden(f"only a Global admin can add, remove or restore a {role.value}")
+
+
 def require(actor: Actor, permission: Permission, org_id: int) -> None:
     """Raise Forbidden unless `actor` may act with `permission` in `org_id`."""
     if not may(actor, permission, org_id):

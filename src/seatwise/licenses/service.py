@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from seatwise import config
 from seatwise.core.errors import BadInput, Refused
-from seatwise.core.licenses import ASSIGNABLE, SeatChange, check_assign, check_seat_change
+from seatwise.core.licenses import SeatChange, check_assign, check_seat_change
 from seatwise.core.lifecycle import Status
 from seatwise.core.proration import Proration, charge_for_remaining_days, credit_for_unused_days
 from seatwise.core.roles import Actor, Permission, require
@@ -35,6 +35,7 @@ def set_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: d
     """Buy or remove licences to reach `total`, prorated by day (R12, R15)."""
     sub = subscriptions.get_visible(session, sub_id=sub_id, actor=actor, lock=True)
     require(actor, Permission.MANAGE_BILLING, sub.org_id)
+    subscriptions.catch_up(session, sub=sub, now=now)
     product = subscriptions.product_of(session, sub)
     state = subscriptions.lifecycle_of(sub)
     change = check_seat_change(
@@ -64,7 +65,7 @@ def set_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: d
 
 
 def _user_in_org(session: Session, *, user_id: int, org_id: int) -> User:
-    user = get_user(session, user_id=user_id)
+    user = get_user(session, user_id=user_id, lock=True)
     if user.org_id != org_id:
         raise BadInput(f"user {user_id} belongs to another organisation: expected a user of organisation {org_id}",
                        code="user_of_another_org")
@@ -75,11 +76,14 @@ def _user_in_org(session: Session, *, user_id: int, org_id: int) -> User:
 
 def assign(session: Session, *, sub_id: int, user_id: int, actor: Actor, now: datetime) -> Assignment:
     """Give a user a licence; never more assigned than seats, even under concurrency (R13)."""
-    # The row lock (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) serialises the
-    # count-then-insert below across processes.
-    sub = subscriptions.get_visible(session, sub_id=sub_id, actor=actor, lock=True)
+    sub = subscriptions.get_visible(session, sub_id=sub_id, actor=actor)
     require(actor, Permission.MANAGE_USERS, sub.org_id)
+    # Row locks (FOR UPDATE on PostgreSQL; BEGIN IMMEDIATE already serialises SQLite), the
+    # user's before the subscription's as everywhere, keep a removed user from getting a
+    # licence and the count-then-insert below from racing another process.
     _user_in_org(session, user_id=user_id, org_id=sub.org_id)
+    sub = subscriptions.get(session, sub_id=sub_id, lock=True)
+    subscriptions.catch_up(session, sub=sub, now=now)
     existing = session.scalar(select(Assignment).where(
         Assignment.subscription_id == sub.id, Assignment.user_id == user_id))
     if existing is not None:
@@ -97,6 +101,7 @@ def unassign(session: Session, *, sub_id: int, user_id: int, actor: Actor, now: 
     """Take a licence back from a user; the seat stays paid for."""
     sub = subscriptions.get_visible(session, sub_id=sub_id, actor=actor, lock=True)
     require(actor, Permission.MANAGE_USERS, sub.org_id)
+    subscriptions.catch_up(session, sub=sub, now=now)
     assignment = session.scalar(select(Assignment).where(
         Assignment.subscription_id == sub.id, Assignment.user_id == user_id))
     if assignment is None:
@@ -129,9 +134,15 @@ def resume_for_user(session: Session, *, user: User, actor: Actor, now: datetime
         Assignment.user_id == user.id, Assignment.suspended_at.is_not(None))))
     for assignment in suspended:
         sub = subscriptions.get(session, sub_id=assignment.subscription_id, lock=True)
+        subscriptions.catch_up(session, sub=sub, now=now)
         before = audit.snapshot(assignment)
-        free = sub.seats - subscriptions.assigned_count(session, sub_id=sub.id)
-        if Status(sub.status) in ASSIGNABLE and free > 0:
+        try:
+            check_assign(status=Status(sub.status), seats=sub.seats,
+                         assigned=subscriptions.assigned_count(session, sub_id=sub.id))
+            free = True
+        except Refused:
+            free = False
+        if free:
             assignment.suspended_at = None
             audit.record(session, actor=actor.label, action="license.resumed", row=assignment, org_id=user.org_id,
                          before=before, at=now)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from seatwise.core.errors import BadInput, NotFound, Refused
 from seatwise.core.licenses import can_restore
 from seatwise.core.money import check_currency
-from seatwise.core.roles import OPERATOR, Actor, Permission, Role, require
+from seatwise.core.roles import OPERATOR, Actor, Permission, Role, require, require_user_management
 from seatwise.core.text import required_text
 from seatwise.events import service as audit
 from seatwise.i18n import LOCALES
@@ -45,9 +45,12 @@ def list_orgs(session: Session) -> list[Organization]:
     return list(session.scalars(select(Organization).order_by(Organization.id)))
 
 
-def get_user(session: Session, *, user_id: int) -> User:
-    """The user with this id, or NotFound."""
-    user = session.get(User, user_id)
+def get_user(session: Session, *, user_id: int, lock: bool = False) -> User:
+    """The user with this id (row-locked for an update when `lock`), or NotFound."""
+    query = select(User).where(User.id == user_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    user = session.scalar(query)
     if user is None:
         raise NotFound(f"unknown user {user_id}: expected an id from `seatwise user list`", code="unknown_user")
     return user
@@ -65,11 +68,12 @@ def add_user(
     """Add a user to an organisation, with an admin role or none."""
     get_org(session, org_id=org_id)
     require(actor, Permission.MANAGE_USERS, org_id)
+    if role not in set(Role):
+        raise BadInput(f"invalid role {role!r}: expected one of {', '.join(Role)}", code="invalid_role")
+    require_user_management(actor, Role(role), org_id)
     email = email.strip().lower()
     if not _EMAIL.match(email) or len(email) > 254:
         raise BadInput(f"invalid e-mail {email!r}: expected name@example.com", code="invalid_email")
-    if role not in set(Role):
-        raise BadInput(f"invalid role {role!r}: expected one of {', '.join(Role)}", code="invalid_role")
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise BadInput(f"e-mail {email} is already in use: expected a new address", code="duplicate_email")
     name = required_text(name or email.split("@")[0], field="name", max_length=200)
@@ -83,8 +87,8 @@ def remove_user(session: Session, *, user_id: int, actor: Actor, now: datetime) 
     """Remove a user: their licences are freed, the seats stay paid for (R13)."""
     from seatwise.licenses.service import suspend_for_user
 
-    user = get_user(session, user_id=user_id)
-    require(actor, Permission.MANAGE_USERS, user.org_id)
+    user = get_user(session, user_id=user_id, lock=True)
+    require_user_management(actor, Role(user.role), user.org_id)
     if user.removed_at is not None:
         raise Refused(f"user {user_id} was already removed", code="already_removed")
     before = audit.snapshot(user)
@@ -98,8 +102,8 @@ def restore_user(session: Session, *, user_id: int, actor: Actor, now: datetime)
     """Restore a user removed less than 30 days ago, with the licences that still have a free seat (R13)."""
     from seatwise.licenses.service import resume_for_user
 
-    user = get_user(session, user_id=user_id)
-    require(actor, Permission.MANAGE_USERS, user.org_id)
+    user = get_user(session, user_id=user_id, lock=True)
+    require_user_management(actor, Role(user.role), user.org_id)
     if user.removed_at is None:
         raise Refused(f"user {user_id} is not removed", code="not_removed")
     if not can_restore(removed_at=user.removed_at, now=now):

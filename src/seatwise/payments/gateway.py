@@ -18,11 +18,16 @@ TEST_CARD_OUTCOMES = {
 
 
 class Gateway(Protocol):
-    def tokenize(self, card: Card) -> str: ...
+    """What Seatwise needs of a card gateway; real gateways plug in behind it."""
+
+    def tokenize(self, card: Card) -> str:
+        """Exchange card details for the gateway's token, the only thing stored."""
+        ...
 
 
 class SimulatedGateway:
     """Test cards: 4242… succeeds, 4000 0000 0000 0002 is declined, …9995 lacks funds; others succeed."""
 
     def tokenize(self, card: Card) -> str:
+        """A token that says how the test card will behave."""
         return f"sim_{TEST_CARD_OUTCOMES.get(card.number, 'succeeds')}_{card.last4}"

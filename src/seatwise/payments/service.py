@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from seatwise.core.cards import parse_card
@@ -30,7 +30,7 @@ def add_payment_method(
     """Add a card (number and MM/YY expiry) or pay-by-invoice to an organisation."""
     get_org(session, org_id=org_id)
     require(actor, Permission.MANAGE_BILLING, org_id)
-    if invoice == (card_number is not None):
+    if invoice == (card_number is not None) or (invoice and expiry is not None):
         raise BadInput("give either --card NUMBER --exp MM/YY or --invoice", code="invalid_payment_method")
     if invoice:
         method = PaymentMethod(org_id=org_id, kind="invoice", created_at=now)
@@ -56,8 +56,15 @@ def list_payment_methods(session: Session, *, org_id: int) -> list[PaymentMethod
     ))
 
 
-def has_payment_method(session: Session, *, org_id: int) -> bool:
-    """Whether the organisation has a payment method on file (R2: trials convert only then)."""
+def payment_method_at(session: Session, *, org_id: int, at: datetime) -> bool:
+    """Whether a usable payment method was on file at `at`: pay-by-invoice, or a card not yet expired (R2)."""
+    card_valid = (PaymentMethod.exp_year > at.year) | (
+        (PaymentMethod.exp_year == at.year) & (PaymentMethod.exp_month >= at.month))
     return session.scalar(
-        select(PaymentMethod.id).where(PaymentMethod.org_id == org_id, PaymentMethod.removed_at.is_(None)).limit(1)
+        select(PaymentMethod.id).where(
+            PaymentMethod.org_id == org_id,
+            PaymentMethod.created_at <= at,
+            or_(PaymentMethod.removed_at.is_(None), PaymentMethod.removed_at > at),
+            or_(PaymentMethod.kind == "invoice", card_valid),
+        ).limit(1)
     ) is not None

@@ -11,21 +11,20 @@ from seatwise import config
 from seatwise.catalog.models import Product
 from seatwise.catalog.service import get_by_sku
 from seatwise.core import lifecycle
-from seatwise.core.cancellation import CancellationDecision, decide_cancellation
+from seatwise.core.cancellation import CANCEL_REASONS, CancellationDecision, decide_cancellation
 from seatwise.core.errors import BadInput, NotFound, Refused
 from seatwise.core.licenses import check_seat_count
-from seatwise.core.lifecycle import Lifecycle, Status
+from seatwise.core.lifecycle import Lifecycle, Status, Transition
 from seatwise.core.money import Money
-from seatwise.core.periods import Interval
+from seatwise.core.periods import Interval, Period, add_days, start_of_day
 from seatwise.core.proration import Proration, charge_for_remaining_days
-from seatwise.core.roles import Actor, Permission, may, require
+from seatwise.core.purchase import check_new_subscription, check_trial, require_payment_method
+from seatwise.core.roles import SYSTEM_BILLING_RUN, Actor, Permission, may, require
 from seatwise.events import service as audit
 from seatwise.licenses.models import Assignment
 from seatwise.organizations.service import get_org
-from seatwise.payments.service import has_payment_method
+from seatwise.payments.service import payment_method_at
 from seatwise.subscriptions.models import Subscription
-
-CANCEL_REASONS = ("too_expensive", "missing_features", "switching_product", "no_longer_needed", "other")
 
 
 def lifecycle_of(sub: Subscription) -> Lifecycle:
@@ -55,24 +54,53 @@ def apply_lifecycle(sub: Subscription, state: Lifecycle, *, now: datetime) -> No
     sub.current_period_end = period.end
     sub.trial_end = state.trial_end
     sub.recurring_billing = state.recurring_billing
-    sub.next_event_at = {
-        Status.TRIAL: state.trial_end,
-        Status.ACTIVE: period.end,
-        Status.EXPIRED: state.state_until,
-        Status.DISABLED: state.state_until,
-    }.get(state.status)
+    sub.next_event_at = state.next_due
     sub.updated_at = now
 
 
 def unit_price(sub: Subscription) -> Money:
+    """The price of one licence for one period, fixed when the subscription started."""
     return Money(sub.unit_price, sub.currency)
+
+
+def catch_up(session: Session, *, sub: Subscription, now: datetime) -> list[Transition]:
+    """Perform every transition due up to `now` (R19), so that an action sees the present state.
+
+    The billing run does the same for every subscription; an action between two runs must not
+    act on a period that has already ended.
+    """
+    from seatwise.licenses.service import release_all
+
+    if now < sub.updated_at:
+        raise BadInput(f"the time {now.isoformat()} is before subscription {sub.id} last changed "
+                       f"({sub.updated_at.isoformat()}): expected a later --now", code="clock_before_last_change")
+    steps = lifecycle.advance(lifecycle_of(sub), as_of=now, payment_method_at=_payment_method_of(session, sub))
+    for step in steps:
+        before = audit.snapshot(sub)
+        apply_lifecycle(sub, step.after, now=step.at)
+        if step.after.status is Status.DELETED:
+            release_all(session, sub=sub, actor=SYSTEM_BILLING_RUN, now=step.at)
+        audit.record(session, actor=SYSTEM_BILLING_RUN, action=f"subscription.{step.event.value}", row=sub,
+                     org_id=sub.org_id, before=before, at=step.at)
+    return steps
+
+
+def _payment_method_of(session: Session, sub: Subscription):
+    return lambda at: payment_method_at(session, org_id=sub.org_id, at=at)
+
+
+def state_at(session: Session, *, sub: Subscription, now: datetime) -> Lifecycle:
+    """Where the subscription stands at `now`, counting transitions not yet performed; writes nothing."""
+    state = lifecycle_of(sub)
+    steps = lifecycle.advance(state, as_of=now, payment_method_at=_payment_method_of(session, sub))
+    return steps[-1].after if steps else state
 
 
 def get(session: Session, *, sub_id: int, lock: bool = False) -> Subscription:
     """The subscription with this id (row-locked for an update when `lock`), or NotFound."""
     query = select(Subscription).where(Subscription.id == sub_id)
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     sub = session.scalar(query)
     if sub is None:
         raise NotFound(f"unknown subscription {sub_id}: expected an id from `seatwise subscription list`",
@@ -123,17 +151,17 @@ def assigned_counts(session: Session, *, sub_ids: list[int]) -> dict[int, int]:
 
 
 def product_of(session: Session, sub: Subscription) -> Product:
+    """The product a subscription is for."""
     return session.get(Product, sub.product_id)
 
 
-def _check_new(session: Session, *, org_id: int, product: Product, seats: int) -> None:
+def _check_new(session: Session, *, org_id: int, sku: str, seats: int, actor: Actor) -> Product:
     org = get_org(session, org_id=org_id)
-    check_seat_count(seats)
-    if product.max_seats is not None and seats > product.max_seats:
-        raise Refused(f"{product.sku} allows at most {product.max_seats} licences", code="seat_cap_exceeded")
-    if org.currency != product.currency:
-        raise Refused(f"{product.sku} is sold in {product.currency}, but the organisation pays in {org.currency}",
-                      code="currency_mismatch")
+    require(actor, Permission.MANAGE_BILLING, org_id)
+    product = get_by_sku(session, sku=sku)
+    check_new_subscription(sku=product.sku, seats=check_seat_count(seats), max_seats=product.max_seats,
+                           product_currency=product.currency, org_currency=org.currency)
+    return product
 
 
 def _new(*, org_id: int, product: Product, seats: int, state: Lifecycle, now: datetime) -> Subscription:
@@ -145,16 +173,10 @@ def _new(*, org_id: int, product: Product, seats: int, state: Lifecycle, now: da
 
 def start_trial(session: Session, *, org_id: int, sku: str, seats: int, actor: Actor, now: datetime) -> Subscription:
     """Start a trial of a product: fixed seats for its trial days (R1); one trial per product."""
-    product = get_by_sku(session, sku=sku)
-    _check_new(session, org_id=org_id, product=product, seats=seats)
-    require(actor, Permission.MANAGE_BILLING, org_id)
-    if product.trial_days == 0:
-        raise Refused(f"{product.sku} has no trial: buy it instead", code="no_trial")
-    used = session.scalar(select(Subscription.id).where(
+    product = _check_new(session, org_id=org_id, sku=sku, seats=seats, actor=actor)
+    earlier = session.scalar(select(Subscription.id).where(
         Subscription.org_id == org_id, Subscription.product_id == product.id, Subscription.started_as_trial))
-    if used is not None:
-        raise Refused(f"this organisation already had a trial of {product.sku} (subscription {used})",
-                      code="trial_already_used")
+    check_trial(sku=product.sku, trial_days=product.trial_days, earlier_trial_id=earlier)
     state = lifecycle.start_trial(now=now, interval=Interval(product.interval), trial_days=product.trial_days)
     sub = _new(org_id=org_id, product=product, seats=seats, state=state, now=now)
     session.add(sub)
@@ -165,11 +187,8 @@ def start_trial(session: Session, *, org_id: int, sku: str, seats: int, actor: A
 
 def buy(session: Session, *, org_id: int, sku: str, seats: int, actor: Actor, now: datetime) -> Subscription:
     """Buy a product outright: active from today, billed in advance per period (R3)."""
-    product = get_by_sku(session, sku=sku)
-    _check_new(session, org_id=org_id, product=product, seats=seats)
-    require(actor, Permission.MANAGE_BILLING, org_id)
-    if not has_payment_method(session, org_id=org_id):
-        raise Refused("add a payment method before buying", code="payment_method_required")
+    product = _check_new(session, org_id=org_id, sku=sku, seats=seats, actor=actor)
+    require_payment_method(on_file=payment_method_at(session, org_id=org_id, at=now), action="buying")
     state = lifecycle.start_paid(now=now, interval=Interval(product.interval))
     sub = _new(org_id=org_id, product=product, seats=seats, state=state, now=now)
     session.add(sub)
@@ -182,12 +201,12 @@ def cancellation_decision(session: Session, *, sub: Subscription, actor: Actor, 
     """The decision of R10 for this subscription, actor and moment; preview and cancel both use it."""
     product = product_of(session, sub)
     return decide_cancellation(
-        state=lifecycle_of(sub),
+        state=state_at(session, sub=sub, now=now),
         policy=config.policy_for(product.policy),
         seats=sub.seats,
         assigned=assigned_count(session, sub_id=sub.id),
         unit_price=unit_price(sub),
-        has_payment_method=has_payment_method(session, org_id=sub.org_id),
+        has_payment_method=payment_method_at(session, org_id=sub.org_id, at=now),
         may_cancel=may(actor, Permission.MANAGE_BILLING, sub.org_id),
         is_operator=actor.is_operator,
         now=now,
@@ -205,6 +224,7 @@ def cancel(
     if comment is not None and len(comment) > 2000:
         raise BadInput("comment too long: expected at most 2,000 characters", code="invalid_comment")
     sub = get_visible(session, sub_id=sub_id, actor=actor, lock=True)
+    catch_up(session, sub=sub, now=now)
     decision = cancellation_decision(session, sub=sub, actor=actor, now=now)
     if not decision.allowed:
         raise Refused(f"cancellation refused: {decision.code}", code=decision.code.value, detail=decision)
@@ -223,6 +243,7 @@ def set_recurring_billing(session: Session, *, sub_id: int, enabled: bool, actor
     """Turn recurring billing on or off; off lets the subscription expire at period end (R4, R7)."""
     sub = get_visible(session, sub_id=sub_id, actor=actor, lock=True)
     require(actor, Permission.MANAGE_BILLING, sub.org_id)
+    catch_up(session, sub=sub, now=now)
     before = audit.snapshot(sub)
     apply_lifecycle(sub, lifecycle.set_recurring_billing(lifecycle_of(sub), enabled=enabled), now=now)
     audit.record(session, actor=actor.label, action=f"subscription.recurring_billing_{'on' if enabled else 'off'}",
@@ -234,15 +255,22 @@ def reactivate(session: Session, *, sub_id: int, actor: Actor, now: datetime) ->
     """Reactivate an expired or disabled subscription (R6); returns it with what it costs now."""
     sub = get_visible(session, sub_id=sub_id, actor=actor, lock=True)
     require(actor, Permission.MANAGE_BILLING, sub.org_id)
+    catch_up(session, sub=sub, now=now)
     state = lifecycle.reactivate(lifecycle_of(sub), now=now)
-    if not has_payment_method(session, org_id=sub.org_id):
-        raise Refused("add a payment method before reactivating", code="payment_method_required")
+    require_payment_method(on_file=payment_method_at(session, org_id=sub.org_id, at=now), action="reactivating")
+    charge = charge_for_remaining_days(unit_price=unit_price(sub), seats=sub.seats, period=state.current_period,
+                                       on=_first_unpaid_day(sub, state.current_period, now))
     before = audit.snapshot(sub)
     apply_lifecycle(sub, state, now=now)
-    charge = charge_for_remaining_days(unit_price=unit_price(sub), seats=sub.seats, period=state.current_period,
-                                       on=now)
+    sub.canceled_at = sub.cancel_reason = sub.cancel_comment = None
     entry = audit.record(session, actor=actor.label, action="subscription.reactivated", row=sub, org_id=sub.org_id,
                          before=before, at=now)
     entry.after = {**entry.after, "charge": charge.amount.amount}
     return sub, charge
 
+
+def _first_unpaid_day(sub: Subscription, period: Period, now: datetime) -> datetime:
+    """The day a reactivation starts charging: today, or the day after a cancellation in this period."""
+    if sub.canceled_at is not None and period.start <= sub.canceled_at < period.end:
+        return max(now, add_days(start_of_day(sub.canceled_at), 1))
+    return now
