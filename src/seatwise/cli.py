@@ -80,6 +80,8 @@ GROUPS = {name: typer.Typer(no_args_is_help=True, help=text) for name, text in {
     "licenses": "The number of licences of a subscription.",
     "license": "Licence assignments.",
     "billing": "The billing run.",
+    "invoice": "Invoices and payments received.",
+    "ledger": "The ledger of money movements.",
     "audit": "The audit log.",
 }.items()}
 for _name, _group in GROUPS.items():
@@ -600,18 +602,116 @@ def billing_run(
     as_of: Annotated[Optional[str], typer.Option(help="Do everything due up to this ISO-8601 time "
                                                      "(default: now).")] = None,
 ) -> Out:
-    """Perform every lifecycle transition due up to a time, for any number of elapsed periods."""
+    """Perform every transition, charge, invoice, payment and refund due up to a time, in time order."""
+    import time
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from seatwise.billing import service as billing
 
     until = parse_instant(as_of, what="--as-of") if as_of is not None else ctx.now
     if until > ctx.now:
         raise BadInput(f"--as-of {until.isoformat()} is later than now ({ctx.now.isoformat()}): "
                        "expected a time up to now (set --now to move the clock)", code="as_of_in_future")
+    summary = billing.RunSummary(as_of=until)
+    started = time.perf_counter()
+    show = err.is_terminal and not ctx.json
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
+                  disable=not show, transient=True) as progress:
+        task = progress.add_task("billing run", total=None)
+        while not summary.done:
+            with ctx.uow() as session:  # one commit per step: an interrupted run resumes where it stopped
+                summary.add(billing.run_step(session, as_of=until))
+            progress.update(task, description=f"{summary.subscriptions:,} subscriptions, "
+                                              f"{summary.invoices:,} invoices")
+    result = {**summary.as_dict(), "seconds": round(time.perf_counter() - started, 3)}
+    moved = ", ".join(f"{n} {event}" for event, n in result["transitions"].items() if n) or "no transitions"
+    money = ", ".join(f"{amount} {currency}" for currency, amount in result["invoiced"].items()) or "nothing"
+    return Out(result, text=f"billing run up to {until.isoformat()}: {result['subscriptions']} subscriptions "
+                            f"({moved}); {result['invoices']} invoices, {money} due; {result['seconds']} s")
+
+
+# --- invoices and the ledger ---------------------------------------------------------------
+
+InvoiceId = Annotated[int, typer.Argument(metavar="ID", help="Invoice id.")]
+
+
+def _invoice_out(session, invoice):
+    from seatwise.billing import service as billing
+    from seatwise.billing.schemas import InvoiceOut
+
+    return InvoiceOut.of(invoice, billing.lines_of(session, invoice_id=invoice.id))
+
+
+@command(GROUPS["invoice"], "list")
+def invoice_list(ctx: Ctx, org: Annotated[int, typer.Option(help="Organisation id.")]) -> Out:
+    """List an organisation's invoices."""
+    from seatwise.billing import service as billing
+
+    with ctx.read() as session:
+        organizations.get_org(session, org_id=org)
+        invoices = [_invoice_out(session, i) for i in billing.list_invoices(session, org_id=org)]
+    if ctx.json:
+        return Out(invoices)
+    return Out([{"id": i.id, "number": i.number, "date": i.billing_date.date(), "status": i.status,
+                 "total": i.total, "credit": i.credit_applied, "due": i.amount_due, "refunded": i.refunded,
+                 "currency": i.currency} for i in invoices])
+
+
+@command(GROUPS["invoice"], "show")
+def invoice_show(ctx: Ctx, invoice_id: InvoiceId) -> Out:
+    """Show an invoice with its lines."""
+    from seatwise.billing import service as billing
+
+    with ctx.read() as session:
+        invoice = _invoice_out(session, billing.get_invoice(session, invoice_id=invoice_id))
+    lines = [f"  {line.description}: {line.amount}" for line in invoice.lines]
+    return Out(invoice, text="\n".join([
+        f"invoice {invoice.number} of {invoice.billing_date.date()} ({invoice.status}), organisation "
+        f"{invoice.org_id}", *lines,
+        f"  total {invoice.total}, credit applied {invoice.credit_applied}, amount due {invoice.amount_due}, "
+        f"refunded {invoice.refunded} {invoice.currency}; due {invoice.due_at.date()}"]))
+
+
+@command(GROUPS["invoice"], "pay")
+def invoice_pay(
+    ctx: Ctx, invoice_id: InvoiceId,
+    as_: Annotated[str, typer.Option("--as", help="Who records it: `operator`, or a user id or e-mail.")] = "operator",
+) -> Out:
+    """Record a payment received for an open invoice (what non-payment disabled comes back)."""
+    from seatwise.billing import service as billing
+
     with ctx.uow() as session:
-        summary = billing.run(session, as_of=until).as_dict()
-    moved = ", ".join(f"{n} {event}" for event, n in summary["transitions"].items() if n) or "nothing due"
-    return Out(summary, text=f"billing run up to {summary['as_of']}: {summary['subscriptions']} subscriptions; "
-                             f"{moved}")
+        actor = organizations.resolve_actor(session, who=as_)
+        return Out(_invoice_out(session, billing.pay_invoice(session, invoice_id=invoice_id, actor=actor,
+                                                             now=ctx.now)))
+
+
+@command(GROUPS["ledger"], "show")
+def ledger_show(ctx: Ctx, org: Annotated[int, typer.Option(help="Organisation id.")]) -> Out:
+    """Show an organisation's ledger: charges, credits, payments and refunds."""
+    from seatwise.billing import service as billing
+    from seatwise.billing.schemas import LedgerEntryOut
+
+    with ctx.read() as session:
+        organizations.get_org(session, org_id=org)
+        return Out([LedgerEntryOut.of(e) for e in billing.ledger_entries(session, org_id=org)])
+
+
+@command(GROUPS["ledger"], "check")
+def ledger_check(ctx: Ctx) -> Out:
+    """Prove that every organisation's books balance (R18); exit 1 and list what does not."""
+    from dataclasses import asdict
+
+    from seatwise.billing import service as billing
+
+    with ctx.read() as session:
+        problems = billing.check_ledger(session)
+    if problems:
+        raise SeatwiseError(f"{len(problems)} imbalances: " + "; ".join(
+            f"organisation {p.org_id} {p.what}: expected {p.expected}, found {p.found}" for p in problems[:20]),
+            code="ledger_imbalance", detail=[asdict(p) for p in problems])
+    return Out({"balanced": True}, text="every organisation balances")
 
 
 @command(GROUPS["audit"], "list")

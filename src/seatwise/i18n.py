@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from babel.dates import format_date
+from babel.dates import format_date, format_interval
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
 
@@ -40,3 +40,9 @@ def format_money(money: Money, locale: str) -> str:
 def format_day(at: datetime | None, locale: str) -> str:
     """A date in words: 26 November 2026 / 26 november 2026."""
     return "" if at is None else format_date(at.date(), "long", locale=_BABEL_LOCALE.get(locale, "en_GB"))
+
+
+def format_day_range(start: datetime, end: datetime, locale: str) -> str:
+    """The days of [start, end) as a short range: 4–30 Nov 2026 / 4–30 nov 2026."""
+    last = (end - timedelta(days=1)).date()
+    return format_interval(start.date(), max(last, start.date()), "yMMMd", locale=_BABEL_LOCALE.get(locale, "en_GB"))

@@ -158,6 +158,14 @@ def cancel(state: Lifecycle, *, now: datetime) -> Lifecycle:
     return replace(_disable(state, at=now, reason=Reason.CANCELED), recurring_billing=False)
 
 
+def disable_for_non_payment(state: Lifecycle, *, at: datetime) -> Lifecycle:
+    """An invoice unpaid past the dunning period disables the subscription (R21)."""
+    if state.status not in (Status.ACTIVE, Status.EXPIRED):
+        raise Refused(f"only an active or expired subscription is disabled for non-payment; this one is "
+                      f"{state.status}", code="not_active")
+    return _disable(state, at=at, reason=Reason.NON_PAYMENT)
+
+
 def set_recurring_billing(state: Lifecycle, *, enabled: bool) -> Lifecycle:
     """Recurring billing on or off; it never cancels anything by itself (R4, R7)."""
     if state.status not in (Status.TRIAL, Status.ACTIVE):

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from seatwise import config
+from seatwise.billing import service as billing
+from seatwise.core.invoicing import LineKind
 from seatwise.core.errors import BadInput, Refused
 from seatwise.core.licenses import SeatChange, check_assign, check_seat_change
 from seatwise.core.lifecycle import Status
@@ -55,6 +57,8 @@ def set_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: d
         proration = charge_for_remaining_days(unit_price=price, seats=change.delta, period=period, on=now)
     else:
         proration = credit_for_unused_days(unit_price=price, seats=-change.delta, period=period, on=now)
+    billing.bill_proration(session, sub=sub, kind=LineKind.SEATS_ADDED if change.delta > 0 else LineKind.SEATS_REMOVED,
+                           proration=proration, period=period, at=now, bill_on=period.end)
     before = audit.snapshot(sub)
     sub.seats = total
     sub.updated_at = now

@@ -6,15 +6,25 @@ its test card behaves, as Stripe's test numbers do.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from seatwise.core.cards import Card
+from seatwise.core.money import Money
 
 TEST_CARD_OUTCOMES = {
     "4242424242424242": "succeeds",
     "4000000000000002": "declined",
     "4000000000009995": "insufficient_funds",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the gateway answered: success, or a failure code (declined, insufficient_funds)."""
+
+    succeeded: bool
+    failure_code: str | None = None
 
 
 class Gateway(Protocol):
@@ -24,6 +34,14 @@ class Gateway(Protocol):
         """Exchange card details for the gateway's token, the only thing stored."""
         ...
 
+    def charge(self, token: str, amount: Money) -> Outcome:
+        """Collect `amount` from the card behind `token`."""
+        ...
+
+    def refund(self, token: str, amount: Money) -> Outcome:
+        """Return `amount` to the card behind `token`."""
+        ...
+
 
 class SimulatedGateway:
     """Test cards: 4242… succeeds, 4000 0000 0000 0002 is declined, …9995 lacks funds; others succeed."""
@@ -31,3 +49,15 @@ class SimulatedGateway:
     def tokenize(self, card: Card) -> str:
         """A token that says how the test card will behave."""
         return f"sim_{TEST_CARD_OUTCOMES.get(card.number, 'succeeds')}_{card.last4}"
+
+    def charge(self, token: str, amount: Money) -> Outcome:
+        """Succeeds or fails as the test card's number says."""
+        outcome = token.removeprefix("sim_").rsplit("_", 1)[0]
+        return Outcome(True) if outcome == "succeeds" else Outcome(False, outcome)
+
+    def refund(self, token: str, amount: Money) -> Outcome:
+        """Refunds always reach a card that was charged before."""
+        return Outcome(True)
+
+
+GATEWAY: Gateway = SimulatedGateway()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from seatwise.db import Base, UTCDateTime
@@ -23,3 +23,20 @@ class PaymentMethod(Base):
     token: Mapped[str | None] = mapped_column(String(100), nullable=True)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Payment(Base):
+    """An attempt to collect an invoice, or a refund to the customer; failed attempts move no money."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    method_id: Mapped[int | None] = mapped_column(ForeignKey("payment_methods.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(10))  # payment | refund
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(10))  # succeeded | failed
+    failure_code: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

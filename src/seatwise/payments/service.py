@@ -56,15 +56,20 @@ def list_payment_methods(session: Session, *, org_id: int) -> list[PaymentMethod
     ))
 
 
-def payment_method_at(session: Session, *, org_id: int, at: datetime) -> bool:
-    """Whether a usable payment method was on file at `at`: pay-by-invoice, or a card not yet expired (R2)."""
+def usable_method_at(session: Session, *, org_id: int, at: datetime) -> PaymentMethod | None:
+    """The newest payment method usable at `at`: pay-by-invoice, or a card not yet expired (R2, R21)."""
     card_valid = (PaymentMethod.exp_year > at.year) | (
         (PaymentMethod.exp_year == at.year) & (PaymentMethod.exp_month >= at.month))
     return session.scalar(
-        select(PaymentMethod.id).where(
+        select(PaymentMethod).where(
             PaymentMethod.org_id == org_id,
             PaymentMethod.created_at <= at,
             or_(PaymentMethod.removed_at.is_(None), PaymentMethod.removed_at > at),
             or_(PaymentMethod.kind == "invoice", card_valid),
-        ).limit(1)
-    ) is not None
+        ).order_by(PaymentMethod.id.desc()).limit(1)
+    )
+
+
+def payment_method_at(session: Session, *, org_id: int, at: datetime) -> bool:
+    """Whether a usable payment method was on file at `at`."""
+    return usable_method_at(session, org_id=org_id, at=at) is not None

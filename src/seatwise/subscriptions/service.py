@@ -8,16 +8,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from seatwise import config
+from seatwise.billing import service as billing
 from seatwise.catalog.models import Product
 from seatwise.catalog.service import get_by_sku
 from seatwise.core import lifecycle
 from seatwise.core.cancellation import CANCEL_REASONS, CancellationDecision, decide_cancellation
 from seatwise.core.errors import BadInput, NotFound, Refused
 from seatwise.core.licenses import check_seat_count
-from seatwise.core.lifecycle import Lifecycle, Status, Transition
+from seatwise.core.invoicing import LineKind
+from seatwise.core.lifecycle import Event, Lifecycle, Status, Transition
 from seatwise.core.money import Money
 from seatwise.core.periods import Interval, Period, add_days, start_of_day
-from seatwise.core.proration import Proration, charge_for_remaining_days
+from seatwise.core.proration import Proration, charge_for_remaining_days, credit_for_unused_days
 from seatwise.core.purchase import check_new_subscription, check_trial, require_payment_method
 from seatwise.core.roles import SYSTEM_BILLING_RUN, Actor, Permission, may, require
 from seatwise.events import service as audit
@@ -78,11 +80,18 @@ def catch_up(session: Session, *, sub: Subscription, now: datetime) -> list[Tran
     for step in steps:
         before = audit.snapshot(sub)
         apply_lifecycle(sub, step.after, now=step.at)
+        if step.event in (Event.CONVERTED, Event.RENEWED):
+            _bill_period(session, sub=sub, at=step.at)
         if step.after.status is Status.DELETED:
             release_all(session, sub=sub, actor=SYSTEM_BILLING_RUN, now=step.at)
         audit.record(session, actor=SYSTEM_BILLING_RUN, action=f"subscription.{step.event.value}", row=sub,
                      org_id=sub.org_id, before=before, at=step.at)
     return steps
+
+
+def _bill_period(session: Session, *, sub: Subscription, at: datetime) -> None:
+    billing.bill_period(session, sub=sub, period=lifecycle_of(sub).current_period,
+                        product_name=product_of(session, sub).name, at=at)
 
 
 def _payment_method_of(session: Session, sub: Subscription):
@@ -192,6 +201,8 @@ def buy(session: Session, *, org_id: int, sku: str, seats: int, actor: Actor, no
     state = lifecycle.start_paid(now=now, interval=Interval(product.interval))
     sub = _new(org_id=org_id, product=product, seats=seats, state=state, now=now)
     session.add(sub)
+    session.flush()
+    _bill_period(session, sub=sub, at=now)
     audit.record(session, actor=actor.label, action="subscription.started", row=sub, org_id=org_id,
                  before=None, at=now)
     return sub
@@ -229,6 +240,10 @@ def cancel(
     if not decision.allowed:
         raise Refused(f"cancellation refused: {decision.code}", code=decision.code.value, detail=decision)
     before = audit.snapshot(sub)
+    period = lifecycle_of(sub).current_period
+    credit = credit_for_unused_days(unit_price=unit_price(sub), seats=sub.seats, period=period, on=now)
+    billing.bill_proration(session, sub=sub, kind=LineKind.CANCELLATION, proration=credit, period=period, at=now,
+                           bill_on=period.end)
     apply_lifecycle(sub, lifecycle.cancel(lifecycle_of(sub), now=now), now=now)
     sub.canceled_at = now
     sub.cancel_reason = reason
@@ -256,17 +271,47 @@ def reactivate(session: Session, *, sub_id: int, actor: Actor, now: datetime) ->
     sub = get_visible(session, sub_id=sub_id, actor=actor, lock=True)
     require(actor, Permission.MANAGE_BILLING, sub.org_id)
     catch_up(session, sub=sub, now=now)
-    state = lifecycle.reactivate(lifecycle_of(sub), now=now)
+    lifecycle.reactivate(lifecycle_of(sub), now=now)  # refuses what cannot be reactivated, before anything else
     require_payment_method(on_file=payment_method_at(session, org_id=sub.org_id, at=now), action="reactivating")
-    charge = charge_for_remaining_days(unit_price=unit_price(sub), seats=sub.seats, period=state.current_period,
-                                       on=_first_unpaid_day(sub, state.current_period, now))
+    return sub, _reactivate(session, sub=sub, actor_label=actor.label, now=now)
+
+
+def _reactivate(session: Session, *, sub: Subscription, actor_label: str, now: datetime) -> Proration:
+    was_expired = sub.status == Status.EXPIRED
+    state = lifecycle.reactivate(lifecycle_of(sub), now=now)
+    period = state.current_period
+    charge = charge_for_remaining_days(unit_price=unit_price(sub), seats=sub.seats, period=period,
+                                       on=_first_unpaid_day(sub, period, now))
     before = audit.snapshot(sub)
     apply_lifecycle(sub, state, now=now)
     sub.canceled_at = sub.cancel_reason = sub.cancel_comment = None
-    entry = audit.record(session, actor=actor.label, action="subscription.reactivated", row=sub, org_id=sub.org_id,
+    if was_expired:  # a new period from today, billed whole (R6)
+        _bill_period(session, sub=sub, at=now)
+    else:
+        billing.bill_proration(session, sub=sub, kind=LineKind.REACTIVATION, proration=charge, period=period,
+                               at=now, bill_on=start_of_day(now))
+    entry = audit.record(session, actor=actor_label, action="subscription.reactivated", row=sub, org_id=sub.org_id,
                          before=before, at=now)
     entry.after = {**entry.after, "charge": charge.amount.amount}
-    return sub, charge
+    return charge
+
+
+def disable_for_non_payment(session: Session, *, sub: Subscription, at: datetime) -> None:
+    """Disable a subscription whose invoice stayed unpaid past the dunning period (R21)."""
+    catch_up(session, sub=sub, now=at)
+    if sub.status not in (Status.ACTIVE, Status.EXPIRED):
+        return
+    before = audit.snapshot(sub)
+    apply_lifecycle(sub, lifecycle.disable_for_non_payment(lifecycle_of(sub), at=at), now=at)
+    audit.record(session, actor=SYSTEM_BILLING_RUN, action="subscription.disabled", row=sub, org_id=sub.org_id,
+                 before=before, at=at)
+
+
+def reactivate_after_payment(session: Session, *, sub: Subscription, now: datetime) -> None:
+    """Paying the invoice that disabled a subscription brings it back (R21), keeping its billing date (R6)."""
+    catch_up(session, sub=sub, now=now)
+    if sub.status == Status.DISABLED and sub.status_reason == lifecycle.Reason.NON_PAYMENT:
+        _reactivate(session, sub=sub, actor_label=SYSTEM_BILLING_RUN, now=now)
 
 
 def _first_unpaid_day(sub: Subscription, period: Period, now: datetime) -> datetime:

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from seatwise.db import Base, UTCDateTime
+
+
+class Charge(Base):
+    """A line to bill: a charge (positive) or a credit (negative), pending until an invoice takes it."""
+
+    __tablename__ = "charges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units; negative for a credit
+    currency: Mapped[str] = mapped_column(String(3))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())  # the days it covers, [start, end)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    bill_on: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # invoiced no later than this
+    # Period charges carry "period:<subscription>:<anchor>:<index>", so a period is billed once (R20).
+    key: Mapped[str | None] = mapped_column(String(80), unique=True, nullable=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), nullable=True, index=True)
+
+
+class Invoice(Base):
+    """One per organisation per billing date (R17); immutable once issued, apart from its payment state."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("org_id", "billing_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    billing_date: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[int] = mapped_column(BigInteger)
+    credit_applied: Mapped[int] = mapped_column(BigInteger)
+    amount_due: Mapped[int] = mapped_column(BigInteger)
+    refunded: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10))  # open | paid
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    payment_method_id: Mapped[int | None] = mapped_column(ForeignKey("payment_methods.id"), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The next thing the billing run owes this invoice: a card retry, or disabling for non-payment.
+    next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+
+
+class InvoiceCounter(Base):
+    """The last invoice number used in a year; locked while a number is taken, so numbers have no gaps."""
+
+    __tablename__ = "invoice_counters"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class LedgerEntry(Base):
+    """Every money movement (R18): charges and credits as invoiced, payments, refunds. Append-only.
+
+    Positive amounts raise what the organisation owes; negative ones lower it.
+    """
+
+    __tablename__ = "ledger"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(10))  # charge | credit | payment | refund
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True)

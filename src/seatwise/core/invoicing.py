@@ -1,0 +1,66 @@
+"""Invoices (R16, R17): credits applied first, the rest due or refunded; gapless numbers; dunning (R21)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from seatwise.core.periods import add_days
+
+NET_DAYS = 30  # pay-by-invoice: due 30 days after issue
+RETRY_DAYS = (3, 5, 7)  # failed card payments are retried this many days after issue
+DISABLE_AFTER_DAYS = 30  # an invoice unpaid this long past its due date disables its subscriptions
+
+
+class LineKind(enum.StrEnum):
+    PERIOD = "period"  # a whole period billed in advance (R3)
+    SEATS_ADDED = "seats_added"  # R12
+    SEATS_REMOVED = "seats_removed"  # R12, a credit
+    CANCELLATION = "cancellation"  # R15, a credit
+    REACTIVATION = "reactivation"  # R6
+
+
+class MethodKind(enum.StrEnum):
+    CARD = "card"
+    INVOICE = "invoice"
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """What an invoice adds up to: charges, credits applied to them, and what is due or refunded."""
+
+    total: int  # the charges
+    credit_applied: int  # credits set against the charges
+    amount_due: int
+    refund: int  # credits left over, returned to the payment method at once (R16)
+
+
+def settle(amounts: list[int]) -> Totals:
+    """Apply an invoice's credits (negative lines) to its charges; what is left over is refunded."""
+    charges = sum(a for a in amounts if a > 0)
+    credits = -sum(a for a in amounts if a < 0)
+    applied = min(charges, credits)
+    return Totals(charges, applied, charges - applied, credits - applied)
+
+
+def invoice_number(year: int, sequence: int) -> str:
+    """SW-2026-000001: per calendar year, without gaps (R17)."""
+    return f"SW-{year}-{sequence:06d}"
+
+
+def due_date(*, issued: datetime, method: MethodKind | None) -> datetime:
+    """Cards are charged on issue; pay-by-invoice is due net 30."""
+    return add_days(issued, NET_DAYS) if method is MethodKind.INVOICE else issued
+
+
+def next_retry(*, issued: datetime, attempts: int) -> datetime | None:
+    """When a failed card payment is tried again: days 3, 5 and 7 after issue, then no more."""
+    if attempts < 1 or attempts > len(RETRY_DAYS):
+        return None
+    return add_days(issued, RETRY_DAYS[attempts - 1])
+
+
+def disable_date(*, due: datetime) -> datetime:
+    """When an unpaid invoice disables its subscriptions for non-payment (R21)."""
+    return add_days(due, DISABLE_AFTER_DAYS)
