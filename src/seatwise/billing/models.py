@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from seatwise.db import Base, UTCDateTime
@@ -12,6 +12,8 @@ class Charge(Base):
     """A line to bill: a charge (positive) or a credit (negative), pending until an invoice takes it."""
 
     __tablename__ = "charges"
+    # Pending lines by billing date and organisation: what the billing run invoices next.
+    __table_args__ = (Index("ix_charges_pending", "invoice_id", "bill_on", "org_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -24,10 +26,10 @@ class Charge(Base):
     period_start: Mapped[datetime] = mapped_column(UTCDateTime())  # the days it covers, [start, end)
     period_end: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    bill_on: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # invoiced no later than this
+    bill_on: Mapped[datetime] = mapped_column(UTCDateTime())  # invoiced no later than this
     # Period charges carry "period:<subscription>:<anchor>:<index>", so a period is billed once (R20).
     key: Mapped[str | None] = mapped_column(String(80), unique=True, nullable=True)
-    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), nullable=True, index=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), nullable=True)
 
 
 class Invoice(Base):

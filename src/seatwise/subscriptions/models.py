@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from seatwise.db import Base, UTCDateTime
@@ -12,7 +12,10 @@ class Subscription(Base):
     """An organisation's subscription to one product; its lifecycle columns mirror core.lifecycle."""
 
     __tablename__ = "subscriptions"
-    __table_args__ = (CheckConstraint("seats >= 0", name="seats_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("seats >= 0", name="seats_not_negative"),
+        Index("ix_subscriptions_due", "next_event_at", "id"),  # the billing run takes due rows in id order
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -32,7 +35,7 @@ class Subscription(Base):
     unit_price: Mapped[int] = mapped_column(BigInteger)  # minor units, fixed at purchase
     currency: Mapped[str] = mapped_column(String(3))
     # The next moment the billing run has something to do; NULL once deleted.
-    next_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    next_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     cancel_reason: Mapped[str | None] = mapped_column(String(50), nullable=True)
     cancel_comment: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -103,7 +103,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscriptions'))
     )
     with op.batch_alter_table('subscriptions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_subscriptions_next_event_at'), ['next_event_at'], unique=False)
+        batch_op.create_index('ix_subscriptions_due', ['next_event_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_subscriptions_org_id'), ['org_id'], unique=False)
 
     op.create_table('users',
@@ -151,7 +151,7 @@ def downgrade() -> None:
     op.drop_table('users')
     with op.batch_alter_table('subscriptions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_subscriptions_org_id'))
-        batch_op.drop_index(batch_op.f('ix_subscriptions_next_event_at'))
+        batch_op.drop_index('ix_subscriptions_due')
 
     op.drop_table('subscriptions')
     with op.batch_alter_table('payment_methods', schema=None) as batch_op:

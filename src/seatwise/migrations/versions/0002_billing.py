@@ -70,9 +70,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_charges_key'))
     )
     with op.batch_alter_table('charges', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_charges_bill_on'), ['bill_on'], unique=False)
-        batch_op.create_index(batch_op.f('ix_charges_invoice_id'), ['invoice_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_charges_org_id'), ['org_id'], unique=False)
+        batch_op.create_index('ix_charges_pending', ['invoice_id', 'bill_on', 'org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_charges_subscription_id'), ['subscription_id'], unique=False)
 
     op.create_table('payments',
@@ -128,9 +127,8 @@ def downgrade() -> None:
     op.drop_table('payments')
     with op.batch_alter_table('charges', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_charges_subscription_id'))
+        batch_op.drop_index('ix_charges_pending')
         batch_op.drop_index(batch_op.f('ix_charges_org_id'))
-        batch_op.drop_index(batch_op.f('ix_charges_invoice_id'))
-        batch_op.drop_index(batch_op.f('ix_charges_bill_on'))
 
     op.drop_table('charges')
     with op.batch_alter_table('invoices', schema=None) as batch_op:
