@@ -94,7 +94,7 @@ def floor(n: int, orgs: int) -> float:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=OFF")
-        stamp = "2026-12-01 00:00:00.000000"
+        stamp = "2026-12-01 00:00:00.000000"  # how db.UTCDateTime writes a time in SQLite
         seats = [rng.randint(1, 50) for _ in range(n)]
         started = time.perf_counter()
         invoices = [(i, f"SW-2026-{i:06d}", i, stamp, stamp, stamp, "EUR", 0, 0, 0, 0, "paid", stamp, i, 1, None)

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from seatwise.billing.models import Charge, Invoice, InvoiceCounter, LedgerEntry
 from seatwise.core.errors import NotFound, Refused
+from seatwise.db import bulk_insert, bulk_update
 from seatwise.core.invoicing import (
     LineKind, MethodKind, disable_date, due_date, invoice_number, next_retry, settle,
 )
@@ -148,7 +149,7 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
     lines_t, invoices_t, payments_t = Charge.__table__, Invoice.__table__, Payment.__table__
     pending = (lines_t.c.invoice_id.is_(None)) & ((lines_t.c.created_at <= at) | (lines_t.c.bill_on <= at))
     by_org: dict[int, list] = defaultdict(list)
-    for line in session.execute(select(lines_t.c.org_id, lines_t.c.amount, lines_t.c.currency)
+    for line in session.execute(select(lines_t.c.id, lines_t.c.org_id, lines_t.c.amount, lines_t.c.currency)
                                 .where(lines_t.c.org_id.in_(org_ids), pending).order_by(lines_t.c.id)):
         by_org[line.org_id].append(line)
     orgs = sorted(by_org)
@@ -181,12 +182,15 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
             payment_method_id=method.id if method else None, attempts=1 if outcome else 0,
             next_action_at=next_action))
         plans.append((org_id, currency, totals, method, outcome))
-    invoice_ids = session.scalars(insert(invoices_t).returning(invoices_t.c.id, sort_by_parameter_order=True),
-                                  invoices).all()
-    session.execute(update(lines_t).where(lines_t.c.org_id == bindparam("o_id"), pending)
-                    .values(invoice_id=bindparam("i_id")),
-                    [{"o_id": plan[0], "i_id": invoice_id} for plan, invoice_id in zip(plans, invoice_ids)])
-    payments, payment_refs = [], []
+    bulk_insert(session, invoices_t, invoices)
+    # Ids by number (unique): one query instead of RETURNING, which SQLite runs a row at a time.
+    ids_by_number = dict(session.execute(select(invoices_t.c.number, invoices_t.c.id).where(
+        invoices_t.c.number.in_([invoice["number"] for invoice in invoices]))).all())
+    invoice_ids = [ids_by_number[invoice["number"]] for invoice in invoices]
+    # By line id: exactly the lines the totals were made of, even if others arrived meanwhile.
+    bulk_update(session, lines_t, [{"invoice_id": invoice_id, "id": line.id}
+                                   for plan, invoice_id in zip(plans, invoice_ids) for line in by_org[plan[0]]])
+    payments = []
     for (org_id, currency, totals, method, outcome), invoice_id in zip(plans, invoice_ids):
         common = dict(org_id=org_id, invoice_id=invoice_id, method_id=method.id if method else None,
                       currency=currency, at=at)
@@ -194,14 +198,15 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
             payments.append(dict(common, kind="payment", amount=totals.amount_due,
                                  status="succeeded" if outcome.succeeded else "failed",
                                  failure_code=outcome.failure_code))
-            payment_refs.append((invoice_id, "payment" if outcome.succeeded else None))
         if totals.refund:
             payments.append(dict(common, kind="refund", amount=totals.refund, status="succeeded",
                                  failure_code=None))
-            payment_refs.append((invoice_id, "refund"))
-    payment_ids = session.scalars(insert(payments_t).returning(payments_t.c.id, sort_by_parameter_order=True),
-                                  payments).all() if payments else []
-    moved = {ref: payment_id for ref, payment_id in zip(payment_refs, payment_ids) if ref[1]}
+    moved = {}
+    if payments:
+        bulk_insert(session, payments_t, payments)
+        for payment in session.execute(select(payments_t.c.id, payments_t.c.invoice_id, payments_t.c.kind).where(
+                payments_t.c.invoice_id.in_(invoice_ids), payments_t.c.status == "succeeded")):
+            moved[payment.invoice_id, payment.kind] = payment.id
     ledger, issued = [], []
     for (org_id, currency, totals, method, outcome), invoice_id in zip(plans, invoice_ids):
         entry = dict(org_id=org_id, at=at, currency=currency, invoice_id=invoice_id, payment_id=None)
@@ -218,7 +223,7 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
                              totals.amount_due == 0 or (outcome is not None and outcome.succeeded),
                              outcome is not None))
     if ledger:
-        session.execute(insert(LedgerEntry.__table__), ledger)
+        bulk_insert(session, LedgerEntry.__table__, ledger)
     return issued
 
 
@@ -430,8 +435,10 @@ def run_step(session: Session, *, as_of: datetime, limit: int = 5000) -> RunSumm
         summary.done = True
         return summary
     subs_t = Subscription.__table__
-    due = session.execute(select(subs_t).where(subs_t.c.next_event_at == moment).order_by(subs_t.c.id)
-                          .limit(limit).with_for_update(skip_locked=True)).all()
+    columns = ("id", "org_id", "product_id", "status", "recurring_billing", "anchor", "interval", "period_index",
+               "current_period_end", "seats", "unit_price", "currency")
+    due = session.execute(select(*(subs_t.c[name] for name in columns)).where(subs_t.c.next_event_at == moment)
+                          .order_by(subs_t.c.id).limit(limit).with_for_update(skip_locked=True)).all()
     if due:
         renewals = [row for row in due if row.status == Status.ACTIVE and row.recurring_billing]
         if renewals:
@@ -479,7 +486,7 @@ def _renew(session: Session, *, rows: list, at: datetime) -> None:
     for row in rows:
         index = row.period_index + 1
         period = period_at(row.anchor, Interval(row.interval), index)
-        changes.append({"b_id": row.id, "period_index": index, "current_period_start": period.start,
+        changes.append({"id": row.id, "period_index": index, "current_period_start": period.start,
                         "current_period_end": period.end, "next_event_at": period.end, "updated_at": at})
         lines.append(period_line(
             sub_id=row.id, org_id=row.org_id, anchor=row.anchor, index=index, seats=row.seats,
@@ -491,10 +498,9 @@ def _renew(session: Session, *, rows: list, at: datetime) -> None:
                             before={"period_index": row.period_index,
                                     "current_period_end": row.current_period_end.isoformat()},
                             after={"period_index": index, "current_period_end": period.end.isoformat()}))
-    subs_t = Subscription.__table__
-    session.execute(update(subs_t).where(subs_t.c.id == bindparam("b_id")), changes)
-    session.execute(insert(Charge.__table__), lines)
-    session.execute(insert(AuditEntry.__table__), entries)
+    bulk_update(session, Subscription.__table__, changes)
+    bulk_insert(session, Charge.__table__, lines)
+    bulk_insert(session, AuditEntry.__table__, entries)
 
 
 def run(session: Session, *, as_of: datetime) -> RunSummary:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
 
 from dateutil.relativedelta import relativedelta
@@ -59,6 +60,7 @@ class Period:
         return min(max(day, 1), self.days)
 
 
+@lru_cache(maxsize=65536)  # a billing run asks for the same few anchors and periods again and again
 def period_at(anchor: datetime, interval: Interval, index: int) -> Period:
     """Period number `index` (0 = the first) of a subscription anchored on `anchor`."""
     if index < 0:

@@ -72,7 +72,6 @@ def upgrade() -> None:
     with op.batch_alter_table('charges', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_charges_org_id'), ['org_id'], unique=False)
         batch_op.create_index('ix_charges_pending', ['invoice_id', 'bill_on', 'org_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_charges_subscription_id'), ['subscription_id'], unique=False)
 
     op.create_table('payments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -109,7 +108,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger'))
     )
     with op.batch_alter_table('ledger', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ledger_invoice_id'), ['invoice_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ledger_org_id'), ['org_id'], unique=False)
 
 
@@ -117,7 +115,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('ledger', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ledger_org_id'))
-        batch_op.drop_index(batch_op.f('ix_ledger_invoice_id'))
 
     op.drop_table('ledger')
     with op.batch_alter_table('payments', schema=None) as batch_op:
@@ -126,7 +123,6 @@ def downgrade() -> None:
 
     op.drop_table('payments')
     with op.batch_alter_table('charges', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_charges_subscription_id'))
         batch_op.drop_index('ix_charges_pending')
         batch_op.drop_index(batch_op.f('ix_charges_org_id'))
 
