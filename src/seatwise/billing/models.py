@@ -48,7 +48,9 @@ class Invoice(Base):
     total: Mapped[int] = mapped_column(BigInteger)
     credit_applied: Mapped[int] = mapped_column(BigInteger)
     amount_due: Mapped[int] = mapped_column(BigInteger)
-    refunded: Mapped[int] = mapped_column(BigInteger)
+    amount_paid: Mapped[int] = mapped_column(BigInteger, default=0)  # payments, and credits of later invoices
+    refunded: Mapped[int] = mapped_column(BigInteger)  # leftover credit paid back to the customer
+    transferred: Mapped[int] = mapped_column(BigInteger, default=0)  # leftover credit set against older invoices
     status: Mapped[str] = mapped_column(String(10))  # open | paid
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     payment_method_id: Mapped[int | None] = mapped_column(ForeignKey("payment_methods.id"), nullable=True)

@@ -20,7 +20,7 @@ from seatwise.billing.models import Charge, Invoice, InvoiceCounter, LedgerEntry
 from seatwise.core.errors import NotFound, Refused
 from seatwise.db import bulk_insert, bulk_update
 from seatwise.core.invoicing import (
-    LineKind, MethodKind, disable_date, due_date, invoice_number, next_retry, settle,
+    LineKind, MethodKind, disable_date, due_date, invoice_number, next_retry, settle, spread,
 )
 from seatwise.core.lifecycle import Event, Status
 from seatwise.core.money import Money
@@ -31,17 +31,21 @@ from seatwise.events import service as audit
 from seatwise.i18n import format_day_range, gettext
 from seatwise.organizations.models import Organization
 from seatwise.payments.gateway import GATEWAY
-from seatwise.payments.models import Payment, PaymentMethod
-from seatwise.payments.service import usable_methods_at
+from seatwise.payments.models import Payment
+from seatwise.payments.service import usable_method_at, usable_methods_at
 
 RUN_EVENTS = (Event.CONVERTED, Event.RENEWED, Event.EXPIRED, Event.DISABLED, Event.DELETED)
 
-_DESCRIPTIONS = {
-    LineKind.PERIOD: "{seats} licences of {product}, {days}",
-    LineKind.SEATS_ADDED: "{seats} licences added × {used}/{period} days, {days}",
-    LineKind.SEATS_REMOVED: "Credit: {seats} licences removed × {used}/{period} days, {days}",
-    LineKind.CANCELLATION: "Credit: cancellation, {seats} licences × {used}/{period} days, {days}",
-    LineKind.REACTIVATION: "Reactivation, {seats} licences × {used}/{period} days, {days}",
+_DESCRIPTIONS = {  # (one licence, several licences); English and Dutch both single out 1
+    LineKind.PERIOD: ("{seats} licence of {product}, {days}", "{seats} licences of {product}, {days}"),
+    LineKind.SEATS_ADDED: ("{seats} licence added × {used}/{period} days, {days}",
+                           "{seats} licences added × {used}/{period} days, {days}"),
+    LineKind.SEATS_REMOVED: ("Credit: {seats} licence removed × {used}/{period} days, {days}",
+                             "Credit: {seats} licences removed × {used}/{period} days, {days}"),
+    LineKind.CANCELLATION: ("Credit: cancellation, {seats} licence × {used}/{period} days, {days}",
+                            "Credit: cancellation, {seats} licences × {used}/{period} days, {days}"),
+    LineKind.REACTIVATION: ("Reactivation, {seats} licence × {used}/{period} days, {days}",
+                            "Reactivation, {seats} licences × {used}/{period} days, {days}"),
 }
 
 
@@ -63,7 +67,14 @@ def billing_date_for(*, wanted: datetime, at: datetime, last_invoice: datetime |
 
 @lru_cache(maxsize=4096)
 def _describe(locale: str, kind: LineKind, seats: int, start: datetime, end: datetime, **text) -> str:
-    return gettext(locale, _DESCRIPTIONS[kind], seats=seats, days=format_day_range(start, end, locale), **text)
+    one, several = _DESCRIPTIONS[kind]
+    return gettext(locale, one if seats == 1 else several, seats=seats, days=format_day_range(start, end, locale),
+                   **text)
+
+
+def period_key(sub_id: int, anchor: datetime, index: int) -> str:
+    """What makes a whole-period charge unique: the subscription, its anchor and the period (R20)."""
+    return f"period:{sub_id}:{anchor.date().isoformat()}:{index}"
 
 
 def period_line(*, sub_id: int, org_id: int, anchor: datetime, index: int, seats: int, unit_price: int,
@@ -75,7 +86,7 @@ def period_line(*, sub_id: int, org_id: int, anchor: datetime, index: int, seats
                                       product=product_name),
                 quantity=seats, amount=unit_price * seats, currency=currency, period_start=period.start,
                 period_end=period.end, created_at=at, bill_on=bill_on,
-                key=f"period:{sub_id}:{anchor.date().isoformat()}:{index}", invoice_id=None)
+                key=period_key(sub_id, anchor, index), invoice_id=None)
 
 
 def bill_period(session: Session, *, sub, period: Period, product_name: str, at: datetime) -> Charge | None:
@@ -143,8 +154,8 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
     """Invoice each organisation's pending lines known at `at`, credits first (R16, R17), and collect.
 
     Lines due by `at` and any other line already known then are taken, so that a credit is
-    applied as early as it can be; a credit no charge absorbs is refunded at once. Written in
-    bulk: this is the billing run's hot path.
+    applied as early as it can be; a credit no charge absorbs settles older unpaid invoices,
+    and what is still left is refunded at once. Written in bulk: this is the billing run's hot path.
     """
     lines_t, invoices_t, payments_t = Charge.__table__, Invoice.__table__, Payment.__table__
     pending = (lines_t.c.invoice_id.is_(None)) & ((lines_t.c.created_at <= at) | (lines_t.c.bill_on <= at))
@@ -155,20 +166,23 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
     orgs = sorted(by_org)
     if not orgs:
         return []
+    totals = {org_id: settle([line.amount for line in by_org[org_id]]) for org_id in orgs}
+    older = _open_invoices(session, org_ids=[o for o in orgs if totals[o].leftover])
     methods = usable_methods_at(session, org_ids=orgs, at=at)
-    invoices, plans = [], []
+    invoices, plans, transfers = [], [], []
     for org_id, number in zip(orgs, _take_numbers(session, year=at.year, count=len(orgs))):
-        currency = by_org[org_id][0].currency
-        totals = settle([line.amount for line in by_org[org_id]])
-        method = methods.get(org_id)
+        currency, sums, method = by_org[org_id][0].currency, totals[org_id], methods.get(org_id)
+        parts, refund = spread(sums.leftover, [i.amount_due - i.amount_paid for i in older.get(org_id, [])])
+        transfers += [(invoice, part) for invoice, part in zip(older.get(org_id, []), parts) if part]
         kind = MethodKind(method.kind) if method else None
         due = due_date(issued=at, method=kind)
         outcome = None
-        if totals.amount_due and kind is MethodKind.CARD:
-            outcome = GATEWAY.charge(method.token, Money(totals.amount_due, currency))
-        if totals.refund and kind is MethodKind.CARD:
-            GATEWAY.refund(method.token, Money(totals.refund, currency))
-        paid = totals.amount_due == 0 or (outcome is not None and outcome.succeeded)
+        if sums.amount_due and kind is MethodKind.CARD:
+            outcome = GATEWAY.charge(method.token, Money(sums.amount_due, currency))
+        if refund and kind is MethodKind.CARD:
+            GATEWAY.refund(method.token, Money(refund, currency))
+        collected = outcome is not None and outcome.succeeded
+        paid = sums.amount_due == 0 or collected
         if paid:
             next_action = None
         elif outcome is not None:
@@ -177,11 +191,12 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
             next_action = disable_date(due=due)
         invoices.append(dict(
             number=number, org_id=org_id, billing_date=at, issued_at=at, due_at=due, currency=currency,
-            total=totals.total, credit_applied=totals.credit_applied, amount_due=totals.amount_due,
-            refunded=totals.refund, status="paid" if paid else "open", paid_at=at if paid else None,
+            total=sums.total, credit_applied=sums.credit_applied, amount_due=sums.amount_due,
+            amount_paid=sums.amount_due if collected else 0, refunded=refund, transferred=sums.leftover - refund,
+            status="paid" if paid else "open", paid_at=at if paid else None,
             payment_method_id=method.id if method else None, attempts=1 if outcome else 0,
             next_action_at=next_action))
-        plans.append((org_id, currency, totals, method, outcome))
+        plans.append((org_id, currency, sums, refund, method, outcome))
     bulk_insert(session, invoices_t, invoices)
     # Ids by number (unique): one query instead of RETURNING, which SQLite runs a row at a time.
     ids_by_number = dict(session.execute(select(invoices_t.c.number, invoices_t.c.id).where(
@@ -191,48 +206,65 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
     bulk_update(session, lines_t, [{"invoice_id": invoice_id, "id": line.id}
                                    for plan, invoice_id in zip(plans, invoice_ids) for line in by_org[plan[0]]])
     payments = []
-    for (org_id, currency, totals, method, outcome), invoice_id in zip(plans, invoice_ids):
+    for (org_id, currency, sums, refund, method, outcome), invoice_id in zip(plans, invoice_ids):
         common = dict(org_id=org_id, invoice_id=invoice_id, method_id=method.id if method else None,
                       currency=currency, at=at)
         if outcome is not None:
-            payments.append(dict(common, kind="payment", amount=totals.amount_due,
+            payments.append(dict(common, kind="payment", amount=sums.amount_due,
                                  status="succeeded" if outcome.succeeded else "failed",
                                  failure_code=outcome.failure_code))
-        if totals.refund:
-            payments.append(dict(common, kind="refund", amount=totals.refund, status="succeeded",
-                                 failure_code=None))
+        if refund:
+            payments.append(dict(common, kind="refund", amount=refund, status="succeeded", failure_code=None))
+    for invoice, part in transfers:
+        payments.append(dict(org_id=invoice.org_id, invoice_id=invoice.id, method_id=None, currency=invoice.currency,
+                             at=at, kind="credit", amount=part, status="succeeded", failure_code=None))
+        invoice.amount_paid += part
+        if invoice.amount_paid == invoice.amount_due:
+            invoice.status, invoice.paid_at, invoice.next_action_at = "paid", at, None
     moved = {}
     if payments:
         bulk_insert(session, payments_t, payments)
         for payment in session.execute(select(payments_t.c.id, payments_t.c.invoice_id, payments_t.c.kind).where(
-                payments_t.c.invoice_id.in_(invoice_ids), payments_t.c.status == "succeeded")):
+                payments_t.c.invoice_id.in_(invoice_ids), payments_t.c.status == "succeeded",
+                payments_t.c.kind.in_(("payment", "refund")))):
             moved[payment.invoice_id, payment.kind] = payment.id
     ledger, issued = [], []
-    for (org_id, currency, totals, method, outcome), invoice_id in zip(plans, invoice_ids):
+    for (org_id, currency, sums, refund, method, outcome), invoice_id in zip(plans, invoice_ids):
         entry = dict(org_id=org_id, at=at, currency=currency, invoice_id=invoice_id, payment_id=None)
-        if totals.total:
-            ledger.append(dict(entry, kind="charge", amount=totals.total))
-        if totals.credit_applied + totals.refund:
-            ledger.append(dict(entry, kind="credit", amount=-(totals.credit_applied + totals.refund)))
+        if sums.total:
+            ledger.append(dict(entry, kind="charge", amount=sums.total))
+        if sums.credit_applied + sums.leftover:
+            ledger.append(dict(entry, kind="credit", amount=-(sums.credit_applied + sums.leftover)))
         if (invoice_id, "refund") in moved:
-            ledger.append(dict(entry, kind="refund", amount=totals.refund, payment_id=moved[invoice_id, "refund"]))
+            ledger.append(dict(entry, kind="refund", amount=refund, payment_id=moved[invoice_id, "refund"]))
         if (invoice_id, "payment") in moved:
-            ledger.append(dict(entry, kind="payment", amount=-totals.amount_due,
+            ledger.append(dict(entry, kind="payment", amount=-sums.amount_due,
                                payment_id=moved[invoice_id, "payment"]))
-        issued.append(Issued(currency, totals.amount_due,
-                             totals.amount_due == 0 or (outcome is not None and outcome.succeeded),
+        issued.append(Issued(currency, sums.amount_due,
+                             sums.amount_due == 0 or (outcome is not None and outcome.succeeded),
                              outcome is not None))
-    if ledger:
-        bulk_insert(session, LedgerEntry.__table__, ledger)
+    bulk_insert(session, LedgerEntry.__table__, ledger)
     return issued
+
+
+def _open_invoices(session: Session, *, org_ids: list[int]) -> dict[int, list[Invoice]]:
+    """Unpaid invoices of these organisations, oldest first, locked."""
+    found: dict[int, list[Invoice]] = defaultdict(list)
+    if org_ids:
+        for invoice in session.scalars(select(Invoice).where(Invoice.org_id.in_(org_ids), Invoice.status == "open")
+                                       .order_by(Invoice.id).with_for_update()):
+            found[invoice.org_id].append(invoice)
+    return found
 
 
 def _collect(session: Session, invoice: Invoice, *, method, at: datetime) -> bool:
     """Charge the card again; on failure, schedule the next retry or, after the last, disabling (R21)."""
-    outcome = GATEWAY.charge(method.token, Money(invoice.amount_due, invoice.currency))
+    outstanding = invoice.amount_due - invoice.amount_paid
+    outcome = GATEWAY.charge(method.token, Money(outstanding, invoice.currency))
     invoice.attempts += 1
+    invoice.payment_method_id = method.id
     payment = Payment(org_id=invoice.org_id, invoice_id=invoice.id, method_id=method.id, kind="payment",
-                      amount=invoice.amount_due, currency=invoice.currency,
+                      amount=outstanding, currency=invoice.currency,
                       status="succeeded" if outcome.succeeded else "failed", failure_code=outcome.failure_code, at=at)
     session.add(payment)
     session.flush()
@@ -245,8 +277,9 @@ def _collect(session: Session, invoice: Invoice, *, method, at: datetime) -> boo
 
 
 def _mark_paid(session: Session, invoice: Invoice, *, payment: Payment, at: datetime) -> None:
+    invoice.amount_paid += payment.amount
     invoice.status, invoice.paid_at, invoice.next_action_at = "paid", at, None
-    _ledger(session, invoice, kind="payment", amount=-invoice.amount_due, at=at, payment=payment)
+    _ledger(session, invoice, kind="payment", amount=-payment.amount, at=at, payment=payment)
 
 
 def follow_up(session: Session, *, invoice: Invoice, at: datetime) -> str:
@@ -254,7 +287,7 @@ def follow_up(session: Session, *, invoice: Invoice, at: datetime) -> str:
     from seatwise.subscriptions import service as subscriptions
 
     invoice.next_action_at = None
-    method = session.get(PaymentMethod, invoice.payment_method_id) if invoice.payment_method_id else None
+    method = usable_method_at(session, org_id=invoice.org_id, at=at)  # a card added since is tried too
     if method is not None and method.kind == MethodKind.CARD and next_retry(
             issued=invoice.issued_at, attempts=invoice.attempts) is not None:
         return "retried" if _collect(session, invoice, method=method, at=at) else "retry_failed"
@@ -272,6 +305,18 @@ def subscriptions_of(session: Session, *, invoice: Invoice, lock: bool = False) 
     if lock:
         query = query.with_for_update()
     return list(session.scalars(query))
+
+
+def period_billed(session: Session, *, sub_id: int, anchor: datetime, index: int) -> bool:
+    """Whether a subscription's period has its whole-period charge already."""
+    return session.scalar(select(Charge.id).where(Charge.key == period_key(sub_id, anchor, index))) is not None
+
+
+def long_overdue(session: Session, *, sub_id: int, org_id: int, now: datetime) -> bool:
+    """Whether an invoice billing this subscription is still unpaid past its dunning period (R21)."""
+    bills_it = select(Charge.id).where(Charge.invoice_id == Invoice.id, Charge.subscription_id == sub_id).exists()
+    return any(disable_date(due=due) <= now for due in session.scalars(
+        select(Invoice.due_at).where(Invoice.org_id == org_id, Invoice.status == "open", bills_it)))
 
 
 def get_invoice(session: Session, *, invoice_id: int) -> Invoice:
@@ -307,7 +352,8 @@ def pay_invoice(session: Session, *, invoice_id: int, actor: Actor, now: datetim
     if now < invoice.issued_at:
         raise Refused(f"invoice {invoice.number} was issued after {now.isoformat()}", code="not_issued_yet")
     payment = Payment(org_id=invoice.org_id, invoice_id=invoice.id, method_id=None, kind="payment",
-                      amount=invoice.amount_due, currency=invoice.currency, status="succeeded", at=now)
+                      amount=invoice.amount_due - invoice.amount_paid, currency=invoice.currency,
+                      status="succeeded", at=now)
     session.add(payment)
     session.flush()
     _mark_paid(session, invoice, payment=payment, at=now)
@@ -334,31 +380,43 @@ class Imbalance:
 
 
 def check_ledger(session: Session) -> list[Imbalance]:
-    """Prove the books (R18): per organisation the ledger equals what open invoices still ask for, and
-    every invoice equals its lines, its payments and its refunds."""
+    """Prove the books (R18): per organisation the ledger equals what open invoices still ask for; per
+    invoice the lines, payments, refunds and ledger entries each agree with its totals."""
     problems = []
     ledger = dict(session.execute(select(LedgerEntry.org_id, func.sum(LedgerEntry.amount))
                                   .group_by(LedgerEntry.org_id)).all())
-    owed = dict(session.execute(select(Invoice.org_id, func.sum(Invoice.amount_due))
+    owed = dict(session.execute(select(Invoice.org_id, func.sum(Invoice.amount_due - Invoice.amount_paid))
                                 .where(Invoice.status == "open").group_by(Invoice.org_id)).all())
     for org_id in sorted(set(ledger) | set(owed)):
         if (ledger.get(org_id) or 0) != (owed.get(org_id) or 0):
             problems.append(Imbalance(org_id, "ledger balance vs open invoices", owed.get(org_id) or 0,
                                       ledger.get(org_id) or 0))
-    line_sums = dict(session.execute(select(Charge.invoice_id, func.sum(Charge.amount))
-                                     .where(Charge.invoice_id.is_not(None)).group_by(Charge.invoice_id)).all())
-    paid = dict(session.execute(select(Payment.invoice_id, func.sum(Payment.amount)).where(
-        Payment.kind == "payment", Payment.status == "succeeded").group_by(Payment.invoice_id)).all())
-    refunds = dict(session.execute(select(Payment.invoice_id, func.sum(Payment.amount)).where(
-        Payment.kind == "refund").group_by(Payment.invoice_id)).all())
+
+    def sums(query) -> dict:
+        return {tuple(row[:-1]): row[-1] for row in session.execute(query)}
+
+    lines = sums(select(Charge.invoice_id, func.sum(Charge.amount)).where(Charge.invoice_id.is_not(None))
+                 .group_by(Charge.invoice_id))
+    moved = sums(select(Payment.invoice_id, Payment.kind, func.sum(Payment.amount))
+                 .where(Payment.status == "succeeded").group_by(Payment.invoice_id, Payment.kind))
+    entries = sums(select(LedgerEntry.invoice_id, LedgerEntry.kind, func.sum(LedgerEntry.amount))
+                   .group_by(LedgerEntry.invoice_id, LedgerEntry.kind))
     for invoice in session.scalars(select(Invoice).order_by(Invoice.id)):
+        i = invoice.id
+        leftover = invoice.refunded + invoice.transferred
         checks = [
-            ("lines vs total − credit − refund", invoice.total - invoice.credit_applied - invoice.refunded,
-             line_sums.get(invoice.id) or 0),
+            ("lines vs total − credit − leftover", invoice.total - invoice.credit_applied - leftover,
+             lines.get((i,), 0)),
             ("amount due vs total − credit", invoice.total - invoice.credit_applied, invoice.amount_due),
-            ("payments vs amount due", invoice.amount_due if invoice.status == "paid" else 0,
-             paid.get(invoice.id) or 0),
-            ("refunds vs refunded", invoice.refunded, refunds.get(invoice.id) or 0),
+            ("paid vs payments and credits", invoice.amount_paid,
+             moved.get((i, "payment"), 0) + moved.get((i, "credit"), 0)),
+            ("status vs amount paid", invoice.amount_due if invoice.status == "paid" else invoice.amount_paid,
+             invoice.amount_paid),
+            ("refunded vs refunds", invoice.refunded, moved.get((i, "refund"), 0)),
+            ("ledger charge vs total", invoice.total, entries.get((i, "charge"), 0)),
+            ("ledger credit vs credits", -(invoice.credit_applied + leftover), entries.get((i, "credit"), 0)),
+            ("ledger refund vs refunds", moved.get((i, "refund"), 0), entries.get((i, "refund"), 0)),
+            ("ledger payment vs payments", -moved.get((i, "payment"), 0), entries.get((i, "payment"), 0)),
         ]
         problems += [Imbalance(invoice.org_id, f"invoice {invoice.number}: {what}", expected, found)
                      for what, expected, found in checks if expected != found]

@@ -33,15 +33,26 @@ class Totals:
     total: int  # the charges
     credit_applied: int  # credits set against the charges
     amount_due: int
-    refund: int  # credits left over, returned to the payment method at once (R16)
+    leftover: int  # credits no charge of this invoice absorbed (see `spread`)
 
 
 def settle(amounts: list[int]) -> Totals:
-    """Apply an invoice's credits (negative lines) to its charges; what is left over is refunded."""
+    """Apply an invoice's credits (negative lines) to its charges; what is left over is settled by `spread`."""
     charges = sum(a for a in amounts if a > 0)
     credits = -sum(a for a in amounts if a < 0)
     applied = min(charges, credits)
     return Totals(charges, applied, charges - applied, credits - applied)
+
+
+def spread(leftover: int, outstanding: list[int]) -> tuple[list[int], int]:
+    """Settle a leftover credit (R16): first against what older invoices still ask for, oldest first,
+    then refunded. Money owed is never paid out as a refund."""
+    applied = []
+    for owed in outstanding:
+        part = min(leftover, owed)
+        applied.append(part)
+        leftover -= part
+    return applied, leftover
 
 
 def invoice_number(year: int, sequence: int) -> str:

@@ -280,8 +280,11 @@ def _reactivate(session: Session, *, sub: Subscription, actor_label: str, now: d
     was_expired = sub.status == Status.EXPIRED
     state = lifecycle.reactivate(lifecycle_of(sub), now=now)
     period = state.current_period
-    charge = charge_for_remaining_days(unit_price=unit_price(sub), seats=sub.seats, period=period,
-                                       on=_first_unpaid_day(sub, period, now))
+    # A period already invoiced whole (non-payment struck after its renewal) is not charged again.
+    on = period.end if billing.period_billed(session, sub_id=sub.id, anchor=state.anchor,
+                                             index=state.period_index) and sub.canceled_at is None \
+        else _first_unpaid_day(sub, period, now)
+    charge = charge_for_remaining_days(unit_price=unit_price(sub), seats=sub.seats, period=period, on=on)
     before = audit.snapshot(sub)
     apply_lifecycle(sub, state, now=now)
     sub.canceled_at = sub.cancel_reason = sub.cancel_comment = None
@@ -310,7 +313,8 @@ def disable_for_non_payment(session: Session, *, sub: Subscription, at: datetime
 def reactivate_after_payment(session: Session, *, sub: Subscription, now: datetime) -> None:
     """Paying the invoice that disabled a subscription brings it back (R21), keeping its billing date (R6)."""
     catch_up(session, sub=sub, now=now)
-    if sub.status == Status.DISABLED and sub.status_reason == lifecycle.Reason.NON_PAYMENT:
+    if (sub.status == Status.DISABLED and sub.status_reason == lifecycle.Reason.NON_PAYMENT
+            and not billing.long_overdue(session, sub_id=sub.id, org_id=sub.org_id, now=now)):
         _reactivate(session, sub=sub, actor_label=SYSTEM_BILLING_RUN, now=now)
 
 
