@@ -18,15 +18,15 @@ from sqlalchemy.orm import Session
 
 from seatwise.billing.models import Charge, Invoice, InvoiceCounter, LedgerEntry
 from seatwise.core.errors import NotFound, Refused
-from seatwise.db import bulk_insert, bulk_update
 from seatwise.core.invoicing import (
-    LineKind, MethodKind, disable_date, due_date, invoice_number, next_retry, settle, spread,
+    LineKind, MethodKind, billing_date_for, disable_date, due_date, invoice_number, next_retry, settle, spread,
 )
 from seatwise.core.lifecycle import Event, Status
 from seatwise.core.money import Money
-from seatwise.core.periods import Interval, Period, add_days, period_at, start_of_day
+from seatwise.core.periods import Interval, Period, add_days, period_at
 from seatwise.core.proration import Proration
 from seatwise.core.roles import SYSTEM_BILLING_RUN, Actor, Permission, require
+from seatwise.db import bulk_insert, bulk_update
 from seatwise.events import service as audit
 from seatwise.i18n import format_day_range, gettext
 from seatwise.organizations.models import Organization
@@ -55,14 +55,6 @@ def _billing_date(session: Session, *, org_id: int, wanted: datetime, at: dateti
     """The midnight on which a line arising at `at` is invoiced (see `billing_date_for`)."""
     last = session.scalar(select(func.max(Invoice.billing_date)).where(Invoice.org_id == org_id))
     return billing_date_for(wanted=wanted, at=at, last_invoice=last)
-
-
-def billing_date_for(*, wanted: datetime, at: datetime, last_invoice: datetime | None) -> datetime:
-    """`wanted` if still ahead of `at`, else the next midnight; and never a date the organisation
-    already has an invoice for (R17: one per organisation per billing date)."""
-    if wanted < at:
-        wanted = add_days(start_of_day(at), 1)
-    return wanted if last_invoice is None or last_invoice < wanted else add_days(last_invoice, 1)
 
 
 @lru_cache(maxsize=4096)

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from seatwise.core.periods import add_days
+from seatwise.core.periods import add_days, start_of_day
 
 NET_DAYS = 30  # pay-by-invoice: due 30 days after issue
 RETRY_DAYS = (3, 5, 7)  # failed card payments are retried this many days after issue
@@ -53,6 +53,14 @@ def spread(leftover: int, outstanding: list[int]) -> tuple[list[int], int]:
         applied.append(part)
         leftover -= part
     return applied, leftover
+
+
+def billing_date_for(*, wanted: datetime, at: datetime, last_invoice: datetime | None) -> datetime:
+    """The midnight on which a line arising at `at` is invoiced: `wanted` if still ahead, else the next
+    midnight; and never a date the organisation already has an invoice for (R17: one per date)."""
+    if wanted < at:
+        wanted = add_days(start_of_day(at), 1)
+    return wanted if last_invoice is None or last_invoice < wanted else add_days(last_invoice, 1)
 
 
 def invoice_number(year: int, sequence: int) -> str:

@@ -1,0 +1,74 @@
+"""Pure invoice rules: credits first, leftovers, numbers, due dates and dunning (R16, R17, R21)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from seatwise.core.invoicing import (
+    MethodKind, billing_date_for, disable_date, due_date, invoice_number, next_retry, settle, spread,
+)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_r16_credits_are_set_against_charges_first():
+    totals = settle([12500, 5000, -11250])
+    assert (totals.total, totals.credit_applied, totals.amount_due, totals.leftover) == (17500, 11250, 6250, 0)
+
+
+def test_r16_a_credit_larger_than_the_charges_leaves_a_leftover():
+    totals = settle([4435, -22984])  # the README's walk: 44.35 charged, 229.84 credited
+    assert (totals.total, totals.credit_applied, totals.amount_due, totals.leftover) == (4435, 4435, 0, 18549)
+
+
+def test_r16_a_leftover_pays_older_unpaid_invoices_before_any_refund():
+    assert spread(11250, [12500]) == ([11250], 0)
+    assert spread(20000, [5000, 12500]) == ([5000, 12500], 2500)
+    assert spread(3000, []) == ([], 3000)
+
+
+@given(st.lists(st.integers(-10**9, 10**9), max_size=20))
+def test_r16_settling_never_loses_a_cent(amounts):
+    totals = settle(amounts)
+    assert totals.total - totals.credit_applied - totals.leftover == sum(amounts)
+    assert min(totals.amount_due, totals.leftover) == 0  # never both owed and refunded
+
+
+@given(st.integers(0, 10**6), st.lists(st.integers(0, 10**6), max_size=5))
+def test_r16_spreading_a_leftover_never_loses_a_cent(leftover, outstanding):
+    parts, refund = spread(leftover, outstanding)
+    assert sum(parts) + refund == leftover
+    assert all(0 <= part <= owed for part, owed in zip(parts, outstanding))
+    assert refund == 0 or parts == outstanding  # a refund only once every older invoice is paid
+
+
+def test_r17_numbers_are_per_year_and_zero_padded():
+    assert invoice_number(2026, 1) == "SW-2026-000001"
+    assert invoice_number(2027, 123456) == "SW-2027-123456"
+
+
+def test_r17_a_line_is_billed_on_its_date_or_the_next_midnight_never_on_a_date_already_invoiced():
+    period_start = utc(2026, 12, 1)
+    assert billing_date_for(wanted=period_start, at=period_start, last_invoice=None) == period_start
+    # bought at 09:30 on 1 November: invoiced at the next midnight
+    assert billing_date_for(wanted=utc(2026, 11, 1), at=utc(2026, 11, 1, 9, 30), last_invoice=None) == utc(2026, 11, 2)
+    # 1 December already has an invoice: the next day
+    assert billing_date_for(wanted=period_start, at=utc(2026, 11, 20), last_invoice=period_start) == utc(2026, 12, 2)
+
+
+def test_r21_cards_are_due_on_issue_transfers_net_30_and_disabled_30_days_past_due():
+    issued = utc(2026, 11, 2)
+    assert due_date(issued=issued, method=MethodKind.CARD) == issued
+    assert due_date(issued=issued, method=MethodKind.INVOICE) == utc(2026, 12, 2)
+    assert disable_date(due=utc(2026, 12, 2)) == utc(2027, 1, 1)
+
+
+def test_r21_failed_card_payments_are_retried_on_days_3_5_and_7():
+    issued = utc(2026, 11, 2)
+    assert [next_retry(issued=issued, attempts=n) for n in (1, 2, 3, 4)] == [
+        utc(2026, 11, 5), utc(2026, 11, 7), utc(2026, 11, 9), None]
