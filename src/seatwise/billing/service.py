@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from seatwise.billing.models import Charge, Invoice, InvoiceCounter, LedgerEntry
@@ -116,10 +117,9 @@ def bill_proration(session: Session, *, sub, kind: LineKind, proration: Proratio
 
 def _take_numbers(session: Session, *, year: int, count: int) -> list[str]:
     """`count` consecutive invoice numbers; the counter row stays locked until the commit (R17)."""
+    dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
+    session.execute(dialect_insert(InvoiceCounter).values(year=year, last=0).on_conflict_do_nothing())
     counter = session.scalar(select(InvoiceCounter).where(InvoiceCounter.year == year).with_for_update())
-    if counter is None:
-        counter = InvoiceCounter(year=year, last=0)
-        session.add(counter)
     first = counter.last + 1
     counter.last += count
     session.flush()
@@ -170,9 +170,9 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
         due = due_date(issued=at, method=kind)
         outcome = None
         if sums.amount_due and kind is MethodKind.CARD:
-            outcome = GATEWAY.charge(method.token, Money(sums.amount_due, currency))
+            outcome = GATEWAY.charge(method.token, Money(sums.amount_due, currency), idempotency_key=f"{number}/1")
         if refund and kind is MethodKind.CARD:
-            GATEWAY.refund(method.token, Money(refund, currency))
+            GATEWAY.refund(method.token, Money(refund, currency), idempotency_key=f"{number}/refund")
         collected = outcome is not None and outcome.succeeded
         paid = sums.amount_due == 0 or collected
         if paid:
@@ -252,8 +252,9 @@ def _open_invoices(session: Session, *, org_ids: list[int]) -> dict[int, list[In
 def _collect(session: Session, invoice: Invoice, *, method, at: datetime) -> bool:
     """Charge the card again; on failure, schedule the next retry or, after the last, disabling (R21)."""
     outstanding = invoice.amount_due - invoice.amount_paid
-    outcome = GATEWAY.charge(method.token, Money(outstanding, invoice.currency))
     invoice.attempts += 1
+    outcome = GATEWAY.charge(method.token, Money(outstanding, invoice.currency),
+                             idempotency_key=f"{invoice.number}/{invoice.attempts}")
     invoice.payment_method_id = method.id
     payment = Payment(org_id=invoice.org_id, invoice_id=invoice.id, method_id=method.id, kind="payment",
                       amount=outstanding, currency=invoice.currency,
@@ -500,11 +501,19 @@ def run_step(session: Session, *, as_of: datetime, limit: int = 5000) -> RunSumm
                 for step in subscriptions.catch_up(session, sub=subscriptions.get(session, sub_id=row.id), now=moment):
                     summary.transitions[step.event] += 1
         return summary
+    if _wait_for_other_worker(session, select(subs_t.c.id).where(subs_t.c.next_event_at == moment)):
+        return summary  # never invoice a moment whose renewals another worker is still writing
     org_ids = list(session.scalars(
         select(Charge.org_id).where(Charge.invoice_id.is_(None), Charge.bill_on == moment)
         .group_by(Charge.org_id).order_by(Charge.org_id).limit(limit)))
     if org_ids:
-        for issued in issue_invoices(session, org_ids=org_ids, at=moment):
+        # Organisation rows are the lock for invoicing them: two workers never invoice one twice.
+        locked = list(session.scalars(select(Organization.id).where(Organization.id.in_(org_ids))
+                                      .order_by(Organization.id).with_for_update(skip_locked=True)))
+        if not locked:
+            _wait_for_other_worker(session, select(Organization.id).where(Organization.id.in_(org_ids)))
+            return summary
+        for issued in issue_invoices(session, org_ids=locked, at=moment):
             summary.invoices += 1
             summary.totals[issued.currency] += issued.amount_due
             if issued.attempted:
@@ -514,6 +523,16 @@ def run_step(session: Session, *, as_of: datetime, limit: int = 5000) -> RunSumm
                                    .order_by(Invoice.id).limit(limit).with_for_update(skip_locked=True)):
         summary.payments[follow_up(session, invoice=invoice, at=moment)] += 1
     return summary
+
+
+def _wait_for_other_worker(session: Session, query) -> bool:
+    """If rows of `query` exist, all locked by another worker, wait until it commits; True if so.
+
+    (PostgreSQL only: on SQLite one writer at a time holds the whole database.)"""
+    if session.scalar(query.limit(1)) is None:
+        return False
+    session.execute(query.limit(1).with_for_update())
+    return True
 
 
 def _renew(session: Session, *, rows: list, at: datetime) -> None:

@@ -34,12 +34,15 @@ class Gateway(Protocol):
         """Exchange card details for the gateway's token, the only thing stored."""
         ...
 
-    def charge(self, token: str, amount: Money) -> Outcome:
-        """Collect `amount` from the card behind `token`."""
+    def charge(self, token: str, amount: Money, *, idempotency_key: str) -> Outcome:
+        """Collect `amount` from the card behind `token`.
+
+        The same key answers the same outcome without charging again: a billing run killed after
+        charging but before its commit charges nobody twice when it runs again."""
         ...
 
-    def refund(self, token: str, amount: Money) -> Outcome:
-        """Return `amount` to the card behind `token`."""
+    def refund(self, token: str, amount: Money, *, idempotency_key: str) -> Outcome:
+        """Return `amount` to the card behind `token`, once per key."""
         ...
 
 
@@ -50,12 +53,12 @@ class SimulatedGateway:
         """A token that says how the test card will behave."""
         return f"sim_{TEST_CARD_OUTCOMES.get(card.number, 'succeeds')}_{card.last4}"
 
-    def charge(self, token: str, amount: Money) -> Outcome:
-        """Succeeds or fails as the test card's number says."""
+    def charge(self, token: str, amount: Money, *, idempotency_key: str) -> Outcome:
+        """Succeeds or fails as the test card's number says (so a repeated key answers the same)."""
         outcome = token.removeprefix("sim_").rsplit("_", 1)[0]
         return Outcome(True) if outcome == "succeeds" else Outcome(False, outcome)
 
-    def refund(self, token: str, amount: Money) -> Outcome:
+    def refund(self, token: str, amount: Money, *, idempotency_key: str) -> Outcome:
         """Refunds always reach a card that was charged before."""
         return Outcome(True)
 
