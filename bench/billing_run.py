@@ -97,14 +97,20 @@ def floor(n: int, orgs: int) -> float:
         stamp = "2026-12-01 00:00:00.000000"  # how db.UTCDateTime writes a time in SQLite
         seats = [rng.randint(1, 50) for _ in range(n)]
         started = time.perf_counter()
-        invoices = [(i, f"SW-2026-{i:06d}", i, stamp, stamp, stamp, "EUR", 0, 0, 0, 0, "paid", stamp, i, 1, None)
+        invoices = [(i, f"SW-2026-{i:06d}", i, stamp, stamp, stamp, "EUR", 0, 0, 0, 0, 0, 0, "paid", stamp, i, 1)
                     for i in range(1, orgs + 1)]
         lines = [(i, (i - 1) % orgs + 1, i, "period", f"{seats[i - 1]} licences of Seatwise Business, 1–31 Dec 2026",
                   seats[i - 1], PRICE * seats[i - 1], "EUR", stamp, stamp, stamp, stamp,
                   f"period:{i}:2026-11-01:1", (i - 1) % orgs + 1) for i in range(1, n + 1)]
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO invoices VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", invoices)
-        conn.executemany("INSERT INTO charges VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", lines)
+        conn.executemany(
+            "INSERT INTO invoices (id, number, org_id, billing_date, issued_at, due_at, currency, total,"
+            " credit_applied, amount_due, amount_paid, refunded, transferred, status, paid_at, payment_method_id,"
+            " attempts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", invoices)
+        conn.executemany(
+            "INSERT INTO charges (id, org_id, subscription_id, kind, description, quantity, amount, currency,"
+            " period_start, period_end, created_at, bill_on, key, invoice_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", lines)
         conn.execute("COMMIT")
         elapsed = time.perf_counter() - started
         conn.close()
@@ -128,6 +134,7 @@ def main() -> None:
         seed(url, args.n)
         print(f"seeded {args.n:,} subscriptions in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         seconds, summary = run(url)
+        print(f"billing run: {seconds:.2f} s", file=sys.stderr, flush=True)
         with db.read_only(url) as session:
             problems = billing.check_ledger(session)
             invoices = session.scalar(text("SELECT count(*) FROM invoices"))

@@ -273,6 +273,9 @@ def reactivate(session: Session, *, sub_id: int, actor: Actor, now: datetime) ->
     catch_up(session, sub=sub, now=now)
     lifecycle.reactivate(lifecycle_of(sub), now=now)  # refuses what cannot be reactivated, before anything else
     require_payment_method(on_file=payment_method_at(session, org_id=sub.org_id, at=now), action="reactivating")
+    if billing.long_overdue(session, sub_id=sub.id, org_id=sub.org_id, now=now):
+        raise Refused("an invoice of this subscription is unpaid past its dunning period: pay it first "
+                      "(`seatwise invoice pay`), which reactivates the subscription", code="unpaid_invoice")
     return sub, _reactivate(session, sub=sub, actor_label=actor.label, now=now)
 
 
@@ -300,7 +303,12 @@ def _reactivate(session: Session, *, sub: Subscription, actor_label: str, now: d
 
 
 def disable_for_non_payment(session: Session, *, sub: Subscription, at: datetime) -> None:
-    """Disable a subscription whose invoice stayed unpaid past the dunning period (R21)."""
+    """Disable a subscription whose invoice stayed unpaid past the dunning period (R21).
+
+    An admin may have acted on it after that moment and before the run came: then it is disabled
+    as of that action, for time does not run backwards.
+    """
+    at = max(at, sub.updated_at)
     catch_up(session, sub=sub, now=at)
     if sub.status not in (Status.ACTIVE, Status.EXPIRED):
         return
