@@ -24,7 +24,7 @@ from sqlalchemy import insert, text
 
 from seatwise import db
 from seatwise.billing import service as billing
-from seatwise.billing.models import Charge, Invoice
+from seatwise.billing.models import Charge
 from seatwise.catalog.models import Product
 from seatwise.organizations.models import Organization
 from seatwise.payments.models import PaymentMethod

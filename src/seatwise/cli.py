@@ -6,7 +6,6 @@ written); 3 refused by a rule (the decision in the output); 1 anything else.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import sys

@@ -39,17 +39,14 @@ from sqlalchemy.exc import OperationalError
 
 from seatwise import db
 from seatwise.billing import service as billing
-from seatwise.billing.models import Charge, Invoice, InvoiceCounter, LedgerEntry
+from seatwise.billing.models import Invoice, InvoiceCounter, LedgerEntry
 from seatwise.catalog import service as catalog
 from seatwise.core.roles import OPERATOR
-from seatwise.events.models import AuditEntry
 from seatwise.licenses import service as licenses
-from seatwise.licenses.models import Assignment
 from seatwise.organizations import service as organizations
 from seatwise.payments import service as payments
 from seatwise.payments.models import Payment
 from seatwise.subscriptions import service as subscriptions
-from seatwise.subscriptions.models import Subscription
 
 SEATWISE = Path(sys.executable).parent / "seatwise"
 BUILT_AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)

@@ -14,7 +14,7 @@ from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
 from seatwise.subscriptions import service as subscriptions
-from tests.cli.conftest import Cli, one_line_error, snapshot
+from tests.cli.conftest import one_line_error, snapshot
 from tests.conftest import T0
 from tests.factories import world
 
