@@ -28,6 +28,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -368,23 +370,34 @@ def _assert_same(clean: dict, killed: dict) -> None:
                     pytrace=False)
 
 
-# --- the test ------------------------------------------------------------------------------------------
+# --- the tests -----------------------------------------------------------------------------------------
+
+@contextmanager
+def two_copies(db_url: str, dataset: Path, tmp_path: Path, labels: tuple[str, str]) -> Iterator[tuple[str, str]]:
+    """Two databases of the test's kind, each holding the dataset; PostgreSQL's are dropped afterwards."""
+    postgres = make_url(db_url).get_backend_name() == "postgresql"
+    names = [f"{make_url(db_url).database}_{label}" for label in labels]
+    urls: tuple[str, str] | None = None
+    try:
+        if postgres:
+            urls = _pg_databases(db_url, dataset, names)
+        else:
+            for label in labels:
+                _sqlite_copy(dataset, tmp_path / f"{label}.db")
+            urls = tuple(f"sqlite:///{tmp_path / f'{label}.db'}" for label in labels)
+        yield urls
+    finally:
+        for url in urls or ():
+            db.engine_for(url).dispose()
+        if postgres:
+            _drop_pg(db_url, names)
+
 
 def test_r20_a_billing_run_killed_with_sigkill_and_run_again_ends_as_one_clean_run(db_url, dataset, tmp_path):
     seed = int(os.environ.get("SEATWISE_CRASH_SEED", time.time_ns() % 1_000_000))
     print(f"seed {seed} (SEATWISE_CRASH_SEED={seed} repeats the kill points)")
     rng = random.Random(seed)
-    postgres = make_url(db_url).get_backend_name() == "postgresql"
-    names = [f"{make_url(db_url).database}_crash_clean", f"{make_url(db_url).database}_crash_killed"]
-    clean = killed = None
-    try:
-        if postgres:
-            clean, killed = _pg_databases(db_url, dataset, names)
-        else:
-            clean, killed = f"sqlite:///{tmp_path / 'clean.db'}", f"sqlite:///{tmp_path / 'killed.db'}"
-            _sqlite_copy(dataset, tmp_path / "clean.db")
-            _sqlite_copy(dataset, tmp_path / "killed.db")
-
+    with two_copies(db_url, dataset, tmp_path, ("crash_clean", "crash_killed")) as (clean, killed):
         started = time.perf_counter()
         summary, commits = run_to_completion(clean)
         clean_seconds = time.perf_counter() - started
@@ -412,12 +425,6 @@ def test_r20_a_billing_run_killed_with_sigkill_and_run_again_ends_as_one_clean_r
         print(f"clean run {clean_seconds:.1f} s, {commits} commits, {summary['invoices']} invoices, {total} "
               f"ledger entries; killed with (numbers, invoices, new year's, ledger entries) committed: "
               f"{[tuple(died) for died in kills]}; the last run made {rest['invoices']} invoices")
-    finally:
-        for url in (clean, killed):
-            if url is not None:
-                db.engine_for(url).dispose()
-        if postgres:
-            _drop_pg(db_url, names)
 
 
 def _content(url: str) -> dict[str, list[tuple]]:
@@ -440,16 +447,7 @@ def _content(url: str) -> dict[str, list[tuple]]:
 def test_r20_two_billing_runs_at_once_end_as_one_clean_run(db_url, dataset, tmp_path):
     """Scale-out: two workers over one database skip each other's rows, never invoice a moment whose
     renewals the other is still writing, and never take the same number; together they end as one run."""
-    postgres = make_url(db_url).get_backend_name() == "postgresql"
-    names = [f"{make_url(db_url).database}_pair_clean", f"{make_url(db_url).database}_pair_both"]
-    clean = both = None
-    try:
-        if postgres:
-            clean, both = _pg_databases(db_url, dataset, names)
-        else:
-            clean, both = f"sqlite:///{tmp_path / 'clean.db'}", f"sqlite:///{tmp_path / 'both.db'}"
-            _sqlite_copy(dataset, tmp_path / "clean.db")
-            _sqlite_copy(dataset, tmp_path / "both.db")
+    with two_copies(db_url, dataset, tmp_path, ("pair_clean", "pair_both")) as (clean, both):
         run_to_completion(clean)
         workers = [subprocess.Popen(_command(both), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                    for _ in range(2)]
@@ -459,9 +457,3 @@ def test_r20_two_billing_runs_at_once_end_as_one_clean_run(db_url, dataset, tmp_
         facts = _facts(both)
         assert facts["imbalances"] == []
         _assert_gapless(facts["numbers"], facts["counters"])
-    finally:
-        for url in (clean, both):
-            if url is not None:
-                db.engine_for(url).dispose()
-        if postgres:
-            _drop_pg(db_url, names)
