@@ -7,7 +7,10 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test install pg-check bench clean
+CHROMIUM ?= /usr/bin/chromium
+FONT    := /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf
+
+.PHONY: run test install system-packages pg-check bench clean
 
 install: $(STAMP)
 
@@ -16,7 +19,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# Debian's Chromium for the browser tests (Playwright's own download cannot work here) and the
+# Liberation Sans font the invoice PDFs are set in.
+system-packages:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -f $(FONT) ]; then \
+		echo "installing Debian packages chromium and fonts-liberation"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium fonts-liberation; \
+	fi
+
+run: $(STAMP) system-packages
 	$(BIN)/seatwise db upgrade
 	$(BIN)/seatwise demo seed
 	$(BIN)/seatwise serve --host $(HOST) --port $(PORT)
@@ -27,7 +39,7 @@ pg-check: $(STAMP)
 	psycopg.connect('$(PG_URL)', connect_timeout=5).close()" 2>/dev/null \
 	|| { echo "error: PostgreSQL is not reachable at $(PG_URL); the tests need it (start it and run again)" >&2; exit 1; }
 
-test: $(STAMP) pg-check
+test: $(STAMP) system-packages pg-check
 	SEATWISE_TEST_PG_URL='$(subst postgresql:,postgresql+psycopg:,$(PG_URL))' $(BIN)/python -m pytest -q
 
 clean:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from datetime import UTC, datetime
@@ -43,9 +44,22 @@ def postgres_url() -> str:
 
 
 def _truncate_postgres(url: str) -> None:
-    tables = ", ".join(t.name for t in db.Base.metadata.sorted_tables)
+    """Empty every table and restart every id, as a fresh migration leaves them.
+
+    DELETE, children first, is several times faster than TRUNCATE on tables this small, and the
+    suite empties them before every test (and every hypothesis example that asks).
+    """
     with db.engine_for(url).begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.exec_driver_sql(_reset_sql(url))
+
+
+@functools.lru_cache(maxsize=4)
+def _reset_sql(url: str) -> str:
+    with db.engine_for(url).connect() as conn:
+        sequences = conn.execute(text("SELECT sequence_name FROM information_schema.sequences "
+                                      "WHERE sequence_schema = 'public'")).scalars().all()
+    deletes = [f"DELETE FROM {t.name}" for t in reversed(db.Base.metadata.sorted_tables)]
+    return "; ".join(deletes + [f"ALTER SEQUENCE {name} RESTART" for name in sequences])
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,6 +6,7 @@ written); 3 refused by a rule (the decision in the output); 1 anything else.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import json
 import sys
@@ -74,6 +75,7 @@ GROUPS = {name: typer.Typer(no_args_is_help=True, help=text) for name, text in {
     "product": "Products in the catalogue.",
     "org": "Customer organisations.",
     "user": "Users of an organisation.",
+    "operator": "Operators of this installation (the operator console).",
     "payment-method": "Payment methods of an organisation.",
     "subscription": "Subscriptions: trials, purchases, cancellation, reactivation.",
     "licenses": "The number of licences of a subscription.",
@@ -328,11 +330,48 @@ def user_add(
     email: Annotated[str, typer.Option(help="E-mail address, unique.")],
     name: Annotated[Optional[str], typer.Option(help="Display name.")] = None,
     role: Annotated[str, typer.Option(help="global_admin, billing_admin, user_admin or user.")] = "user",
+    password: Annotated[Optional[str], typer.Option(help="Admin center password of an admin (or set it later "
+                                                         "with `seatwise user password ID`).")] = None,
 ) -> Out:
     """Add a user to an organisation."""
     with ctx.uow() as session:
-        return Out(_user_out(organizations.add_user(session, org_id=org, email=email, name=name, role=role,
-                                                    actor=OPERATOR, now=ctx.now)))
+        user = organizations.add_user(session, org_id=org, email=email, name=name, role=role, actor=OPERATOR,
+                                      now=ctx.now)
+        if password is not None:
+            session.flush()
+            organizations.set_password(session, user_id=user.id, password=password, now=ctx.now)
+        return Out(_user_out(user))
+
+
+def _password_from_stdin() -> str:
+    """The first line of stdin, so that a password stays out of the shell's history and `ps`."""
+    if sys.stdin.isatty():
+        err.print("password: ", end="")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@command(GROUPS["user"], "password")
+def user_password(ctx: Ctx, user_id: Annotated[int, typer.Argument(metavar="ID")]) -> Out:
+    """Set an admin's admin center password, read from the first line of stdin."""
+    password = _password_from_stdin()
+    with ctx.uow() as session:
+        user = organizations.set_password(session, user_id=user_id, password=password, now=ctx.now)
+        return Out(_user_out(user), text=f"password set for {user.email}")
+
+
+@command(GROUPS["operator"], "add")
+def operator_add(
+    ctx: Ctx,
+    email: Annotated[str, typer.Option(help="E-mail address, unique.")],
+    name: Annotated[Optional[str], typer.Option(help="Display name.")] = None,
+) -> Out:
+    """Add an operator who signs in to the operator console; the password is read from stdin."""
+    from seatwise.web import auth
+
+    password = _password_from_stdin()
+    with ctx.uow() as session:
+        op = auth.add_operator(session, email=email, name=name, password=password, now=ctx.now)
+        return Out({"id": op.id, "email": op.email, "name": op.name})
 
 
 @command(GROUPS["user"], "list")
@@ -762,7 +801,12 @@ def serve(
     if json_output:
         print(json.dumps({"url": url}), flush=True)
     else:
-        out.print(f"Seatwise is serving {url} (health: {url}health, subscriptions: {url}v1/subscriptions)")
+        out.print(f"Seatwise is serving {url}: admin center {url}, operator console {url}operator, "
+                  f"health {url}health, JSON {url}v1/subscriptions")
+    # What was loaded at start lives as long as the server: keeping it out of the garbage collector's
+    # full collections keeps their pauses out of page times.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(application, host=host, port=port, log_level="warning")
 
 

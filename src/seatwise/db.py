@@ -134,11 +134,10 @@ def unit_of_work(url: str) -> Iterator[Session]:
 def read_only(url: str) -> Iterator[Session]:
     """A session for reads: no write lock on SQLite, nothing committed."""
     engine = engine_for(url).execution_options(sqlite_begin="DEFERRED")
+    # Closing rolls the transaction back, and, unlike rollback(), leaves the rows loaded, so that a
+    # page can render what it read after the session is gone.
     with Session(engine) as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
+        yield session
 
 
 def alembic_config(url: str):

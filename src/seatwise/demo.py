@@ -16,6 +16,7 @@ from seatwise.organizations import service as organizations
 from seatwise.organizations.models import Organization
 from seatwise.payments import service as payments
 from seatwise.subscriptions import service as subscriptions
+from seatwise.web import auth
 
 PRODUCTS = [
     dict(sku="SW-BUSINESS", name="Seatwise Business", price="12.50", interval="monthly", max_seats=300,
@@ -25,6 +26,10 @@ PRODUCTS = [
     dict(sku="SW-COMMIT", name="Seatwise Business (commitment)", price="11.00", interval="monthly", max_seats=None,
          policy="window"),
 ]
+# Printed by `make run` and `seatwise demo seed`: a demo is for trying out, not for guarding.
+PASSWORD = "seatwise-demo"
+OPERATOR_EMAIL = "operator@seatwise.example"
+
 CUSTOMERS = [
     dict(name="Contoso Ltd", locale="en", domain="contoso.example", users=40,
          admins=[("global_admin", "admin", "Alex Wilber"), ("billing_admin", "billing", "Megan Bowen"),
@@ -48,6 +53,7 @@ def _create(session: Session, *, now: datetime) -> None:
         return now - timedelta(days=days)
 
     start = ago(200)
+    auth.add_operator(session, email=OPERATOR_EMAIL, name="Olivia Operator", password=PASSWORD, now=start)
     for product in PRODUCTS:
         catalog.add_product(session, currency="EUR", trial_days=30, now=start, **product)
     orgs, users = [], []
@@ -56,8 +62,10 @@ def _create(session: Session, *, now: datetime) -> None:
                                     now=start)
         orgs.append(org)
         for role, local, name in customer["admins"]:
-            organizations.add_user(session, org_id=org.id, email=f"{local}@{customer['domain']}", name=name,
-                                   role=role, actor=OPERATOR, now=start)
+            admin = organizations.add_user(session, org_id=org.id, email=f"{local}@{customer['domain']}", name=name,
+                                           role=role, actor=OPERATOR, now=start)
+            session.flush()
+            organizations.set_password(session, user_id=admin.id, password=PASSWORD, now=start)
         users.append([
             organizations.add_user(session, org_id=org.id, email=f"user{n:02d}@{customer['domain']}", name=None,
                                    role="user", actor=OPERATOR, now=start)
@@ -118,7 +126,9 @@ def _summary(session: Session, *, seeded: bool) -> dict:
 
 def describe(summary: dict) -> str:
     """The summary for people: who can sign in as what, and which subscription is in which state."""
-    lines = ["demo data created" if summary["seeded"] else "demo data already present; nothing changed"]
+    lines = ["demo data created" if summary["seeded"] else "demo data already present; nothing changed",
+             f"sign in with password {PASSWORD!r}: as an admin below to the admin center (/), "
+             f"as {OPERATOR_EMAIL} to the operator console (/operator)"]
     for org in summary["organizations"]:
         lines.append(f"{org['name']} (organisation {org['id']}, {org['locale']})")
         lines += [f"  admin {a['email']} (user {a['id']}, {a['role']})" for a in org["admins"]]

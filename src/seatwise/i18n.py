@@ -25,23 +25,31 @@ def _catalog(locale: str) -> dict[str, str]:
     return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
 
 
+def N_(msgid: str) -> str:
+    """Mark a message for the catalogues where it is defined; it is translated where it is shown."""
+    return msgid
+
+
 def gettext(locale: str, msgid: str, **params: object) -> str:
     """The translation of `msgid` (English when missing), with `{name}` placeholders filled."""
     text = _catalog(locale).get(msgid, msgid) if locale in LOCALES else msgid
     return text.format(**params) if params else text
 
 
+@lru_cache(maxsize=8192)  # Babel's formatting is slow next to a page's own work; pages repeat the same values
 def format_money(money: Money, locale: str) -> str:
     """€112.50 in English, € 112,50 in Dutch."""
     value = Decimal(money.amount).scaleb(-exponent(money.currency))
     return format_currency(value, money.currency, locale=_BABEL_LOCALE.get(locale, "en_GB"))
 
 
+@lru_cache(maxsize=8192)
 def format_day(at: datetime | None, locale: str) -> str:
     """A date in words: 26 November 2026 / 26 november 2026."""
     return "" if at is None else format_date(at.date(), "long", locale=_BABEL_LOCALE.get(locale, "en_GB"))
 
 
+@lru_cache(maxsize=8192)
 def format_day_range(start: datetime, end: datetime, locale: str) -> str:
     """The days of [start, end) as a short range: 4–30 Nov 2026 / 4–30 nov 2026."""
     last = (end - timedelta(days=1)).date()

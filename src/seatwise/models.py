@@ -1,14 +1,16 @@
 """Every mapped class, imported once so that metadata and Alembic see them all."""
 
-from seatwise.billing.models import Charge, Invoice, InvoiceCounter, LedgerEntry
+from seatwise.billing.models import BillingRun, Charge, Invoice, InvoiceCounter, LedgerEntry
 from seatwise.catalog.models import Product
 from seatwise.events.models import AuditEntry
 from seatwise.licenses.models import Assignment
 from seatwise.organizations.models import Organization, User
 from seatwise.payments.models import Payment, PaymentMethod
 from seatwise.subscriptions.models import Subscription
+from seatwise.web.models import Operator, Setting, SignInAttempts, WebSession
 
 __all__ = [
-    "AuditEntry", "Assignment", "Charge", "Invoice", "InvoiceCounter", "LedgerEntry", "Organization", "Payment",
-    "PaymentMethod", "Product", "Subscription", "User",
+    "AuditEntry", "Assignment", "BillingRun", "Charge", "Invoice", "InvoiceCounter", "LedgerEntry", "Operator",
+    "Organization", "Payment", "PaymentMethod", "Product", "Setting", "SignInAttempts", "Subscription", "User",
+    "WebSession",
 ]

@@ -60,7 +60,8 @@ class Cli:
         self.now = now
         self.runner = CliRunner()
 
-    def __call__(self, *args: Any, now: datetime | str | None = None, json_output: bool = True) -> Result:
+    def __call__(self, *args: Any, now: datetime | str | None = None, json_output: bool = True,
+                 stdin: str | None = None) -> Result:
         argv = [str(a) for a in args]
         if "--db" not in argv:  # a case may give its own --db or --now (a bad one, say)
             argv += ["--db", self.url]
@@ -68,7 +69,7 @@ class Cli:
             argv += ["--now", _instant(now or self.now)]
         if json_output:
             argv.append("--json")
-        res = self.runner.invoke(app, argv)
+        res = self.runner.invoke(app, argv, input=stdin)
         return Result(argv, res.exit_code, res.stdout, res.stderr, res.exception)
 
     def ok(self, *args: Any, now: datetime | str | None = None) -> Any:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seatwise.core.errors import Forbidden, Refused
-from seatwise.core.roles import OPERATOR, Actor, Permission, Role, may, require
+from seatwise.core.roles import OPERATOR, Actor, Permission, Role, check_removal, may, require
 
 ORG = 1
 OTHER_ORG = 2
@@ -91,3 +91,13 @@ def test_r9_may_and_require_agree(role, permission, own, target):
     else:
         with pytest.raises(Forbidden):
             require(actor, permission, target)
+
+
+def test_r9_an_admin_cannot_remove_themselves_nor_the_last_global_admin():
+    admin = Actor(role=Role.GLOBAL_ADMIN, org_id=1, user_id=7)
+    with pytest.raises(Refused, match="yourself"):
+        check_removal(admin, user_id=7, role=Role.GLOBAL_ADMIN, global_admins=2)
+    with pytest.raises(Refused, match="last Global admin"):
+        check_removal(OPERATOR, user_id=8, role=Role.GLOBAL_ADMIN, global_admins=1)
+    check_removal(admin, user_id=8, role=Role.GLOBAL_ADMIN, global_admins=2)
+    check_removal(admin, user_id=9, role=Role.USER, global_admins=1)

@@ -29,7 +29,7 @@ from seatwise.core.proration import Proration
 from seatwise.core.roles import SYSTEM_BILLING_RUN, Actor, Permission, require
 from seatwise.db import bulk_insert, bulk_update
 from seatwise.events import service as audit
-from seatwise.i18n import format_day_range, gettext
+from seatwise.i18n import N_, format_day_range, gettext
 from seatwise.organizations.models import Organization
 from seatwise.payments.gateway import GATEWAY
 from seatwise.payments.models import Payment
@@ -38,15 +38,15 @@ from seatwise.payments.service import usable_method_at, usable_methods_at
 RUN_EVENTS = (Event.CONVERTED, Event.RENEWED, Event.EXPIRED, Event.DISABLED, Event.DELETED)
 
 _DESCRIPTIONS = {  # (one licence, several licences); English and Dutch both single out 1
-    LineKind.PERIOD: ("{seats} licence of {product}, {days}", "{seats} licences of {product}, {days}"),
-    LineKind.SEATS_ADDED: ("{seats} licence added × {used}/{period} days, {days}",
-                           "{seats} licences added × {used}/{period} days, {days}"),
-    LineKind.SEATS_REMOVED: ("Credit: {seats} licence removed × {used}/{period} days, {days}",
-                             "Credit: {seats} licences removed × {used}/{period} days, {days}"),
-    LineKind.CANCELLATION: ("Credit: cancellation, {seats} licence × {used}/{period} days, {days}",
-                            "Credit: cancellation, {seats} licences × {used}/{period} days, {days}"),
-    LineKind.REACTIVATION: ("Reactivation, {seats} licence × {used}/{period} days, {days}",
-                            "Reactivation, {seats} licences × {used}/{period} days, {days}"),
+    LineKind.PERIOD: (N_("{seats} licence of {product}, {days}"), N_("{seats} licences of {product}, {days}")),
+    LineKind.SEATS_ADDED: (N_("{seats} licence added × {used}/{period} days, {days}"),
+                           N_("{seats} licences added × {used}/{period} days, {days}")),
+    LineKind.SEATS_REMOVED: (N_("Credit: {seats} licence removed × {used}/{period} days, {days}"),
+                             N_("Credit: {seats} licences removed × {used}/{period} days, {days}")),
+    LineKind.CANCELLATION: (N_("Credit: cancellation, {seats} licence × {used}/{period} days, {days}"),
+                            N_("Credit: cancellation, {seats} licences × {used}/{period} days, {days}")),
+    LineKind.REACTIVATION: (N_("Reactivation, {seats} licence × {used}/{period} days, {days}"),
+                            N_("Reactivation, {seats} licences × {used}/{period} days, {days}")),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from seatwise.core.errors import Forbidden
+from seatwise.core.errors import Forbidden, Refused
 
 
 class Role(enum.StrEnum):
@@ -69,6 +69,16 @@ def require_user_management(actor: Actor, role: Role, org_id: int) -> None:
     require(actor, Permission.MANAGE_USERS, org_id)
     if not may_manage_user(actor, role, org_id):
         raise Forbidden(f"only a Global admin can add, remove or restore a {role.value}")
+
+
+def check_removal(actor: Actor, *, user_id: int, role: Role, global_admins: int) -> None:
+    """An admin does not remove themselves, and nobody removes an organisation's last Global admin,
+    so that it can always manage its own billing and users."""
+    if actor.user_id == user_id:
+        raise Refused("you cannot remove yourself: ask another Global admin", code="cannot_remove_self")
+    if role is Role.GLOBAL_ADMIN and global_admins <= 1:
+        raise Refused("this is the organisation's last Global admin: make someone else a Global admin first",
+                      code="last_global_admin")
 
 
 def require(actor: Actor, permission: Permission, org_id: int) -> None:

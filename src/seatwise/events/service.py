@@ -68,3 +68,14 @@ def entries(session: Session, *, org_id: int | None = None, entity: str | None =
     if entity_id is not None:
         query = query.where(AuditEntry.entity_id == entity_id)
     return list(session.scalars(query))
+
+
+def latest(session: Session, *, org_id: int | None = None, before_id: int | None = None,
+           limit: int = 100) -> list[AuditEntry]:
+    """One page of audit entries, newest first, older than `before_id` when given."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if org_id is not None:
+        query = query.where(AuditEntry.org_id == org_id)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    return list(session.scalars(query))

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from seatwise import config
 from seatwise.billing import service as billing
-from seatwise.core.invoicing import LineKind
 from seatwise.core.errors import BadInput, Refused
+from seatwise.core.invoicing import LineKind
 from seatwise.core.licenses import SeatChange, check_assign, check_seat_change
 from seatwise.core.lifecycle import Status
 from seatwise.core.proration import Proration, charge_for_remaining_days, credit_for_unused_days
@@ -33,13 +33,8 @@ class LicenseChange:
     proration: Proration | None
 
 
-def set_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: datetime) -> LicenseChange:
-    """Buy or remove licences to reach `total`, prorated by day (R12, R15)."""
-    sub = subscriptions.get_visible(session, sub_id=sub_id, actor=actor, lock=True)
-    require(actor, Permission.MANAGE_BILLING, sub.org_id)
-    subscriptions.catch_up(session, sub=sub, now=now)
+def _plan(session: Session, *, sub: Subscription, state, total: int, actor: Actor, now: datetime) -> LicenseChange:
     product = subscriptions.product_of(session, sub)
-    state = subscriptions.lifecycle_of(sub)
     change = check_seat_change(
         state=state,
         policy=config.policy_for(product.policy),
@@ -57,15 +52,36 @@ def set_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: d
         proration = charge_for_remaining_days(unit_price=price, seats=change.delta, period=period, on=now)
     else:
         proration = credit_for_unused_days(unit_price=price, seats=-change.delta, period=period, on=now)
-    billing.bill_proration(session, sub=sub, kind=LineKind.SEATS_ADDED if change.delta > 0 else LineKind.SEATS_REMOVED,
+    return LicenseChange(sub, change, proration)
+
+
+def preview_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: datetime) -> LicenseChange:
+    """What `set_total` would charge or credit now, without doing it: shown before an admin confirms."""
+    sub = subscriptions.get_visible(session, sub_id=sub_id, actor=actor)
+    require(actor, Permission.MANAGE_BILLING, sub.org_id)
+    return _plan(session, sub=sub, state=subscriptions.state_at(session, sub=sub, now=now), total=total, actor=actor,
+                 now=now)
+
+
+def set_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: datetime) -> LicenseChange:
+    """Buy or remove licences to reach `total`, prorated by day (R12, R15)."""
+    sub = subscriptions.get_visible(session, sub_id=sub_id, actor=actor, lock=True)
+    require(actor, Permission.MANAGE_BILLING, sub.org_id)
+    subscriptions.catch_up(session, sub=sub, now=now)
+    state = subscriptions.lifecycle_of(sub)
+    plan = _plan(session, sub=sub, state=state, total=total, actor=actor, now=now)
+    if plan.proration is None:
+        return plan
+    proration, period, added = plan.proration, state.current_period, plan.change.delta > 0
+    billing.bill_proration(session, sub=sub, kind=LineKind.SEATS_ADDED if added else LineKind.SEATS_REMOVED,
                            proration=proration, period=period, at=now, bill_on=period.end)
     before = audit.snapshot(sub)
     sub.seats = total
     sub.updated_at = now
     entry = audit.record(session, actor=actor.label, action="licenses.changed", row=sub, org_id=sub.org_id,
                          before=before, at=now)
-    entry.after = {**entry.after, "prorated": proration.amount.amount if change.delta > 0 else -proration.amount.amount}
-    return LicenseChange(sub, change, proration)
+    entry.after = {**entry.after, "prorated": proration.amount.amount if added else -proration.amount.amount}
+    return plan
 
 
 def _user_in_org(session: Session, *, user_id: int, org_id: int) -> User:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from seatwise.db import Base, UTCDateTime
@@ -24,6 +24,7 @@ class User(Base):
     """A person of one organisation: an admin by role, or a user who holds licences."""
 
     __tablename__ = "users"
+    __table_args__ = (Index("ix_users_org_name", "org_id", "name", "id"),)  # the admin center lists users by name
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -31,5 +32,6 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    locale: Mapped[str | None] = mapped_column(String(5), nullable=True)  # the admin center's language, if chosen
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -5,19 +5,28 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from seatwise.core.errors import BadInput, NotFound, Refused
 from seatwise.core.licenses import can_restore
 from seatwise.core.money import check_currency
-from seatwise.core.roles import OPERATOR, Actor, Permission, Role, require, require_user_management
+from seatwise.core.roles import (
+    OPERATOR,
+    Actor,
+    Permission,
+    Role,
+    check_removal,
+    require,
+    require_user_management,
+)
 from seatwise.core.text import required_text
 from seatwise.events import service as audit
 from seatwise.i18n import LOCALES
 from seatwise.organizations.models import Organization, User
+from seatwise.passwords import hash_password
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def add_org(session: Session, *, name: str, currency: str, locale: str, now: datetime) -> Organization:
@@ -72,7 +81,7 @@ def add_user(
         raise BadInput(f"invalid role {role!r}: expected one of {', '.join(Role)}", code="invalid_role")
     require_user_management(actor, Role(role), org_id)
     email = email.strip().lower()
-    if not _EMAIL.match(email) or len(email) > 254:
+    if not EMAIL.match(email) or len(email) > 254:
         raise BadInput(f"invalid e-mail {email!r}: expected name@example.com", code="invalid_email")
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise BadInput(f"e-mail {email} is already in use: expected a new address", code="duplicate_email")
@@ -91,6 +100,9 @@ def remove_user(session: Session, *, user_id: int, actor: Actor, now: datetime) 
     require_user_management(actor, Role(user.role), user.org_id)
     if user.removed_at is not None:
         raise Refused(f"user {user_id} was already removed", code="already_removed")
+    global_admins = session.scalar(select(func.count()).select_from(User).where(
+        User.org_id == user.org_id, User.role == Role.GLOBAL_ADMIN, User.removed_at.is_(None)))
+    check_removal(actor, user_id=user.id, role=Role(user.role), global_admins=global_admins)
     before = audit.snapshot(user)
     user.removed_at = now
     suspend_for_user(session, user=user, actor=actor, now=now)
@@ -113,6 +125,22 @@ def restore_user(session: Session, *, user_id: int, actor: Actor, now: datetime)
     user.removed_at = None
     resume_for_user(session, user=user, actor=actor, now=now)
     audit.record(session, actor=actor.label, action="user.restored", row=user, org_id=user.org_id, before=before, at=now)
+    return user
+
+
+def set_password(session: Session, *, user_id: int, password: str, now: datetime) -> User:
+    """Set the password an admin signs in to the admin center with (users who hold licences have none)."""
+    from seatwise.web.auth import end_sessions
+
+    user = get_user(session, user_id=user_id, lock=True)
+    if user.role == Role.USER:
+        raise Refused(f"user {user_id} holds licences but is not an admin, so never signs in: give them an "
+                      "admin role first", code="not_an_admin")
+    before = audit.snapshot(user)
+    user.password_hash = hash_password(password)
+    end_sessions(session, user_id=user.id)  # a new password ends the sessions opened with the old one
+    audit.record(session, actor=OPERATOR.label, action="user.password_set", row=user, org_id=user.org_id,
+                 before=before, at=now)
     return user
 
 

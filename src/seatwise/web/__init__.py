@@ -1,0 +1,1 @@
+"""The admin center: server-rendered pages for customer admins and the operator."""

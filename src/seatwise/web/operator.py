@@ -1,0 +1,133 @@
+"""The operator console: customers, products, billing runs, the audit log, and revenue over time."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from seatwise.billing import jobs
+from seatwise.billing.models import BillingRun
+from seatwise.catalog import service as catalog
+from seatwise.clock import parse_instant
+from seatwise.core.errors import NotFound
+from seatwise.events import service as audit
+from seatwise.i18n import gettext
+from seatwise.organizations.models import Organization
+from seatwise.subscriptions.models import Subscription
+from seatwise.web import auth
+from seatwise.web.charts import revenue_chart_svg
+from seatwise.web.metrics import monthly_revenue
+from seatwise.web.pages import (
+    MAX_ID,
+    Id,
+    done,
+    language,
+    now,
+    operator_form,
+    operator_signed_in,
+    reading,
+    render,
+    text_fields,
+    writing,
+)
+from seatwise.web.routes import signin, signin_page
+
+router = APIRouter(prefix="/operator", include_in_schema=False)
+OperatorWho = Annotated[auth.Principal, Depends(operator_signed_in)]
+Form = Annotated[FormData, Depends(operator_form)]
+
+
+@router.get("/signin")
+def signin_form(request: Request) -> HTMLResponse:
+    """The operators' sign-in form."""
+    return signin_page(request, operator=True)
+
+
+@router.post("/signin")
+def signin_post(request: Request, form: Annotated[FormData, Depends(text_fields)]) -> Response:
+    """Sign an operator in."""
+    return signin(request, form, operator=True)
+
+
+@router.get("")
+def dashboard(request: Request, who: OperatorWho) -> HTMLResponse:
+    """Customers at a glance and monthly recurring revenue and churn over the last twelve months."""
+    with reading(request) as session:
+        months = monthly_revenue(session, now=now(request), months=12)
+        customers = _customers(session)
+    locale = language(request, who)
+    title = gettext(locale, "Monthly recurring revenue and churn")
+    charts = [revenue_chart_svg(months=months, currency=c, locale=locale, title=f"{title} ({c})")
+              for c in sorted({c for m in months for c in m.mrr}) or ["EUR"]]
+    return render(request, "operator/dashboard.html", who=who, customers=customers, charts=charts)
+
+
+def _customers(session: Session) -> list[dict]:
+    """Each organisation with its subscriptions counted by status as last written (by an action or a run)."""
+    counts = {
+        org_id: {"active": active, "trial": trial, "ended": ended}
+        for org_id, active, trial, ended in session.execute(
+            select(Subscription.org_id,
+                   func.sum(case((Subscription.status == "active", 1), else_=0)),
+                   func.sum(case((Subscription.status == "trial", 1), else_=0)),
+                   func.sum(case((Subscription.status.in_(("expired", "disabled", "deleted")), 1), else_=0)))
+            .group_by(Subscription.org_id))
+    }
+    empty = {"active": 0, "trial": 0, "ended": 0}
+    return [{"org": org, **counts.get(org.id, empty)}
+            for org in session.scalars(select(Organization).order_by(Organization.name))]
+
+
+@router.get("/products")
+def products(request: Request, who: OperatorWho) -> HTMLResponse:
+    """The catalogue."""
+    with reading(request) as session:
+        rows = catalog.list_products(session)
+    return render(request, "operator/products.html", who=who, products=rows)
+
+
+@router.get("/billing-runs")
+def billing_runs(request: Request, who: OperatorWho) -> HTMLResponse:
+    """The latest billing runs started here, and a button to start one."""
+    with reading(request) as session:
+        runs = jobs.recent(session)
+    return render(request, "operator/billing_runs.html", who=who, runs=runs)
+
+
+@router.post("/billing-runs")
+def start_billing_run(request: Request, who: OperatorWho, form: Form) -> Response:
+    """Start a billing run up to now (or an earlier time) in the background, then watch it."""
+    as_of = parse_instant(form["as_of"], what="as of") if form.get("as_of") else now(request)
+    with writing(request) as session:
+        run = jobs.start(session, as_of=as_of, started_by=f"operator:{who.operator_id}", now=now(request))
+    url, clock = request.app.state.database_url, request.app.state.clock
+    threading.Thread(target=jobs.perform, kwargs=dict(url=url, run_id=run.id, clock=clock), daemon=True,
+                     name=f"billing-run-{run.id}").start()
+    return done(f"/operator/billing-runs/{run.id}", "run_started")
+
+
+@router.get("/billing-runs/{run_id}")
+def billing_run(request: Request, who: OperatorWho, run_id: Id, fragment: bool = False) -> HTMLResponse:
+    """A run's progress; the page refreshes itself while the run goes on."""
+    with reading(request) as session:
+        run = session.get(BillingRun, run_id)
+        if run is None:
+            raise NotFound(f"unknown billing run {run_id}", code="not_found")
+    template = "operator/run_progress.html" if fragment else "operator/billing_run.html"
+    return render(request, template, who=who, run=run)
+
+
+@router.get("/audit")
+def audit_log(request: Request, who: OperatorWho, org: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+              before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> HTMLResponse:
+    """The audit log, newest first, 100 entries a page, for one organisation or all."""
+    with reading(request) as session:
+        entries = audit.latest(session, org_id=org, before_id=before, limit=100)
+        orgs = list(session.scalars(select(Organization).order_by(Organization.name)))
+    return render(request, "operator/audit.html", who=who, entries=entries, orgs=orgs, org=org)

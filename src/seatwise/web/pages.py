@@ -1,0 +1,275 @@
+"""What every admin center page shares: templates, language, who is signed in, forms and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from functools import partial
+from typing import Annotated
+from urllib.parse import quote, urlsplit
+
+from babel import negotiate_locale
+from fastapi import Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from seatwise import db
+from seatwise.core.errors import BadInput, SeatwiseError
+from seatwise.core.money import Money
+from seatwise.core.roles import Permission, may, may_manage_user
+from seatwise.i18n import LOCALES, N_, format_day, format_day_range, format_money, gettext
+from seatwise.web import auth
+
+TEMPLATES = Environment(loader=PackageLoader("seatwise.web"), autoescape=select_autoescape(default=True),
+                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+class SignInRequired(Exception):
+    """No valid session: the page sends the browser to the sign-in form."""
+
+    def __init__(self, *, operator: bool):
+        self.operator = operator
+
+
+class FormRefused(SeatwiseError):
+    """A form without this session's CSRF token: forged, or older than the session."""
+
+    code = "csrf_token_invalid"
+    status = 403
+
+
+def now(request: Request) -> datetime:
+    """The app's clock (R19)."""
+    return request.app.state.clock.now()
+
+
+@contextmanager
+def reading(request: Request) -> Iterator[Session]:
+    """A read-only session for a page."""
+    with db.read_only(request.app.state.database_url) as session:
+        yield session
+
+
+@contextmanager
+def writing(request: Request) -> Iterator[Session]:
+    """The one unit of work of a form post: committed whole, or not at all."""
+    with db.unit_of_work(request.app.state.database_url) as session:
+        yield session
+
+
+def language(request: Request, who: auth.Principal | None) -> str:
+    """The signed-in person's chosen language, else the browser's (Accept-Language), else English."""
+    if who is not None and who.locale in LOCALES:
+        return who.locale
+    wanted = [part.split(";")[0].strip().replace("-", "_")
+              for part in request.headers.get("accept-language", "").split(",") if part.strip()]
+    return negotiate_locale(wanted, list(LOCALES), sep="_") or (
+        next((w.split("_")[0] for w in wanted if w.split("_")[0] in LOCALES), "en"))
+
+
+def signed_in(request: Request) -> auth.Principal:
+    """The customer admin of this request, or SignInRequired."""
+    return _principal(request, operator=False)
+
+
+def operator_signed_in(request: Request) -> auth.Principal:
+    """The operator of this request, or SignInRequired."""
+    return _principal(request, operator=True)
+
+
+def anyone_signed_in(request: Request) -> auth.Principal | None:
+    """The customer admin or operator of this request, if any (sign-out and the language work for both)."""
+    with reading(request) as session:
+        who = auth.principal(session, cookie=request.cookies.get(auth.COOKIE), now=now(request))
+    request.state.who = who
+    return who
+
+
+def _principal(request: Request, *, operator: bool) -> auth.Principal:
+    who = anyone_signed_in(request)
+    if who is None or who.actor.is_operator != operator:
+        raise SignInRequired(operator=operator)
+    return who
+
+
+async def text_fields(request: Request) -> FormData:
+    """A posted form of text fields only (alone: the sign-in form, which comes before a session)."""
+    data = await request.form()
+    if any(not isinstance(value, str) for _key, value in data.multi_items()):
+        raise BadInput("files cannot be sent to the admin center: expected text fields only", code="invalid_value")
+    return data
+
+
+async def form_of(request: Request, who: auth.Principal) -> FormData:
+    """The posted form, refused unless it carries the session's CSRF token."""
+    data = await text_fields(request)
+    if not auth.csrf_ok(who.csrf_token, data.get("csrf_token")):
+        raise FormRefused("this form is not from your current session: reload the page and try again")
+    return data
+
+
+async def admin_form(request: Request, who: Annotated[auth.Principal, Depends(signed_in)]) -> FormData:
+    """A customer admin's posted form, with its CSRF token checked (read here so that handlers need not be async)."""
+    return await form_of(request, who)
+
+
+async def operator_form(request: Request, who: Annotated[auth.Principal, Depends(operator_signed_in)]) -> FormData:
+    """An operator's posted form, with its CSRF token checked."""
+    return await form_of(request, who)
+
+
+async def any_form(request: Request, who: Annotated[auth.Principal | None, Depends(anyone_signed_in)]) -> FormData:
+    """A posted form of whoever is signed in (checked against their session's token), or of nobody."""
+    return await form_of(request, who) if who is not None else await text_fields(request)
+
+
+# Ids in URLs and forms: a number outside what the database stores names nothing.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Page = Annotated[int, Query(ge=1, le=MAX_ID)]
+
+
+def render(request: Request, template: str, *, who: auth.Principal | None, status: int = 200,
+           **context) -> HTMLResponse:
+    """A page in the reader's language, with what their role lets them do."""
+    locale = language(request, who)
+    actor, org_id = (who.actor, who.org_id) if who else (None, None)
+    can = {
+        "billing": actor is not None and org_id is not None and may(actor, Permission.MANAGE_BILLING, org_id),
+        "users": actor is not None and org_id is not None and may(actor, Permission.MANAGE_USERS, org_id),
+    }
+    notice = DONE_TEXT.get(request.query_params.get("done", ""))
+    html = TEMPLATES.get_template(template).render(
+        request=request, who=who, locale=locale, can=can, path=request.url.path,
+        notice=gettext(locale, notice) if notice else None,
+        _=partial(gettext, locale),
+        money=lambda amount, currency=None: format_money(
+            amount if isinstance(amount, Money) else Money(amount, currency), locale),
+        day=lambda at: format_day(at, locale),
+        days=lambda start, end: format_day_range(start, end, locale),
+        fill=lambda text, params: gettext(locale, text, **{k: _shown(v, locale) for k, v in params.items()}),
+        may_manage_user=lambda role: actor is not None and may_manage_user(actor, role, org_id),
+        **context,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+# What a form post did, named in the redirect (`?done=canceled`): only these texts can be shown.
+DONE_TEXT = {
+    "canceled": N_("Your subscription has been cancelled."),
+    "licenses_changed": N_("The number of licences has been changed."),
+    "recurring_on": N_("Recurring billing is on."),
+    "recurring_off": N_("Recurring billing is off."),
+    "reactivated": N_("The subscription has been reactivated."),
+    "user_added": N_("The user has been added."),
+    "user_removed": N_("The user has been removed. You can restore them within 30 days."),
+    "user_restored": N_("The user has been restored."),
+    "assigned": N_("The licence has been assigned."),
+    "unassigned": N_("The licence has been unassigned."),
+    "payment_method_added": N_("The payment method has been added."),
+    "language_changed": N_("The language has been changed."),
+    "run_started": N_("The billing run has started."),
+}
+
+
+def same_site_path(url: str | None, request: Request) -> str | None:
+    """The path (and query) of `url` when it is a page of this site."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != request.url.netloc:
+        return None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return path if path.startswith("/") and not path.startswith(("//", "/\\")) else None
+
+
+def _shown(value: object, locale: str) -> object:
+    if isinstance(value, Money):
+        return format_money(value, locale)
+    if isinstance(value, datetime):
+        return format_day(value, locale)
+    return value
+
+
+def done(url: str, what: str) -> RedirectResponse:
+    """After a form post, back to a page (303, so that reloading does not post again), saying what happened."""
+    assert what in DONE_TEXT, what
+    return RedirectResponse(f"{url}{'&' if '?' in url else '?'}done={what}", status_code=303)
+
+
+def sign_in_redirect(request: Request, exc: SignInRequired) -> RedirectResponse:
+    """Send the browser to the right sign-in form, coming back afterwards to the page it was on."""
+    if request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:  # a form posted after the session ended: back to the page that showed it
+        target = same_site_path(request.headers.get("referer"), request) or "/"
+    base = "/operator/signin" if exc.operator else "/signin"
+    return RedirectResponse(f"{base}?next={quote(target)}", status_code=303)
+
+
+ERROR_TEXT = {
+    "csrf_token_invalid": N_("This form is not from your current session. Reload the page and try again."),
+    "not_authorized": N_("Your admin role does not allow this."),
+    "invalid_seats": N_("Enter a whole number of licences of 1 or more."),
+    "seat_cap_exceeded": N_("This product allows no more licences."),
+    "below_assigned": N_("You cannot remove licences that are assigned. Unassign them from users first."),
+    "trial_seats_fixed": N_("The licences of a trial are fixed: buy the product to change them."),
+    "no_free_licenses": N_("All licences of this subscription are assigned. Buy more or unassign one first."),
+    "already_assigned": N_("This user already has a licence of this subscription."),
+    "no_users_selected": N_("Select at least one user."),
+    "not_assigned": N_("This user has no licence of this subscription."),
+    "not_assignable": N_("Licences of this subscription cannot be assigned in its present state."),
+    "user_removed": N_("This user has been removed. Restore them first."),
+    "invalid_email": N_("Enter an e-mail address such as name@example.com."),
+    "duplicate_email": N_("This e-mail address is already in use."),
+    "invalid_role": N_("Choose one of the roles in the list."),
+    "invalid_value": N_("Enter a value of the expected kind."),
+    "restore_window_passed": N_("This user was removed more than 30 days ago and can no longer be restored."),
+    "already_removed": N_("This user has already been removed."),
+    "not_removed": N_("This user is not removed."),
+    "payment_method_required": N_("Add a payment method first."),
+    "invalid_card_number": N_("Enter a valid card number."),
+    "invalid_expiry": N_("Enter the card's expiry as MM/YY."),
+    "card_expired": N_("This card has expired."),
+    "not_reactivatable": N_("This subscription cannot be reactivated."),
+    "unpaid_invoice": N_("An invoice of this subscription is unpaid past its due date. Pay it first."),
+    "invalid_reason": N_("Choose a reason from the list."),
+    "invalid_comment": N_("Your feedback is too long: at most 2,000 characters."),
+    "outside_cancellation_window": N_("This can be done only in the first days after the start or renewal. "
+                                      "Turn recurring billing off instead."),
+    "trial_nothing_to_cancel": N_("If you are a trial customer, there is nothing to cancel."),
+    "too_many_assigned_licenses": N_("Too many licences are assigned to cancel online. Remove users first."),
+    "not_active": N_("This cannot be done in the subscription's present state."),
+    "deleted": N_("This subscription has been deleted."),
+    "invalid_name": N_("Enter a name of at most 200 characters."),
+    "invalid_locale": N_("Choose English or Nederlands."),
+    "invalid_datetime": N_("Enter a date such as 2026-11-26."),
+    "as_of_in_future": N_("A billing run cannot go past the present time."),
+    "cannot_remove_self": N_("You cannot remove yourself. Ask another Global admin."),
+    "last_global_admin": N_("This is the organisation's last Global admin. Make someone else a Global admin first."),
+    "clock_before_last_change": N_("This subscription changed after the server's present time. Try again later."),
+    "invalid_payment_method": N_("Choose a card or paying by invoice."),
+    "user_of_another_org": N_("There is no such user."),
+    "invalid_configuration": N_("Seatwise is not configured correctly. Ask your software vendor."),
+    "price_changed": N_("The amount has changed since you saw it. Review it and confirm again."),
+    "unknown_subscription": N_("There is no such subscription."),
+    "unknown_invoice": N_("There is no such invoice."),
+    "unknown_user": N_("There is no such user."),
+    "not_found": N_("There is no such page."),
+}
+
+
+def error_page(request: Request, exc: SeatwiseError) -> HTMLResponse:
+    """A domain error as a page in the reader's language: what went wrong, and a way back."""
+    who = getattr(request.state, "who", None)
+    locale = language(request, who)
+    text = ERROR_TEXT.get(exc.code)
+    message = gettext(locale, text) if text else exc.message
+    # A cancellation refused for the role is a decision (409) to the API; to a browser it is "forbidden".
+    status = 403 if exc.code == "not_authorized" else exc.status
+    back = same_site_path(request.headers.get("referer"), request)
+    return render(request, "error.html", who=who, status=status, message=message, code=exc.code,
+                  back=back if back != request.url.path else None)

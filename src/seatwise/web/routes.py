@@ -1,0 +1,362 @@
+"""The customer admin center: Home, Billing > Your products, subscription details, cancellation, users, bills."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from seatwise.billing import service as billing
+from seatwise.billing.models import Invoice
+from seatwise.core.cancellation import CANCEL_REASONS, Code
+from seatwise.core.errors import BadInput, NotFound, Refused
+from seatwise.core.roles import Role
+from seatwise.i18n import LOCALES, N_
+from seatwise.licenses import service as licenses
+from seatwise.organizations import service as organizations
+from seatwise.organizations.models import User
+from seatwise.payments import service as payments
+from seatwise.subscriptions import service as subscriptions
+from seatwise.subscriptions.models import Subscription
+from seatwise.web import auth, views
+from seatwise.web.models import Operator
+from seatwise.web.pages import (
+    MAX_ID,
+    Id,
+    Page,
+    admin_form,
+    any_form,
+    anyone_signed_in,
+    done,
+    now,
+    reading,
+    render,
+    same_site_path,
+    signed_in,
+    text_fields,
+    writing,
+)
+from seatwise.web.pdf import invoice_pdf
+
+router = APIRouter(include_in_schema=False)
+Who = Annotated[auth.Principal, Depends(signed_in)]
+Form = Annotated[FormData, Depends(admin_form)]
+
+
+def _whole(text: str | None, *, field: str, code: str = "invalid_value") -> int:
+    """A whole number typed into a form or a link."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise BadInput(f"invalid {field} {text!r}: expected a whole number", code=code)
+    return int(text)
+
+
+def _back(form: FormData, request: Request, default: str) -> str:
+    """Where a form sends the browser afterwards: the page it names, if it is one of this site."""
+    return same_site_path(form.get("back"), request) or default
+
+
+# --- signing in and out -----------------------------------------------------------------
+
+def signin_page(request: Request, *, operator: bool, error: str | None = None, status: int = 200,
+                email: str = "", back_to: str | None = None) -> HTMLResponse:
+    """The sign-in form of the admin center or of the operator console, with a fresh sign-in cookie."""
+    nonce = secrets.token_urlsafe(24)
+    with reading(request) as session:
+        token = auth.signin_form_token(session, nonce=nonce, now=now(request))
+    back_to = back_to or same_site_path(request.query_params.get("next"), request) or ""
+    response = render(request, "signin.html", who=None, status=status, operator=operator, error=error, email=email,
+                      form_token=token, next=back_to)
+    response.set_cookie(auth.SIGNIN_COOKIE, nonce, max_age=int(auth.FORM_LIFETIME.total_seconds()), httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https", path="/")
+    return response
+
+
+def signin(request: Request, form: FormData, *, operator: bool) -> Response:
+    """Check the form and the password; on success set the session cookie and go on."""
+    email, password = str(form.get("email", "")), str(form.get("password", ""))
+    target = same_site_path(form.get("next"), request)
+    with reading(request) as session:
+        token_ok = auth.signin_form_token_ok(session, sent=form.get("form_token"),
+                                             nonce=request.cookies.get(auth.SIGNIN_COOKIE), now=now(request))
+    if not token_ok:
+        return signin_page(request, operator=operator, status=403, email=email, back_to=target,
+                           error=N_("This form has expired. Please sign in again."))
+    try:
+        with writing(request) as session:
+            cookie = auth.sign_in(session, email=email, password=password, operator=operator, now=now(request))
+    except Refused:
+        return signin_page(request, operator=operator, status=429, email=email, back_to=target,
+                           error=N_("Too many wrong passwords. Try again in 15 minutes."))
+    if cookie is None:
+        return signin_page(request, operator=operator, status=401, email=email, back_to=target,
+                           error=N_("Wrong e-mail address or password."))
+    response = RedirectResponse(target or ("/operator" if operator else "/"), status_code=303)
+    response.set_cookie(auth.COOKIE, cookie, max_age=int(auth.LIFETIME.total_seconds()), httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https", path="/")
+    response.delete_cookie(auth.SIGNIN_COOKIE, path="/")
+    return response
+
+
+@router.get("/signin")
+def signin_form(request: Request) -> HTMLResponse:
+    """The customer admins' sign-in form."""
+    return signin_page(request, operator=False)
+
+
+@router.post("/signin")
+def signin_post(request: Request, form: Annotated[FormData, Depends(text_fields)]) -> Response:
+    """Sign a customer admin in."""
+    return signin(request, form, operator=False)
+
+
+@router.post("/signout")
+def signout(request: Request, who: Annotated[auth.Principal | None, Depends(anyone_signed_in)],
+            _form: Annotated[FormData, Depends(any_form)]) -> Response:
+    """End the session (customer admin or operator) and go back to sign-in."""
+    if who is not None:
+        with writing(request) as session:
+            auth.sign_out(session, cookie=request.cookies.get(auth.COOKIE))
+    response = RedirectResponse("/operator/signin" if who and who.actor.is_operator else "/signin", status_code=303)
+    response.delete_cookie(auth.COOKIE, path="/")
+    return response
+
+
+@router.post("/language")
+def set_language(request: Request, who: Annotated[auth.Principal | None, Depends(anyone_signed_in)],
+                 form: Annotated[FormData, Depends(any_form)]) -> Response:
+    """Remember the signed-in person's language for every page."""
+    if who is None:
+        return RedirectResponse("/signin", status_code=303)
+    locale = form.get("locale", "")
+    if locale not in LOCALES:
+        raise BadInput(f"invalid language {locale!r}: expected one of {', '.join(LOCALES)}", code="invalid_locale")
+    with writing(request) as session:
+        account = session.get(Operator, who.operator_id) if who.actor.is_operator else session.get(User, who.user_id)
+        account.locale = locale
+    return done(_back(form, request, "/"), "language_changed")
+
+
+# --- home and Billing > Your products -------------------------------------------------------
+
+@router.get("/")
+def home(request: Request, who: Who) -> HTMLResponse:
+    """What needs the admin's attention."""
+    with reading(request) as session:
+        org = organizations.get_org(session, org_id=who.org_id)
+        items = views.attention(session, org_id=who.org_id, now=now(request))
+    return render(request, "home.html", who=who, org=org, items=items)
+
+
+@router.get("/billing/products")
+def products(request: Request, who: Who, page: Page = 1) -> HTMLResponse:
+    """Billing > Your products: one row per subscription."""
+    with reading(request) as session:
+        listing = views.product_rows(session, org_id=who.org_id, now=now(request), page=page)
+    return render(request, "products.html", who=who, listing=listing)
+
+
+def _visible(session: Session, who: auth.Principal, sub_id: int) -> Subscription:
+    return subscriptions.get_visible(session, sub_id=sub_id, actor=who.actor)
+
+
+@router.get("/billing/subscriptions/{sub_id}")
+def subscription(request: Request, who: Who, sub_id: Id) -> HTMLResponse:
+    """A subscription's key dates, licences, and Settings & Actions."""
+    with reading(request) as session:
+        row = views.row(session, sub=_visible(session, who, sub_id), now=now(request))
+        credits = views.pending_credits(session, org_id=who.org_id, sub_id=sub_id)
+        methods = payments.list_payment_methods(session, org_id=who.org_id)
+    return render(request, "subscription.html", who=who, row=row, timeline=views.timeline(row), credits=credits,
+                  methods=methods)
+
+
+@router.get("/billing/subscriptions/{sub_id}/licenses")
+def licenses_preview(request: Request, who: Who, sub_id: Id, total: str = "") -> HTMLResponse:
+    """The prorated charge or credit of a new licence count, shown before the admin confirms it."""
+    with reading(request) as session:
+        plan = licenses.preview_total(session, sub_id=sub_id, total=_whole(total, field="licences",
+                                                                          code="invalid_seats"),
+                                      actor=who.actor, now=now(request))
+        row = views.row(session, sub=plan.subscription, now=now(request))
+    return render(request, "licenses.html", who=who, row=row, plan=plan)
+
+
+@router.post("/billing/subscriptions/{sub_id}/licenses")
+def licenses_set(request: Request, who: Who, form: Form, sub_id: Id) -> Response:
+    """Buy or remove licences, at the amount the preview showed (R10: the preview and the change agree)."""
+    total = _whole(form.get("total"), field="licences", code="invalid_seats")
+    shown = form.get("amount")
+    with writing(request) as session:
+        plan = licenses.set_total(session, sub_id=sub_id, total=total, actor=who.actor, now=now(request))
+        if shown is not None and plan.proration is not None and str(plan.proration.amount.amount) != shown:
+            raise Refused("the prorated amount changed since the preview: review it again", code="price_changed")
+    return done(f"/billing/subscriptions/{sub_id}", "licenses_changed")
+
+
+@router.post("/billing/subscriptions/{sub_id}/recurring-billing")
+def recurring_billing(request: Request, who: Who, form: Form, sub_id: Id) -> Response:
+    """Turn recurring billing on or off."""
+    enabled = form.get("enabled") == "on"
+    with writing(request) as session:
+        subscriptions.set_recurring_billing(session, sub_id=sub_id, enabled=enabled, actor=who.actor,
+                                            now=now(request))
+    return done(f"/billing/subscriptions/{sub_id}", "recurring_on" if enabled else "recurring_off")
+
+
+@router.post("/billing/subscriptions/{sub_id}/reactivate")
+def reactivate(request: Request, who: Who, _form: Form, sub_id: Id) -> Response:
+    """Reactivate an expired or disabled subscription (R6)."""
+    with writing(request) as session:
+        subscriptions.reactivate(session, sub_id=sub_id, actor=who.actor, now=now(request))
+    return done(f"/billing/subscriptions/{sub_id}", "reactivated")
+
+
+# --- Cancel subscription (R7–R10) --------------------------------------------------------------
+
+@router.get("/billing/subscriptions/{sub_id}/cancel")
+def cancel_page(request: Request, who: Who, sub_id: Id) -> HTMLResponse:
+    """The decision of R10 in plain words: why not and what to do, or what cancelling now means."""
+    with reading(request) as session:
+        sub = _visible(session, who, sub_id)
+        row = views.row(session, sub=sub, now=now(request))
+        decision = subscriptions.cancellation_decision(session, sub=sub, actor=who.actor, now=now(request))
+    return render(request, "cancel.html", who=who, row=row, decision=decision, Code=Code, reasons=CANCEL_REASONS)
+
+
+@router.post("/billing/subscriptions/{sub_id}/cancel")
+def cancel(request: Request, who: Who, form: Form, sub_id: Id) -> Response:
+    """Cancel, if the decision still allows it."""
+    comment = form.get("comment", "").strip() or None
+    with writing(request) as session:
+        subscriptions.cancel(session, sub_id=sub_id, actor=who.actor, now=now(request),
+                             reason=form.get("reason") or None, comment=comment)
+    return done(f"/billing/subscriptions/{sub_id}", "canceled")
+
+
+# --- users and licence assignments ---------------------------------------------------------------
+
+@router.get("/users")
+def users(request: Request, who: Who, page: Page = 1, q: str = "",
+          sub: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None, removed: bool = False) -> HTMLResponse:
+    """Active users with their licences, or the users removed in the last 30 days."""
+    with reading(request) as session:
+        listing = views.user_page(session, org_id=who.org_id, page=page, now=now(request), query=q.strip()[:100],
+                                  sub_id=sub, removed=removed)
+        choices = views.assignable(session, org_id=who.org_id)
+    filtered = next((c for c in choices if c.id == sub), None)
+    return render(request, "users.html", who=who, listing=listing, q=q, sub=sub, filtered=filtered,
+                  removed=removed, assignable=choices, roles=list(Role), Role=Role)
+
+
+@router.post("/users")
+def add_user(request: Request, who: Who, form: Form) -> Response:
+    """Add a user to the organisation."""
+    with writing(request) as session:
+        organizations.add_user(session, org_id=who.org_id, email=form.get("email", ""),
+                               name=form.get("name", "").strip() or None, role=form.get("role", "user"),
+                               actor=who.actor, now=now(request))
+    return done("/users", "user_added")
+
+
+def _user_of_org(session: Session, who: auth.Principal, user_id: int) -> User:
+    user = organizations.get_user(session, user_id=user_id)
+    if user.org_id != who.org_id:
+        raise NotFound(f"unknown user {user_id}", code="unknown_user")
+    return user
+
+
+@router.post("/users/{user_id}/remove")
+def remove_user(request: Request, who: Who, _form: Form, user_id: Id) -> Response:
+    """Remove a user; their licences are freed, and they can be restored for 30 days."""
+    with writing(request) as session:
+        _user_of_org(session, who, user_id)
+        organizations.remove_user(session, user_id=user_id, actor=who.actor, now=now(request))
+    return done("/users", "user_removed")
+
+
+@router.post("/users/{user_id}/restore")
+def restore_user(request: Request, who: Who, _form: Form, user_id: Id) -> Response:
+    """Restore a user removed in the last 30 days."""
+    with writing(request) as session:
+        _user_of_org(session, who, user_id)
+        organizations.restore_user(session, user_id=user_id, actor=who.actor, now=now(request))
+    return done("/users?removed=true", "user_restored")
+
+
+@router.post("/users/licenses")
+def assign(request: Request, who: Who, form: Form) -> Response:
+    """Assign a licence of one subscription to each selected user, all or none."""
+    sub_id = _whole(form.get("subscription"), field="subscription")
+    user_ids = [_whole(value, field="user") for value in form.getlist("user_id")]
+    if not user_ids:
+        raise BadInput("no users selected: expected at least one", code="no_users_selected")
+    with writing(request) as session:
+        for user_id in user_ids:
+            _user_of_org(session, who, user_id)
+            licenses.assign(session, sub_id=sub_id, user_id=user_id, actor=who.actor, now=now(request))
+    return done(_back(form, request, "/users"), "assigned")
+
+
+@router.post("/users/{user_id}/licenses/{sub_id}/unassign")
+def unassign(request: Request, who: Who, form: Form, user_id: Id, sub_id: Id) -> Response:
+    """Take a user's licence of a subscription back."""
+    with writing(request) as session:
+        _user_of_org(session, who, user_id)
+        licenses.unassign(session, sub_id=sub_id, user_id=user_id, actor=who.actor, now=now(request))
+    return done(_back(form, request, "/users"), "unassigned")
+
+
+# --- Bills & payments -----------------------------------------------------------------------------
+
+@router.get("/billing/invoices")
+def invoices(request: Request, who: Who) -> HTMLResponse:
+    """Invoices, newest first, and payment methods."""
+    with reading(request) as session:
+        rows = billing.list_invoices(session, org_id=who.org_id)
+        methods = payments.list_payment_methods(session, org_id=who.org_id)
+    return render(request, "invoices.html", who=who, invoices=rows, methods=methods)
+
+
+def _invoice(session: Session, who: auth.Principal, invoice_id: int) -> Invoice:
+    invoice = billing.get_invoice(session, invoice_id=invoice_id)
+    if invoice.org_id != who.org_id:
+        raise NotFound(f"unknown invoice {invoice_id}", code="unknown_invoice")
+    return invoice
+
+
+@router.get("/billing/invoices/{invoice_id}")
+def invoice(request: Request, who: Who, invoice_id: Id) -> HTMLResponse:
+    """An invoice with its lines."""
+    with reading(request) as session:
+        found = _invoice(session, who, invoice_id)
+        lines = billing.lines_of(session, invoice_id=invoice_id)
+    return render(request, "invoice.html", who=who, invoice=found, lines=lines)
+
+
+@router.get("/billing/invoices/{invoice_id}/pdf")
+def invoice_as_pdf(request: Request, who: Who, invoice_id: Id) -> Response:
+    """The invoice as a PDF, in the organisation's language like its lines."""
+    with reading(request) as session:
+        found = _invoice(session, who, invoice_id)
+        org = organizations.get_org(session, org_id=who.org_id)
+        pdf = invoice_pdf(invoice=found, lines=billing.lines_of(session, invoice_id=invoice_id), org_name=org.name,
+                          locale=org.locale)
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{found.number}.pdf"'})
+
+
+@router.post("/billing/payment-methods")
+def add_payment_method(request: Request, who: Who, form: Form) -> Response:
+    """Add a card, or paying by invoice; the newest usable method is the one charged."""
+    by_invoice = form.get("kind") == "invoice"
+    with writing(request) as session:
+        payments.add_payment_method(session, org_id=who.org_id, invoice=by_invoice,
+                                    card_number=None if by_invoice else form.get("card", ""),
+                                    expiry=None if by_invoice else form.get("expiry", ""), actor=who.actor,
+                                    now=now(request))
+    return done(_back(form, request, "/billing/invoices"), "payment_method_added")

@@ -1,0 +1,109 @@
+"""End-to-end fixtures: the real `seatwise serve` process on a demo database, driven by Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from seatwise import db
+from seatwise.clock import parse_instant
+
+NOW = "2026-11-26T09:00:00Z"
+CHROMIUM = os.environ.get("SEATWISE_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+SEATWISE = [str(Path(sys.executable).parent / "seatwise")]
+# Chromium as root, headless, without reaching for Google's services on this closed network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """The demo data, seeded once with the same clock as the server."""
+    from seatwise import demo
+
+    path = tmp_path_factory.mktemp("demo") / "seatwise.db"
+    url = f"sqlite:///{path}"
+    db.upgrade(url)
+    with db.unit_of_work(url) as session:
+        demo.seed(session, now=parse_instant(NOW))
+    db.engine_for(url).dispose()
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(demo_template, tmp_path):
+    """A real server process on a fresh copy of the demo database; its base URL."""
+    path = tmp_path / "seatwise.db"
+    shutil.copy(demo_template, path)
+    port = _free_port()
+    process = subprocess.Popen(
+        SEATWISE + ["serve", "--db", f"sqlite:///{path}", "--now", NOW, "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"seatwise serve did not start: {process.stderr.read().decode()[-2000:]}")
+        time.sleep(0.1)
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: run `make test`, which installs Debian's chromium")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(params=["en", "nl"])
+def lang(request) -> str:
+    """The admin center's language, chosen by the browser's Accept-Language."""
+    return request.param
+
+
+@pytest.fixture
+def page(browser, lang):
+    locale = {"en": "en-GB", "nl": "nl-NL"}[lang]
+    # The header too, so that requests made with page.request speak the page's language.
+    context = browser.new_context(locale=locale, extra_http_headers={"Accept-Language": locale},
+                                  viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def shoot(page, name: str, lang: str) -> None:
+    """Keep a screenshot of the page for docs/screenshots (the README shows them)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{lang}.png"), full_page=True)

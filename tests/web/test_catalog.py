@@ -1,0 +1,79 @@
+"""Every word the admin center shows has a Dutch translation in the catalogue, and keyed words an English one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from jinja2.ext import babel_extract
+
+import seatwise
+from seatwise.core.cancellation import CANCEL_REASONS
+from seatwise.core.lifecycle import Status
+from seatwise.core.policy import Profile
+from seatwise.core.roles import Role
+from seatwise.i18n import _catalog
+
+SOURCE = Path(seatwise.__file__).parent
+# Messages whose id is built from a value (`_("role:" ~ user.role)`): every value must be in the catalogue.
+KEYED = ([f"role:{r.value}" for r in Role] + [f"reason:{r}" for r in CANCEL_REASONS]
+         + ["invoice:open", "invoice:paid", "run:running", "run:done", "run:failed"]
+         + [f"policy:{p.value}" for p in Profile] + ["monthly", "annual"] + [s.value for s in Status])
+
+
+def _from_templates() -> set[str]:
+    found = set()
+    for path in (SOURCE / "web" / "templates").rglob("*.html"):
+        with open(path, "rb") as f:
+            for _line, _func, message, _comments in babel_extract(f, ("_",), [], {"trim_blocks": "true"}):
+                text = message if isinstance(message, str) else next((m for m in message or () if m), None)
+                if text and not text.endswith(":"):  # "role:" ~ value is covered by KEYED
+                    found.add(text)
+    return found
+
+
+def _from_python() -> set[str]:
+    keywords = {"N_": None, "gettext": (2,), "_": None}
+    return {message for _file, _line, message, _comments, _context in extract_from_dir(
+        SOURCE, method_map=[("**.py", "python")], keywords=keywords) if isinstance(message, str) and message}
+
+
+def messages() -> set[str]:
+    """Every message id the admin center, the CLI's explanations and the invoices use."""
+    return _from_templates() | _from_python() | set(KEYED)
+
+
+def test_the_extraction_finds_the_seed_sentences_and_page_words():
+    found = messages()
+    assert "If you are a trial customer, there is nothing to cancel." in found
+    assert "Settings & Actions" in found and "Your products" in found and "Trial ends" in found
+    assert len(found) > 150
+
+
+def test_every_message_has_a_dutch_translation():
+    dutch = _catalog("nl")
+    missing = sorted(m for m in messages() if not dutch.get(m))
+    assert missing == []
+
+
+def test_every_keyed_message_has_english_words():
+    english = _catalog("en")
+    missing = sorted(k for k in KEYED if ":" in k and not english.get(k))
+    assert missing == []
+
+
+def test_dutch_translations_keep_their_placeholders():
+    dutch = _catalog("nl")
+    import string
+
+    def fields(text: str) -> set[str]:
+        return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
+
+    wrong = sorted(m for m in messages() if m in dutch and fields(m) != fields(dutch[m]))
+    assert wrong == []
+
+
+def test_the_catalogues_hold_no_words_that_nothing_shows_any_more():
+    used = messages()
+    assert {locale: sorted(m for m in _catalog(locale) if m not in used) for locale in ("en", "nl")} == \
+        {"en": [], "nl": []}
