@@ -1,9 +1,10 @@
-"""The web app serves health and read-only JSON of subscriptions."""
+"""The web app serves health, and JSON of subscriptions to callers with an API key, within their organisation."""
 
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from seatwise.apikeys import service as apikeys
 from seatwise.clock import FixedClock
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
@@ -12,20 +13,88 @@ from tests.conftest import T0
 from tests.factories import world
 
 
-def test_health_and_subscriptions_json(uow, db_url):
-    from seatwise.app import create_app
-
+def _setup(uow):
     with uow() as s:
         w = world(s, now=T0)
+        other = world(s, now=T0, name="Fabrikam", sku="FAB")
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=3, actor=OPERATOR, now=T0)
+        theirs = subscriptions.buy(s, org_id=other.org_id, sku="FAB", seats=2, actor=OPERATOR, now=T0)
+        s.flush()
         licenses.assign(s, sub_id=sub.id, user_id=w.user_ids[0], actor=OPERATOR, now=T0)
+        _, org_key = apikeys.create(s, operator=False, org_id=w.org_id, as_user=w.billing_admin.user_id, now=T0)
+        _, operator_key = apikeys.create(s, operator=True, org_id=None, as_user=None, now=T0)
+        return sub.id, theirs.id, org_key, operator_key
+
+
+def test_health_and_subscriptions_json_for_an_organisations_key(uow, db_url):
+    from seatwise.app import create_app
+
+    sub_id, theirs, org_key, operator_key = _setup(uow)
     client = TestClient(create_app(url=db_url, clock=FixedClock(T0)))
     assert client.get("/health").json() == {"status": "ok", "time": T0.isoformat()}
-    [listed] = client.get("/v1/subscriptions").json()
-    one = client.get(f"/v1/subscriptions/{sub.id}").json()
+    auth = {"Authorization": f"Bearer {org_key}"}
+    [listed] = client.get("/v1/subscriptions", headers=auth).json()
+    one = client.get(f"/v1/subscriptions/{sub_id}", headers=auth).json()
     assert listed == one
     assert {k: one[k] for k in ("status", "seats", "assigned", "unit_price", "currency", "current_period_start")} == {
         "status": "active", "seats": 3, "assigned": 1, "unit_price": "12.50", "currency": "EUR",
         "current_period_start": "2026-11-01T00:00:00Z"}
-    missing = client.get("/v1/subscriptions/999")
-    assert (missing.status_code, missing.json()["code"]) == (404, "unknown_subscription")
+    everyone = client.get("/v1/subscriptions", headers={"Authorization": f"Bearer {operator_key}"}).json()
+    assert sorted(s["id"] for s in everyone) == [sub_id, theirs]
+
+
+def test_r9_another_organisations_subscription_answers_as_a_missing_one(uow, db_url):
+    from seatwise.app import create_app
+
+    _sub_id, theirs, org_key, _ = _setup(uow)
+    client = TestClient(create_app(url=db_url, clock=FixedClock(T0)))
+    auth = {"Authorization": f"Bearer {org_key}"}
+    other, missing = client.get(f"/v1/subscriptions/{theirs}", headers=auth), client.get("/v1/subscriptions/999",
+                                                                                           headers=auth)
+    assert other.status_code == missing.status_code == 404
+    assert other.json()["code"] == missing.json()["code"] == "unknown_subscription"
+    assert other.headers["content-type"] == "application/problem+json"
+
+
+def test_errors_are_problem_details_naming_the_field_and_keys_are_required(uow, db_url):
+    from seatwise.app import create_app
+
+    sub_id, _, org_key, _ = _setup(uow)
+    client = TestClient(create_app(url=db_url, clock=FixedClock(T0)))
+    for headers in ({}, {"Authorization": "Bearer sw_not-a-key"}, {"Authorization": f"Basic {org_key}"}):
+        response = client.get(f"/v1/subscriptions/{sub_id}", headers=headers)
+        body = response.json()
+        assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
+        assert (body["code"], body["status"]) == ("unauthenticated", 401)
+        assert body["type"] == "urn:seatwise:problem:unauthenticated"
+    response = client.get("/v1/subscriptions/abc", headers={"Authorization": f"Bearer {org_key}"})
+    body = response.json()
+    assert response.status_code == 404 and body["errors"][0]["field"] == "sub_id" and "sub_id" in body["detail"]
+
+
+def test_a_revoked_key_or_a_removed_admins_key_stops_working_at_once(uow, db_url):
+    from seatwise.app import create_app
+    from seatwise.organizations import service as organizations
+
+    sub_id, _, org_key, operator_key = _setup(uow)
+    client = TestClient(create_app(url=db_url, clock=FixedClock(T0)))
+    path = f"/v1/subscriptions/{sub_id}"
+    with uow() as s:
+        [org_row, operator_row] = apikeys.list_keys(s)
+        apikeys.revoke(s, key_id=operator_row.id, now=T0)
+        organizations.remove_user(s, user_id=org_row.user_id, actor=OPERATOR, now=T0)
+    assert client.get(path, headers={"Authorization": f"Bearer {operator_key}"}).status_code == 401
+    assert client.get(path, headers={"Authorization": f"Bearer {org_key}"}).status_code == 401
+
+
+def test_an_unexpected_failure_answers_without_a_stack_trace():
+    from seatwise.app import create_app
+
+    # A database that cannot be reached: every request fails below the domain's own errors.
+    app = create_app(url="postgresql+psycopg://postgres@127.0.0.1:1/nowhere", clock=FixedClock(T0))
+    client = TestClient(app, raise_server_exceptions=False)
+    api = client.get("/health")
+    assert api.status_code == 500 and api.headers["content-type"] == "application/problem+json"
+    assert api.json()["code"] == "internal_error" and "Traceback" not in api.text and "psycopg" not in api.text
+    page = client.get("/signin")
+    assert page.status_code == 500 and "Something went wrong on our side" in page.text and "psycopg" not in page.text

@@ -26,7 +26,6 @@ from seatwise.catalog import service as catalog
 from seatwise.clock import SystemClock, parse_instant
 from seatwise.core.cancellation import CancellationDecision
 from seatwise.core.errors import BadInput, Refused, SeatwiseError
-from seatwise.core.money import Money
 from seatwise.core.roles import OPERATOR
 from seatwise.organizations import service as organizations
 from seatwise.subscriptions.schemas import DecisionOut
@@ -84,6 +83,7 @@ GROUPS = {name: typer.Typer(no_args_is_help=True, help=text) for name, text in {
     "invoice": "Invoices and payments received.",
     "ledger": "The ledger of money movements.",
     "audit": "The audit log.",
+    "apikey": "Keys of the HTTP API.",
 }.items()}
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
@@ -280,10 +280,9 @@ def product_add(
 
 
 def _product_out(product) -> dict:
-    return {"id": product.id, "sku": product.sku, "name": product.name,
-            "price": Money(product.unit_price, product.currency).decimal_string(), "currency": product.currency,
-            "period": product.interval, "trial_days": product.trial_days, "max_seats": product.max_seats,
-            "policy": product.policy}
+    from seatwise.catalog.schemas import ProductOut
+
+    return ProductOut.of(product).model_dump()
 
 
 @command(GROUPS["product"], "list")
@@ -294,8 +293,9 @@ def product_list(ctx: Ctx) -> Out:
 
 
 def _org_out(org) -> dict:
-    return {"id": org.id, "name": org.name, "currency": org.currency, "locale": org.locale,
-            "created_at": org.created_at}
+    from seatwise.organizations.schemas import OrganizationOut
+
+    return OrganizationOut.of(org).model_dump()
 
 
 @command(GROUPS["org"], "add")
@@ -630,6 +630,48 @@ def license_list(ctx: Ctx, sub_id: SubId) -> Out:
         subscriptions.get(session, sub_id=sub_id)
         return Out([{"user_id": a.user_id, "assigned_at": a.assigned_at}
                     for a in licenses.assignments_of(session, sub_id=sub_id)])
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+def _key_out(key) -> dict:
+    return {"id": key.id, "prefix": key.prefix, "org_id": key.org_id, "acts_as_user_id": key.user_id,
+            "operator": key.user_id is None, "created_at": key.created_at, "revoked_at": key.revoked_at}
+
+
+@command(GROUPS["apikey"], "create")
+def apikey_create(
+    ctx: Ctx,
+    operator: Annotated[bool, typer.Option("--operator", help="A key of the operator: every organisation.")] = False,
+    org: Annotated[Optional[int], typer.Option(help="Organisation id (with --as).")] = None,
+    as_: Annotated[Optional[int], typer.Option("--as", help="The admin (user id) the key acts as.")] = None,
+) -> Out:
+    """Make an API key and print it once; only its hash is kept."""
+    from seatwise.apikeys import service as apikeys
+
+    with ctx.uow() as session:
+        key, secret = apikeys.create(session, operator=operator, org_id=org, as_user=as_, now=ctx.now)
+        session.flush()
+        result = {**_key_out(key), "key": secret}
+    return Out(result, text=f"API key {key.id} (shown once, keep it safe): {secret}")
+
+
+@command(GROUPS["apikey"], "list")
+def apikey_list(ctx: Ctx) -> Out:
+    """List API keys (never the keys themselves)."""
+    from seatwise.apikeys import service as apikeys
+
+    with ctx.read() as session:
+        return Out([_key_out(k) for k in apikeys.list_keys(session)])
+
+
+@command(GROUPS["apikey"], "revoke")
+def apikey_revoke(ctx: Ctx, key_id: Annotated[int, typer.Argument(metavar="ID")]) -> Out:
+    """Revoke an API key: it stops working at once."""
+    from seatwise.apikeys import service as apikeys
+
+    with ctx.uow() as session:
+        return Out(_key_out(apikeys.revoke(session, key_id=key_id, now=ctx.now)))
 
 
 # --- billing, audit, serve ---------------------------------------------------------------

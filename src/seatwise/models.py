@@ -1,5 +1,6 @@
 """Every mapped class, imported once so that metadata and Alembic see them all."""
 
+from seatwise.apikeys.models import ApiKey
 from seatwise.billing.models import BillingRun, Charge, Invoice, InvoiceCounter, LedgerEntry
 from seatwise.catalog.models import Product
 from seatwise.events.models import AuditEntry
@@ -10,7 +11,7 @@ from seatwise.subscriptions.models import Subscription
 from seatwise.web.models import Operator, Setting, SignInAttempts, WebSession
 
 __all__ = [
-    "AuditEntry", "Assignment", "BillingRun", "Charge", "Invoice", "InvoiceCounter", "LedgerEntry", "Operator",
+    "ApiKey", "AuditEntry", "Assignment", "BillingRun", "Charge", "Invoice", "InvoiceCounter", "LedgerEntry", "Operator",
     "Organization", "Payment", "PaymentMethod", "Product", "Setting", "SignInAttempts", "Subscription", "User",
     "WebSession",
 ]

@@ -17,6 +17,8 @@ NOT_FROM_THE_WEB = {
     **dict.fromkeys(("duplicate_sku", "invalid_amount", "invalid_period", "invalid_policy", "invalid_trial_days",
                      "unknown_sku", "unknown_currency"), "the catalogue is the operator's CLI"),
     **dict.fromkeys(("currency_mismatch", "no_trial", "trial_already_used"), "trials and purchases start elsewhere"),
+    **dict.fromkeys(("invalid_api_key_owner", "unknown_api_key", "already_revoked"), "API keys are made in the CLI"),
+    "unauthenticated": "the JSON API's own answer; pages send the browser to sign in",
     **dict.fromkeys(("unknown_actor", "not_an_admin", "invalid_database_url", "invalid_password", "already_paid",
                      "not_issued_yet"), "CLI commands only"),
 }
@@ -25,7 +27,7 @@ NOT_FROM_THE_WEB = {
 def _codes() -> set[str]:
     source = Path(seatwise.__file__).parent
     found = {code for path in source.rglob("*.py") if path.name != "cli.py" and "migrations" not in path.parts
-             for code in re.findall(r'code="([a-z_]+)"', path.read_text())}
+             for code in re.findall(r'code ?= ?"([a-z_]+)"', path.read_text())}
     return found | {code.value for code in Code}
 
 

@@ -1,15 +1,27 @@
-"""Read-only JSON of subscriptions (the HTTP API grows here)."""
+"""Subscriptions over the JSON API, within the caller's own organisation (the API grows here)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from seatwise.deps import read_session
+from seatwise import db
+from seatwise.core.cancellation import CancellationDecision
+from seatwise.core.errors import Refused
+from seatwise.core.roles import Actor
+from seatwise.deps import api_actor, read_session
+from seatwise.organizations.service import get_org
 from seatwise.subscriptions import service
-from seatwise.subscriptions.schemas import SubscriptionOut
+from seatwise.subscriptions.models import Subscription
+from seatwise.subscriptions.schemas import DecisionOut, SubscriptionOut
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
+Caller = Annotated[Actor, Depends(api_actor)]
+DB = Annotated[Session, Depends(read_session)]
+SubId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _out(session: Session, subs) -> list[SubscriptionOut]:
@@ -23,12 +35,52 @@ def _out(session: Session, subs) -> list[SubscriptionOut]:
 
 
 @router.get("", response_model=list[SubscriptionOut])
-def list_subscriptions(session: Session = Depends(read_session)) -> list[SubscriptionOut]:
-    """Every subscription, oldest first."""
-    return _out(session, service.list_all(session))
+def list_subscriptions(caller: Caller, session: DB) -> list[SubscriptionOut]:
+    """The caller's subscriptions (every organisation's for the operator), oldest first."""
+    subs = service.list_all(session) if caller.is_operator else service.list_for_org(session, org_id=caller.org_id)
+    return _out(session, subs)
 
 
 @router.get("/{sub_id}", response_model=SubscriptionOut)
-def get_subscription(sub_id: int, session: Session = Depends(read_session)) -> SubscriptionOut:
-    """One subscription."""
-    return _out(session, [service.get(session, sub_id=sub_id)])[0]
+def get_subscription(caller: Caller, session: DB, sub_id: SubId) -> SubscriptionOut:
+    """One subscription; another organisation's answers 404 as a missing one does."""
+    return _out(session, [service.get_visible(session, sub_id=sub_id, actor=caller)])[0]
+
+
+def _decision_out(session: Session, sub: Subscription, decision: CancellationDecision) -> DecisionOut:
+    return DecisionOut.of(decision, locale=get_org(session, org_id=sub.org_id).locale, status=sub.status)
+
+
+@router.get("/{sub_id}/cancellation", response_model=DecisionOut)
+def cancellation_preview(caller: Caller, session: DB, sub_id: SubId, request: Request) -> DecisionOut:
+    """What cancelling now would do (R10): allowed or not, why, the remedy, the dates and the credit."""
+    sub = service.get_visible(session, sub_id=sub_id, actor=caller)
+    now = request.app.state.clock.now()
+    return _decision_out(session, sub, service.cancellation_decision(session, sub=sub, actor=caller, now=now))
+
+
+class CancellationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = None  # too_expensive, missing_features, switching_product, no_longer_needed, other
+    comment: str | None = None
+
+
+class CancellationOut(BaseModel):
+    subscription: SubscriptionOut
+    decision: DecisionOut
+
+
+@router.post("/{sub_id}/cancellation", response_model=CancellationOut,
+             responses={409: {"description": "A rule refuses: the problem carries the decision"}})
+def cancel(caller: Caller, sub_id: SubId, body: CancellationIn, request: Request) -> CancellationOut:
+    """Cancel if the decision of R10 allows it; otherwise 409 with that decision, and nothing changed."""
+    now = request.app.state.clock.now()
+    with db.unit_of_work(request.app.state.database_url) as session:
+        try:
+            sub, decision = service.cancel(session, sub_id=sub_id, actor=caller, now=now, reason=body.reason,
+                                           comment=body.comment)
+        except Refused as exc:
+            if isinstance(exc.detail, CancellationDecision):
+                exc.detail = _decision_out(session, service.get(session, sub_id=sub_id), exc.detail)
+            raise
+        return CancellationOut(subscription=_out(session, [sub])[0], decision=_decision_out(session, sub, decision))

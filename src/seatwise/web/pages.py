@@ -259,6 +259,10 @@ ERROR_TEXT = {
     "unknown_invoice": N_("There is no such invoice."),
     "unknown_user": N_("There is no such user."),
     "not_found": N_("There is no such page."),
+    "bad_input": N_("This request is not valid."),
+    "refused": N_("This cannot be done."),
+    "error": N_("Something went wrong on our side. It has been logged; please try again later."),
+    "internal_error": N_("Something went wrong on our side. It has been logged; please try again later."),
 }
 
 

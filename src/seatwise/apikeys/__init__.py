@@ -1,0 +1,1 @@
+"""API keys: who calls the HTTP API, with which organisation and role."""

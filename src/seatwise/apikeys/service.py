@@ -1,0 +1,82 @@
+"""Making, listing, revoking and checking API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from seatwise.apikeys.models import ApiKey
+from seatwise.core.errors import BadInput, NotFound, Refused
+from seatwise.core.roles import OPERATOR, Actor, Role
+from seatwise.events import service as audit
+from seatwise.organizations.models import User
+from seatwise.organizations.service import get_org, get_user
+
+PREFIX = "sw_"
+
+
+def _hash(key: str) -> str:
+    # Keys are 256 random bits, so a plain SHA-256 is enough (no password stretching needed).
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create(session: Session, *, operator: bool, org_id: int | None, as_user: int | None,
+           now: datetime) -> tuple[ApiKey, str]:
+    """A new key, the operator's or acting as an admin of one organisation; returns it with the key itself."""
+    if (org_id is not None or as_user is not None) if operator else (org_id is None or as_user is None):
+        raise BadInput("give either --operator, or --org ID --as USER", code="invalid_api_key_owner")
+    if not operator:
+        get_org(session, org_id=org_id)
+        user = get_user(session, user_id=as_user)
+        if user.org_id != org_id or user.removed_at is not None:
+            raise BadInput(f"user {as_user} is not an active user of organisation {org_id}: expected one of its "
+                           "admins", code="user_of_another_org")
+        if user.role == Role.USER:
+            raise Refused(f"user {as_user} holds licences but is not an admin: a key acts with an admin's role",
+                          code="not_an_admin")
+    key = PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(key_hash=_hash(key), prefix=key[:10], org_id=org_id, user_id=as_user, created_at=now)
+    session.add(row)
+    audit.record(session, actor=OPERATOR.label, action="api_key.created", row=row, org_id=org_id, before=None,
+                 at=now)
+    return row, key
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """Every key, revoked ones included, oldest first."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke(session: Session, *, key_id: int, now: datetime) -> ApiKey:
+    """Stop a key from working, at once and for good."""
+    row = session.get(ApiKey, key_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"unknown API key {key_id}: expected an id from `seatwise apikey list`",
+                       code="unknown_api_key")
+    if row.revoked_at is not None:
+        raise Refused(f"API key {key_id} was already revoked", code="already_revoked")
+    before = audit.snapshot(row)
+    row.revoked_at = now
+    audit.record(session, actor=OPERATOR.label, action="api_key.revoked", row=row, org_id=row.org_id,
+                 before=before, at=now)
+    return row
+
+
+def actor_for(session: Session, *, key: str | None) -> Actor | None:
+    """Who a key acts as: the operator, or its admin with their present role; None for a wrong or revoked key,
+    or one whose admin has been removed."""
+    if not key or not key.startswith(PREFIX):
+        return None
+    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(key)))
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.user_id is None:
+        return OPERATOR
+    user = session.get(User, row.user_id)
+    if user.removed_at is not None or user.role == Role.USER:
+        return None
+    return Actor(role=Role(user.role), org_id=user.org_id, user_id=user.id)
