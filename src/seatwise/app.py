@@ -18,6 +18,7 @@ from seatwise import config, db
 from seatwise.catalog.routes import router as catalog_router
 from seatwise.clock import Clock, SystemClock
 from seatwise.core.errors import BadInput, NotFound, SeatwiseError
+from seatwise.licenses.routes import router as licenses_router
 from seatwise.organizations.routes import router as organizations_router
 from seatwise.subscriptions.routes import router as subscriptions_router
 from seatwise.web import operator as operator_pages
@@ -115,6 +116,7 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
     app.include_router(catalog_router)
     app.include_router(organizations_router)
     app.include_router(subscriptions_router)
+    app.include_router(licenses_router)
     app.include_router(admin_pages.router)
     app.include_router(operator_pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")

@@ -319,8 +319,9 @@ def org_list(ctx: Ctx) -> Out:
 
 
 def _user_out(user) -> dict:
-    return {"id": user.id, "org_id": user.org_id, "email": user.email, "name": user.name, "role": user.role,
-            "status": "removed" if user.removed_at else "active", "removed_at": user.removed_at}
+    from seatwise.organizations.schemas import UserOut
+
+    return UserOut.of(user).model_dump()
 
 
 @command(GROUPS["user"], "add")
@@ -572,21 +573,13 @@ def licenses_set(
 ) -> Out:
     """Buy or remove licences to reach a total; prorated by day."""
     from seatwise.licenses import service as licenses
-    from seatwise.subscriptions.schemas import MoneyOut
+    from seatwise.licenses.schemas import LicenseChangeOut
 
     with ctx.uow() as session:
         actor = organizations.resolve_actor(session, who=as_)
         change = licenses.set_total(session, sub_id=sub_id, total=total, actor=actor, now=ctx.now)
         proration, delta = change.proration, change.change.delta
-        result = {
-            "subscription": _sub_out(session, change.subscription),
-            "change": delta,
-            "prorated": None if proration is None else {
-                "kind": "charge" if delta > 0 else "credit",
-                "amount": MoneyOut.of(proration.amount), "days": proration.days,
-                "days_in_period": proration.days_in_period,
-            },
-        }
+        result = LicenseChangeOut.of(change, subscription=_sub_out(session, change.subscription))
     text = f"subscription {sub_id}: {change.change.before} → {change.change.after} licences"
     if proration is not None:
         text += (f"; {'charge' if delta > 0 else 'credit'} {proration.amount.decimal_string()} "

@@ -19,3 +19,21 @@ def test_r9_a_key_reads_its_own_organisation_and_another_answers_as_a_missing_on
         "detail": theirs.json()["detail"]}
     operator = client_with_key(uow, db_url)
     assert operator.get(f"/v1/organizations/{other.org_id}").json()["locale"] == "nl"
+
+
+def test_r9_r13_users_are_listed_added_removed_and_restored_within_the_organisation(uow, db_url):
+    with uow() as s:
+        w = world(s, now=T0, users=2)
+    admin = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.global_admin.user_id)
+    added = admin.post(f"/v1/organizations/{w.org_id}/users", json={"email": "New@Contoso.example"})
+    assert added.status_code == 201
+    user = added.json()
+    assert (user["email"], user["role"], user["status"]) == ("new@contoso.example", "user", "active")
+    assert user in admin.get(f"/v1/organizations/{w.org_id}/users").json()
+    assert admin.delete(f"/v1/users/{user['id']}").json()["status"] == "removed"
+    assert admin.post(f"/v1/users/{user['id']}/restore").json()["status"] == "active"
+    billing = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.billing_admin.user_id)
+    refused = billing.post(f"/v1/organizations/{w.org_id}/users", json={"email": "x@contoso.example"})
+    assert (refused.status_code, refused.json()["code"]) == (403, "not_authorized")
+    bad = admin.post(f"/v1/organizations/{w.org_id}/users", json={"email": "not-an-address"})
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_email")

@@ -84,3 +84,19 @@ def test_bad_cancellation_bodies_name_the_field_and_change_nothing(uow, db_url):
     assert client.post(f"/v1/subscriptions/{sub_id}/cancellation", content=b"{not json",
                        headers={"content-type": "application/json"}).status_code == 422
     assert _rows(db_url) == before
+
+
+def test_r4_r6_recurring_billing_off_then_expiry_and_reactivation(uow, db_url):
+    w, sub_id = _org_with(uow, seats=2, assigned=0)
+    client = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.billing_admin.user_id, at=DAY_3)
+    off = client.put(f"/v1/subscriptions/{sub_id}/recurring-billing", json={"enabled": False})
+    assert off.status_code == 200 and off.json()["recurring_billing"] is False
+    later = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.billing_admin.user_id,
+                            at=T0 + timedelta(days=35))
+    back = later.post(f"/v1/subscriptions/{sub_id}/reactivation")
+    assert back.status_code == 200
+    # Expired on 1 December; reactivated on 6 December: a new month from then, charged whole (R6).
+    assert back.json()["subscription"]["status"] == "active"
+    assert back.json()["charge"] == {"amount": "25.00", "currency": "EUR"}
+    again = later.post(f"/v1/subscriptions/{sub_id}/reactivation")
+    assert (again.status_code, again.json()["code"]) == (409, "not_reactivatable")

@@ -4,22 +4,82 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from seatwise import db
 from seatwise.core.errors import NotFound
 from seatwise.core.roles import Actor
 from seatwise.deps import api_actor, read_session
 from seatwise.organizations import service
-from seatwise.organizations.schemas import OrganizationOut
+from seatwise.organizations.models import User
+from seatwise.organizations.schemas import OrganizationOut, UserOut
 
-router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
+router = APIRouter(prefix="/v1", tags=["organizations"])
+Caller = Annotated[Actor, Depends(api_actor)]
+DB = Annotated[Session, Depends(read_session)]
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-@router.get("/{org_id}", response_model=OrganizationOut)
-def get_organization(caller: Annotated[Actor, Depends(api_actor)], session: Annotated[Session, Depends(read_session)],
-                     org_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> OrganizationOut:
-    """One organisation; another one answers 404 as a missing one does."""
+def _own_org(caller: Actor, org_id: int) -> None:
+    # Another organisation answers as a missing one does.
     if not caller.is_operator and caller.org_id != org_id:
         raise NotFound(f"unknown organisation {org_id}: expected an id from `seatwise org list`", code="unknown_org")
+
+
+def _own_user(session: Session, caller: Actor, user_id: int) -> User:
+    user = service.get_user(session, user_id=user_id)
+    if not caller.is_operator and caller.org_id != user.org_id:
+        raise NotFound(f"unknown user {user_id}: expected a user of your organisation", code="unknown_user")
+    return user
+
+
+@router.get("/organizations/{org_id}", response_model=OrganizationOut)
+def get_organization(caller: Caller, session: DB, org_id: Id) -> OrganizationOut:
+    """One organisation; another one answers 404 as a missing one does."""
+    _own_org(caller, org_id)
     return OrganizationOut.of(service.get_org(session, org_id=org_id))
+
+
+@router.get("/organizations/{org_id}/users", response_model=list[UserOut])
+def list_users(caller: Caller, session: DB, org_id: Id) -> list[UserOut]:
+    """The organisation's users, removed ones included."""
+    _own_org(caller, org_id)
+    return [UserOut.of(u) for u in service.list_users(session, org_id=org_id)]
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str
+    name: str | None = None
+    role: str = "user"  # global_admin, billing_admin, user_admin or user
+
+
+@router.post("/organizations/{org_id}/users", response_model=UserOut, status_code=201)
+def add_user(caller: Caller, org_id: Id, body: UserIn, request: Request) -> UserOut:
+    """Add a user to the organisation (admins only by a Global admin, R9)."""
+    _own_org(caller, org_id)
+    with db.unit_of_work(request.app.state.database_url) as session:
+        user = service.add_user(session, org_id=org_id, email=body.email, name=body.name, role=body.role,
+                                actor=caller, now=request.app.state.clock.now())
+        session.flush()
+        return UserOut.of(user)
+
+
+@router.delete("/users/{user_id}", response_model=UserOut)
+def remove_user(caller: Caller, user_id: Id, request: Request) -> UserOut:
+    """Remove a user: their licences are freed, and they can be restored for 30 days (R13)."""
+    with db.unit_of_work(request.app.state.database_url) as session:
+        _own_user(session, caller, user_id)
+        return UserOut.of(service.remove_user(session, user_id=user_id, actor=caller,
+                                              now=request.app.state.clock.now()))
+
+
+@router.post("/users/{user_id}/restore", response_model=UserOut)
+def restore_user(caller: Caller, user_id: Id, request: Request) -> UserOut:
+    """Restore a user removed in the last 30 days, with the licences that still have a free seat."""
+    with db.unit_of_work(request.app.state.database_url) as session:
+        _own_user(session, caller, user_id)
+        return UserOut.of(service.restore_user(session, user_id=user_id, actor=caller,
+                                               now=request.app.state.clock.now()))

@@ -16,12 +16,17 @@ from seatwise.deps import api_actor, read_session
 from seatwise.organizations.service import get_org
 from seatwise.subscriptions import service
 from seatwise.subscriptions.models import Subscription
-from seatwise.subscriptions.schemas import DecisionOut, SubscriptionOut
+from seatwise.subscriptions.schemas import DecisionOut, MoneyOut, SubscriptionOut
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 Caller = Annotated[Actor, Depends(api_actor)]
 DB = Annotated[Session, Depends(read_session)]
 SubId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def subscription_out(session: Session, sub: Subscription) -> SubscriptionOut:
+    """One subscription as the API shows it."""
+    return _out(session, [sub])[0]
 
 
 def _out(session: Session, subs) -> list[SubscriptionOut]:
@@ -84,3 +89,32 @@ def cancel(caller: Caller, sub_id: SubId, body: CancellationIn, request: Request
                 exc.detail = _decision_out(session, service.get(session, sub_id=sub_id), exc.detail)
             raise
         return CancellationOut(subscription=_out(session, [sub])[0], decision=_decision_out(session, sub, decision))
+
+
+class RecurringBillingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool
+
+
+@router.put("/{sub_id}/recurring-billing", response_model=SubscriptionOut)
+def recurring_billing(caller: Caller, sub_id: SubId, body: RecurringBillingIn, request: Request) -> SubscriptionOut:
+    """Turn recurring billing on or off (off lets the subscription expire at its period's end, R4)."""
+    with db.unit_of_work(request.app.state.database_url) as session:
+        sub = service.set_recurring_billing(session, sub_id=sub_id, enabled=body.enabled, actor=caller,
+                                            now=request.app.state.clock.now())
+        return subscription_out(session, sub)
+
+
+class ReactivationOut(BaseModel):
+    subscription: SubscriptionOut
+    charge: MoneyOut
+    charged_days: int
+
+
+@router.post("/{sub_id}/reactivation", response_model=ReactivationOut)
+def reactivate(caller: Caller, sub_id: SubId, request: Request) -> ReactivationOut:
+    """Reactivate an expired or disabled subscription (R6), with what that charges now."""
+    with db.unit_of_work(request.app.state.database_url) as session:
+        sub, charge = service.reactivate(session, sub_id=sub_id, actor=caller, now=request.app.state.clock.now())
+        return ReactivationOut(subscription=subscription_out(session, sub), charge=MoneyOut.of(charge.amount),
+                               charged_days=charge.days)
