@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Path, Request
 from sqlalchemy.orm import Session
 
 from seatwise import db
 from seatwise.apikeys import service as apikeys
 from seatwise.core.errors import SeatwiseError
 from seatwise.core.roles import Actor
+
+MAX_ID = 2**31 - 1  # an id beyond what the database stores names nothing
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class Unauthenticated(SeatwiseError):

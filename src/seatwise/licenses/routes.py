@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from seatwise import db
-from seatwise.core.errors import NotFound
 from seatwise.core.roles import Actor
-from seatwise.deps import api_actor
+from seatwise.deps import MAX_ID, Id, api_actor
 from seatwise.licenses import service
 from seatwise.licenses.schemas import AssignmentOut, LicenseChangeOut
-from seatwise.organizations.service import get_user
+from seatwise.organizations.service import get_visible_user
 from seatwise.subscriptions.routes import subscription_out
 
 router = APIRouter(prefix="/v1/subscriptions/{sub_id}", tags=["licences"])
 Caller = Annotated[Actor, Depends(api_actor)]
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class TotalIn(BaseModel):
@@ -28,13 +26,7 @@ class TotalIn(BaseModel):
 
 class AssignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    user_id: int = Field(ge=1, le=2**31 - 1)
-
-
-def _user_of_caller(session, caller: Actor, user_id: int) -> None:
-    # Another organisation's user answers as a missing one does.
-    if get_user(session, user_id=user_id).org_id != caller.org_id and not caller.is_operator:
-        raise NotFound(f"unknown user {user_id}: expected a user of your organisation", code="unknown_user")
+    user_id: int = Field(ge=1, le=MAX_ID)
 
 
 @router.put("/licenses", response_model=LicenseChangeOut)
@@ -50,7 +42,7 @@ def set_total(caller: Caller, sub_id: Id, body: TotalIn, request: Request) -> Li
 def assign(caller: Caller, sub_id: Id, body: AssignIn, request: Request) -> AssignmentOut:
     """Give a user of the organisation one of the subscription's licences."""
     with db.unit_of_work(request.app.state.database_url) as session:
-        _user_of_caller(session, caller, body.user_id)
+        get_visible_user(session, user_id=body.user_id, actor=caller)
         assignment = service.assign(session, sub_id=sub_id, user_id=body.user_id, actor=caller,
                                     now=request.app.state.clock.now())
         return AssignmentOut(subscription_id=sub_id, user_id=body.user_id, assigned_at=assignment.assigned_at)
@@ -60,6 +52,6 @@ def assign(caller: Caller, sub_id: Id, body: AssignIn, request: Request) -> Assi
 def unassign(caller: Caller, sub_id: Id, user_id: Id, request: Request) -> Response:
     """Take a user's licence back; the seat stays bought."""
     with db.unit_of_work(request.app.state.database_url) as session:
-        _user_of_caller(session, caller, user_id)
+        get_visible_user(session, user_id=user_id, actor=caller)
         service.unassign(session, sub_id=sub_id, user_id=user_id, actor=caller, now=request.app.state.clock.now())
     return Response(status_code=204)

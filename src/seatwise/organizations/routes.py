@@ -4,35 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from seatwise import db
 from seatwise.core.errors import NotFound
 from seatwise.core.roles import Actor
-from seatwise.deps import api_actor, read_session
+from seatwise.deps import Id, api_actor, read_session
 from seatwise.organizations import service
-from seatwise.organizations.models import User
 from seatwise.organizations.schemas import OrganizationOut, UserOut
 
 router = APIRouter(prefix="/v1", tags=["organizations"])
 Caller = Annotated[Actor, Depends(api_actor)]
 DB = Annotated[Session, Depends(read_session)]
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _own_org(caller: Actor, org_id: int) -> None:
     # Another organisation answers as a missing one does.
     if not caller.is_operator and caller.org_id != org_id:
         raise NotFound(f"unknown organisation {org_id}: expected an id from `seatwise org list`", code="unknown_org")
-
-
-def _own_user(session: Session, caller: Actor, user_id: int) -> User:
-    user = service.get_user(session, user_id=user_id)
-    if not caller.is_operator and caller.org_id != user.org_id:
-        raise NotFound(f"unknown user {user_id}: expected a user of your organisation", code="unknown_user")
-    return user
 
 
 @router.get("/organizations/{org_id}", response_model=OrganizationOut)
@@ -71,7 +62,7 @@ def add_user(caller: Caller, org_id: Id, body: UserIn, request: Request) -> User
 def remove_user(caller: Caller, user_id: Id, request: Request) -> UserOut:
     """Remove a user: their licences are freed, and they can be restored for 30 days (R13)."""
     with db.unit_of_work(request.app.state.database_url) as session:
-        _own_user(session, caller, user_id)
+        service.get_visible_user(session, user_id=user_id, actor=caller)
         return UserOut.of(service.remove_user(session, user_id=user_id, actor=caller,
                                               now=request.app.state.clock.now()))
 
@@ -80,6 +71,6 @@ def remove_user(caller: Caller, user_id: Id, request: Request) -> UserOut:
 def restore_user(caller: Caller, user_id: Id, request: Request) -> UserOut:
     """Restore a user removed in the last 30 days, with the licences that still have a free seat."""
     with db.unit_of_work(request.app.state.database_url) as session:
-        _own_user(session, caller, user_id)
+        service.get_visible_user(session, user_id=user_id, actor=caller)
         return UserOut.of(service.restore_user(session, user_id=user_id, actor=caller,
                                                now=request.app.state.clock.now()))

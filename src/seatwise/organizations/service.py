@@ -65,6 +65,14 @@ def get_user(session: Session, *, user_id: int, lock: bool = False) -> User:
     return user
 
 
+def get_visible_user(session: Session, *, user_id: int, actor: Actor) -> User:
+    """A user the actor may see: another organisation's answers as a missing one does (R9)."""
+    user = get_user(session, user_id=user_id)
+    if not actor.is_operator and actor.org_id != user.org_id:
+        raise NotFound(f"unknown user {user_id}: expected a user of your organisation", code="unknown_user")
+    return user
+
+
 def list_users(session: Session, *, org_id: int) -> list[User]:
     """Users of one organisation, removed ones included."""
     get_org(session, org_id=org_id)

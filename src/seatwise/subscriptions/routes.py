@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,7 @@ from seatwise import db
 from seatwise.core.cancellation import CancellationDecision
 from seatwise.core.errors import Refused
 from seatwise.core.roles import Actor
-from seatwise.deps import api_actor, read_session
+from seatwise.deps import Id, api_actor, read_session
 from seatwise.organizations.service import get_org
 from seatwise.subscriptions import service
 from seatwise.subscriptions.models import Subscription
@@ -21,7 +21,7 @@ from seatwise.subscriptions.schemas import DecisionOut, MoneyOut, SubscriptionOu
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 Caller = Annotated[Actor, Depends(api_actor)]
 DB = Annotated[Session, Depends(read_session)]
-SubId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+SubId = Id
 
 
 def subscription_out(session: Session, sub: Subscription) -> SubscriptionOut:

@@ -16,6 +16,7 @@ from seatwise.billing.models import BillingRun
 from seatwise.catalog import service as catalog
 from seatwise.clock import parse_instant
 from seatwise.core.errors import NotFound
+from seatwise.deps import MAX_ID, Id
 from seatwise.events import service as audit
 from seatwise.i18n import gettext
 from seatwise.organizations.models import Organization
@@ -24,17 +25,7 @@ from seatwise.web import auth
 from seatwise.web.charts import revenue_chart_svg
 from seatwise.web.metrics import monthly_revenue
 from seatwise.web.pages import (
-    MAX_ID,
-    Id,
-    done,
-    language,
-    now,
-    operator_form,
-    operator_signed_in,
-    reading,
-    render,
-    text_fields,
-    writing,
+    done, language, now, operator_form, operator_signed_in, reading, render, text_fields, writing,
 )
 from seatwise.web.routes import signin, signin_page
 

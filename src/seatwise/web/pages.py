@@ -10,7 +10,7 @@ from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from babel import negotiate_locale
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from seatwise import db
 from seatwise.core.errors import BadInput, SeatwiseError
 from seatwise.core.money import Money
 from seatwise.core.roles import Permission, may, may_manage_user
+from seatwise.deps import MAX_ID
 from seatwise.i18n import LOCALES, N_, format_day, format_day_range, format_money, gettext
 from seatwise.web import auth
 
@@ -126,9 +127,7 @@ async def any_form(request: Request, who: Annotated[auth.Principal | None, Depen
     return await form_of(request, who) if who is not None else await text_fields(request)
 
 
-# Ids in URLs and forms: a number outside what the database stores names nothing.
-MAX_ID = 2**31 - 1
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+# Page numbers, like ids (`seatwise.deps.Id`), stop at what the database stores.
 Page = Annotated[int, Query(ge=1, le=MAX_ID)]
 
 

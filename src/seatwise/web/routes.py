@@ -15,6 +15,7 @@ from seatwise.billing.models import Invoice
 from seatwise.core.cancellation import CANCEL_REASONS, Code
 from seatwise.core.errors import BadInput, NotFound, Refused
 from seatwise.core.roles import Role
+from seatwise.deps import MAX_ID, Id
 from seatwise.i18n import LOCALES, N_
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
@@ -25,19 +26,7 @@ from seatwise.subscriptions.models import Subscription
 from seatwise.web import auth, views
 from seatwise.web.models import Operator
 from seatwise.web.pages import (
-    MAX_ID,
-    Id,
-    Page,
-    admin_form,
-    any_form,
-    anyone_signed_in,
-    done,
-    now,
-    reading,
-    render,
-    same_site_path,
-    signed_in,
-    text_fields,
+    Page, admin_form, any_form, anyone_signed_in, done, now, reading, render, same_site_path, signed_in, text_fields,
     writing,
 )
 from seatwise.web.pdf import invoice_pdf
@@ -263,18 +252,11 @@ def add_user(request: Request, who: Who, form: Form) -> Response:
     return done("/users", "user_added")
 
 
-def _user_of_org(session: Session, who: auth.Principal, user_id: int) -> User:
-    user = organizations.get_user(session, user_id=user_id)
-    if user.org_id != who.org_id:
-        raise NotFound(f"unknown user {user_id}", code="unknown_user")
-    return user
-
-
 @router.post("/users/{user_id}/remove")
 def remove_user(request: Request, who: Who, _form: Form, user_id: Id) -> Response:
     """Remove a user; their licences are freed, and they can be restored for 30 days."""
     with writing(request) as session:
-        _user_of_org(session, who, user_id)
+        organizations.get_visible_user(session, user_id=user_id, actor=who.actor)
         organizations.remove_user(session, user_id=user_id, actor=who.actor, now=now(request))
     return done("/users", "user_removed")
 
@@ -283,7 +265,7 @@ def remove_user(request: Request, who: Who, _form: Form, user_id: Id) -> Respons
 def restore_user(request: Request, who: Who, _form: Form, user_id: Id) -> Response:
     """Restore a user removed in the last 30 days."""
     with writing(request) as session:
-        _user_of_org(session, who, user_id)
+        organizations.get_visible_user(session, user_id=user_id, actor=who.actor)
         organizations.restore_user(session, user_id=user_id, actor=who.actor, now=now(request))
     return done("/users?removed=true", "user_restored")
 
@@ -297,7 +279,7 @@ def assign(request: Request, who: Who, form: Form) -> Response:
         raise BadInput("no users selected: expected at least one", code="no_users_selected")
     with writing(request) as session:
         for user_id in user_ids:
-            _user_of_org(session, who, user_id)
+            organizations.get_visible_user(session, user_id=user_id, actor=who.actor)
             licenses.assign(session, sub_id=sub_id, user_id=user_id, actor=who.actor, now=now(request))
     return done(_back(form, request, "/users"), "assigned")
 
@@ -306,7 +288,7 @@ def assign(request: Request, who: Who, form: Form) -> Response:
 def unassign(request: Request, who: Who, form: Form, user_id: Id, sub_id: Id) -> Response:
     """Take a user's licence of a subscription back."""
     with writing(request) as session:
-        _user_of_org(session, who, user_id)
+        organizations.get_visible_user(session, user_id=user_id, actor=who.actor)
         licenses.unassign(session, sub_id=sub_id, user_id=user_id, actor=who.actor, now=now(request))
     return done(_back(form, request, "/users"), "unassigned")
 
