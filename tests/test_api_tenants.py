@@ -3,29 +3,30 @@ answers a missing one, and changes nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import text
 
 from seatwise import db
-from seatwise.catalog.routes import router as catalog
+from seatwise.billing import service as billing
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
-from seatwise.licenses.routes import router as licences
-from seatwise.organizations.routes import router as organizations
 from seatwise.subscriptions import service as subscriptions
-from seatwise.subscriptions.routes import router as subscriptions_routes
 from tests.api import client_with_key
 from tests.conftest import T0
 from tests.factories import world
 
-TABLES = ("organizations", "users", "subscriptions", "assignments", "charges", "audit_log")
+TABLES = ("organizations", "users", "subscriptions", "assignments", "charges", "invoices", "payment_methods",
+          "audit_log", "events", "webhook_endpoints")
 BODIES = {"licenses": {"total": 5}, "assignments": {"user_id": 0}, "recurring-billing": {"enabled": False},
-          "cancellation": {}, "users": {"email": "new@contoso.example"}}
+          "cancellation": {}, "users": {"email": "new@contoso.example"}, "subscriptions": {"sku": "BIZ", "seats": 2},
+          "payment-methods": {"invoice": True}}
 
 
-def _routes() -> list[tuple[str, str]]:
-    routers = (catalog, organizations, subscriptions_routes, licences)
-    return sorted((method, r.path) for router in routers for r in router.routes if "{" in r.path
-                  for method in r.methods if method != "HEAD")
+def _routes(app) -> list[tuple[str, str]]:
+    """Every documented route with an id in its path."""
+    return sorted((method.upper(), path) for path, operations in app.openapi()["paths"].items() if "{" in path
+                  for method in operations)
 
 
 def _rows(url: str) -> dict:
@@ -40,10 +41,12 @@ def test_r9_every_route_with_an_id_answers_another_organisations_ids_as_missing_
         sub = subscriptions.buy(s, org_id=theirs.org_id, sku="FAB", seats=3, actor=OPERATOR, now=T0)
         s.flush()
         licenses.assign(s, sub_id=sub.id, user_id=theirs.user_ids[0], actor=OPERATOR, now=T0)
-        ids = {"org_id": theirs.org_id, "sub_id": sub.id, "user_id": theirs.user_ids[0]}
+        billing.run(s, as_of=T0 + timedelta(days=1))
+        [invoice] = billing.list_invoices(s, org_id=theirs.org_id)
+        ids = {"org_id": theirs.org_id, "sub_id": sub.id, "user_id": theirs.user_ids[0], "invoice_id": invoice.id}
     client = client_with_key(uow, db_url, org_id=mine.org_id, as_user=mine.global_admin.user_id)
-    routes = _routes()
-    assert len(routes) >= 12, routes
+    routes = _routes(client.app)
+    assert len(routes) >= 19, routes
     before = _rows(db_url)
     for method, path in routes:
         body = BODIES.get(path.rsplit("/", 1)[-1], {}) if method in ("POST", "PUT") else None
@@ -53,4 +56,10 @@ def test_r9_every_route_with_an_id_answers_another_organisations_ids_as_missing_
         missing = client.request(method, path.format(**{k: 2**31 - 1 for k in ids}), json=body)
         assert theirs_answer.status_code == missing.status_code == 404, (method, path, theirs_answer.text)
         assert theirs_answer.json()["code"] == missing.json()["code"], (method, path)
+    # An id in a body is no different: a webhook for another organisation's events.
+    hook = {"url": "http://127.0.0.1:9/hook"}
+    theirs_answer = client.post("/v1/webhook-endpoints", json={**hook, "org_id": theirs.org_id})
+    missing = client.post("/v1/webhook-endpoints", json={**hook, "org_id": 2**31 - 1})
+    assert theirs_answer.status_code == missing.status_code == 404
+    assert theirs_answer.json()["code"] == missing.json()["code"]
     assert _rows(db_url) == before

@@ -33,13 +33,13 @@ def test_health_and_subscriptions_json_for_an_organisations_key(uow, db_url):
     client = TestClient(create_app(url=db_url, clock=FixedClock(T0)))
     assert client.get("/health").json() == {"status": "ok", "time": T0.isoformat()}
     auth = {"Authorization": f"Bearer {org_key}"}
-    [listed] = client.get("/v1/subscriptions", headers=auth).json()
+    [listed] = client.get("/v1/subscriptions", headers=auth).json()["data"]
     one = client.get(f"/v1/subscriptions/{sub_id}", headers=auth).json()
     assert listed == one
     assert {k: one[k] for k in ("status", "seats", "assigned", "unit_price", "currency", "current_period_start")} == {
         "status": "active", "seats": 3, "assigned": 1, "unit_price": "12.50", "currency": "EUR",
         "current_period_start": "2026-11-01T00:00:00Z"}
-    everyone = client.get("/v1/subscriptions", headers={"Authorization": f"Bearer {operator_key}"}).json()
+    everyone = client.get("/v1/subscriptions", headers={"Authorization": f"Bearer {operator_key}"}).json()["data"]
     assert sorted(s["id"] for s in everyone) == [sub_id, theirs]
 
 

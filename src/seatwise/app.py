@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
 from sqlalchemy import text
 from starlette.exceptions import HTTPException
 
 from seatwise import config, db
+from seatwise.billing.routes import router as billing_router
 from seatwise.catalog.routes import router as catalog_router
 from seatwise.clock import Clock, SystemClock
 from seatwise.core.errors import BadInput, NotFound, SeatwiseError
+from seatwise.events.routes import router as events_router
+from seatwise.idempotency.middleware import IdempotencyMiddleware
 from seatwise.licenses.routes import router as licenses_router
 from seatwise.organizations.routes import router as organizations_router
+from seatwise.payments.routes import router as payments_router
+from seatwise.subscriptions.routes import org_router as org_subscriptions_router
 from seatwise.subscriptions.routes import router as subscriptions_router
 from seatwise.web import operator as operator_pages
 from seatwise.web import pages
 from seatwise.web import routes as admin_pages
+from seatwise.webhooks.routes import router as webhooks_router
 
 log = logging.getLogger("seatwise")
 
@@ -32,13 +40,84 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith(("/v1", "/health", "/openapi.json", "/docs"))
 
 
-def problem(*, status: int, code: str, detail: str, **extra) -> JSONResponse:
+def problem(*, status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra) -> JSONResponse:
     """An error of the JSON API as RFC 9457 problem details, with the stable `code` of the domain error."""
     body = {"type": f"urn:seatwise:problem:{code}", "title": code.replace("_", " ").capitalize(), "status": status,
             "detail": detail, "code": code, **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return JSONResponse(to_jsonable_python(body), status_code=status, media_type="application/problem+json",
                         headers=headers)
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request."""
+
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An error of the JSON API, as RFC 9457 problem details with the stable `code` of the domain error."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+    type: str  # urn:seatwise:problem:<code>
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldError] | None = None  # what is wrong with each field (invalid_request, or an id in the path)
+    decision: dict | None = None  # a refusal by a rule: the decision, with its remedy (R10)
+
+
+# The errors the operations of the JSON API answer, as problem details: 400 only with a body, 409 only on writes.
+PROBLEMS = {
+    "400": "Bad request: a body that is not JSON",
+    "401": "Unauthenticated: no API key, or a wrong or revoked one (`Authorization: Bearer <key>`)",
+    "403": "Not authorized: the key's role does not allow this (R9)",
+    "404": "Not found: an id that names nothing the key may see, another organisation's included (R9)",
+    "409": "Refused: a business rule says no, or a request with this Idempotency-Key is still running",
+    "422": "Invalid request: a malformed field or value (`errors` names each field the schema refuses)",
+}
+
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Send the same key again to get the first answer again instead of acting twice (kept 24 h)",
+}
+
+
+def _document_problems(schema: dict) -> dict:
+    """Document the problem details of every /v1 operation, the API key it asks for and the Idempotency-Key
+    of writes, in its OpenAPI."""
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(problem_schema.pop("$defs", {}))
+    schemas["Problem"] = problem_schema
+    components.setdefault("securitySchemes", {})["ApiKey"] = {
+        "type": "http", "scheme": "bearer", "description": "An API key from `seatwise apikey create`"}
+    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, operation in operations.items():
+            operation["security"] = [{"ApiKey": []}]
+            if method in ("post", "put", "patch", "delete"):
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+            responses = operation.setdefault("responses", {})
+            for status, description in PROBLEMS.items():
+                if (status == "409" and method == "get") or (status == "400" and "requestBody" not in operation):
+                    continue
+                # A route's own description stays; FastAPI's 422 (HTTPValidationError, JSON) is not what is answered.
+                described = responses.get(status, {}).get("description") if status != "422" else None
+                responses[status] = {"description": described or description, "content": content}
+    for name in ("HTTPValidationError", "ValidationError"):  # no longer named by any response
+        others = {k: v for k, v in schemas.items() if k != name}
+        if f'"#/components/schemas/{name}"' not in json.dumps([schema.get("paths"), others]):
+            schemas.pop(name, None)
+    return schema
 
 
 def _field(location: tuple) -> str:
@@ -47,12 +126,22 @@ def _field(location: tuple) -> str:
     return ".".join(names) or str(location[0] if location else "request")
 
 
+def _allowed_methods(app: FastAPI, path: str) -> str:
+    """The methods the OpenAPI documents for `path`, for the Allow header of a 405."""
+    for template, operations in app.openapi()["paths"].items():
+        if re.fullmatch(re.sub(r"\{[^}/]+\}", "[^/]+", template), path):
+            return ", ".join(sorted(method.upper() for method in operations))
+    return ""
+
+
 def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI:
     """The Seatwise web app for the database at `url`, reading time from `clock`."""
     app = FastAPI(title="Seatwise", version="0.1.0")
     app.state.database_url = config.database_url(url)
     app.state.clock = clock or SystemClock()
     db.engine_for(app.state.database_url)  # fail fast on a malformed URL
+    app.add_middleware(IdempotencyMiddleware, problem=problem)
+    app.openapi = lambda: _document_problems(FastAPI.openapi(app))
 
     @app.exception_handler(SeatwiseError)
     async def domain_error(request: Request, exc: SeatwiseError):
@@ -78,7 +167,9 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
     async def http_error(request: Request, exc: HTTPException):
         if _is_api(request):
             code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-            return problem(status=exc.status_code, code=code, detail=str(exc.detail))
+            # Starlette's Allow names the first route of the path only; a path has a route per method here.
+            headers = {"Allow": _allowed_methods(app, request.url.path)} if exc.status_code == 405 else None
+            return problem(status=exc.status_code, code=code, detail=str(exc.detail), headers=headers)
         # A wrong method is a link or form that does not exist, as far as a person can tell.
         error = NotFound("there is no such page") if exc.status_code in (404, 405) else BadInput(str(exc.detail))
         error.status = exc.status_code
@@ -115,8 +206,13 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
 
     app.include_router(catalog_router)
     app.include_router(organizations_router)
+    app.include_router(org_subscriptions_router)
     app.include_router(subscriptions_router)
     app.include_router(licenses_router)
+    app.include_router(payments_router)
+    app.include_router(billing_router)
+    app.include_router(events_router)
+    app.include_router(webhooks_router)
     app.include_router(admin_pages.router)
     app.include_router(operator_pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")

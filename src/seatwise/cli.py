@@ -397,9 +397,9 @@ def user_restore(ctx: Ctx, user_id: Annotated[int, typer.Argument(metavar="ID")]
 
 
 def _method_out(method) -> dict:
-    return {"id": method.id, "org_id": method.org_id, "kind": method.kind, "brand": method.brand,
-            "last4": method.last4,
-            "expires": f"{method.exp_month:02d}/{method.exp_year}" if method.exp_month else None}
+    from seatwise.payments.schemas import PaymentMethodOut
+
+    return PaymentMethodOut.of(method).model_dump()
 
 
 @command(GROUPS["payment-method"], "add")
@@ -819,8 +819,10 @@ def serve(
     db_url: Annotated[Optional[str], typer.Option("--db", help="Database URL.")] = None,
     now: Annotated[Optional[str], typer.Option("--now", help="Freeze the clock at this ISO-8601 time.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the address as JSON on start.")] = False,
+    worker: Annotated[bool, typer.Option("--worker/--no-worker",
+                                         help="Deliver webhooks from this process too.")] = True,
 ) -> None:
-    """Serve the HTTP API and admin center."""
+    """Serve the HTTP API and admin center (and deliver webhooks, unless --no-worker)."""
     import uvicorn
 
     from seatwise.app import create_app
@@ -842,7 +844,37 @@ def serve(
     # full collections keeps their pauses out of page times.
     gc.collect()
     gc.freeze()
+    if worker:
+        from seatwise.webhooks import worker as webhooks_worker
+
+        webhooks_worker.start_thread(application.state.database_url, clock=clock)
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command("worker")
+def worker_command(
+    db_url: Annotated[Optional[str], typer.Option("--db", help="Database URL.")] = None,
+    now: Annotated[Optional[str], typer.Option("--now", help="Freeze the clock at this ISO-8601 time.")] = None,
+    once: Annotated[bool, typer.Option("--once", help="Make the attempts due now, then stop.")] = False,
+) -> None:
+    """Deliver events to webhook endpoints (signed, retried with backoff) until stopped."""
+    import threading
+
+    from seatwise.clock import FixedClock
+    from seatwise.webhooks import worker as webhooks_worker
+
+    try:
+        clock = FixedClock(parse_instant(now, what="--now")) if now else SystemClock()
+        url = config.database_url(db_url)
+        db.engine_for(url)
+    except SeatwiseError as exc:
+        err.print(f"error: {exc.message}", highlight=False, markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    if once:
+        out.print(f"{webhooks_worker.run_once(url, clock=clock)} delivery attempts")
+        return
+    out.print("Seatwise worker: delivering webhooks (Ctrl+C stops)")
+    webhooks_worker.run(url, clock=clock, stop=threading.Event())
 
 
 def main() -> None:

@@ -186,6 +186,14 @@ def _params(table: Table, dialect_name: str, rows: list[dict], names: list[str])
     return params
 
 
+def page(query, column, *, after: int | None, limit: int | None, descending: bool = False):
+    """One page of `query` in `column`'s order: the rows after the id `after`, at most `limit` of them."""
+    if after is not None:
+        query = query.where(column < after if descending else column > after)
+    query = query.order_by(column.desc() if descending else column)
+    return query if limit is None else query.limit(limit)
+
+
 def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
     """INSERT many rows straight through the driver's executemany.
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Path, Request
+from fastapi import Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from seatwise import db
@@ -15,6 +17,7 @@ from seatwise.core.roles import Actor
 
 MAX_ID = 2**31 - 1  # an id beyond what the database stores names nothing
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+T = TypeVar("T")
 
 
 class Unauthenticated(SeatwiseError):
@@ -40,3 +43,53 @@ def api_actor(request: Request) -> Actor:
     if actor is None:
         raise Unauthenticated("unknown or revoked API key: expected a key from `seatwise apikey create`")
     return actor
+
+
+Caller = Annotated[Actor, Depends(api_actor)]
+DB = Annotated[Session, Depends(read_session)]
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Which page a list request asks for: the items after the cursor's, at most `limit` of them."""
+
+    after: int | None
+    limit: int
+
+    @property
+    def fetch(self) -> int:
+        return self.limit + 1  # one more than shown tells whether another page follows
+
+
+def paging(
+    cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,9}$",
+                                        description="`next_cursor` of the page before; absent for the first")] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Items per page")] = 50,
+) -> Paging:
+    """The cursor and page size of a list request."""
+    # A cursor beyond the largest id has nothing after it (and must not overflow an integer column).
+    return Paging(after=min(int(cursor), MAX_ID) if cursor else None, limit=limit)
+
+
+Pages = Annotated[Paging, Depends(paging)]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused, and values must have their declared JSON type
+    (no "3" for 3, no 0 for false), so that a typo never passes for something else."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; `next_cursor` fetches the next, and is null on the last page."""
+
+    data: list[T]
+    next_cursor: str | None
+
+
+def page_of(rows: Sequence[Any], paging: Paging, out: Callable[[Sequence[Any]], list[T]]) -> Page[T]:
+    """A page of `rows` (fetched with `paging.fetch`), shown through `out`."""
+    shown = rows[:paging.limit]
+    more = len(rows) > paging.limit
+    return Page(data=out(shown), next_cursor=str(shown[-1].id) if more else None)

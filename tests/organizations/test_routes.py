@@ -29,7 +29,7 @@ def test_r9_r13_users_are_listed_added_removed_and_restored_within_the_organisat
     assert added.status_code == 201
     user = added.json()
     assert (user["email"], user["role"], user["status"]) == ("new@contoso.example", "user", "active")
-    assert user in admin.get(f"/v1/organizations/{w.org_id}/users").json()
+    assert user in admin.get(f"/v1/organizations/{w.org_id}/users").json()["data"]
     assert admin.delete(f"/v1/users/{user['id']}").json()["status"] == "removed"
     assert admin.post(f"/v1/users/{user['id']}/restore").json()["status"] == "active"
     billing = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.billing_admin.user_id)

@@ -19,6 +19,9 @@ NOT_FROM_THE_WEB = {
     **dict.fromkeys(("currency_mismatch", "no_trial", "trial_already_used"), "trials and purchases start elsewhere"),
     **dict.fromkeys(("invalid_api_key_owner", "unknown_api_key", "already_revoked"), "API keys are made in the CLI"),
     "unauthenticated": "the JSON API's own answer; pages send the browser to sign in",
+    **dict.fromkeys(("idempotency_key_reused", "idempotency_key_in_use", "invalid_idempotency_key"),
+                    "the Idempotency-Key header belongs to the JSON API"),
+    "invalid_url": "webhook endpoints are added through the JSON API",
     **dict.fromkeys(("unknown_actor", "not_an_admin", "invalid_database_url", "invalid_password", "already_paid",
                      "not_issued_yet"), "CLI commands only"),
 }

@@ -27,7 +27,7 @@ from seatwise.core.money import Money
 from seatwise.core.periods import Interval, Period, add_days, period_at
 from seatwise.core.proration import Proration
 from seatwise.core.roles import SYSTEM_BILLING_RUN, Actor, Permission, require
-from seatwise.db import bulk_insert, bulk_update
+from seatwise.db import bulk_insert, bulk_update, page
 from seatwise.events import service as audit
 from seatwise.i18n import N_, format_day_range, gettext
 from seatwise.organizations.models import Organization
@@ -111,6 +111,14 @@ def bill_proration(session: Session, *, sub, kind: LineKind, proration: Proratio
         bill_on=_billing_date(session, org_id=sub.org_id, wanted=bill_on, at=at))
     session.add(charge)
     return charge
+
+
+def credit_issued(session: Session, *, charge: Charge | None, at: datetime) -> None:
+    """The `credit.issued` event of a prorated credit, written after the change that gave it."""
+    if charge is not None and charge.amount < 0:
+        session.flush()
+        audit.emit(session, type="credit.issued", org_id=charge.org_id,
+                   data={"object": "credit", **audit.snapshot(charge)}, at=at)
 
 
 # --- invoices, payments and the ledger ------------------------------------------------------
@@ -213,14 +221,21 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
         invoice.amount_paid += part
         if invoice.amount_paid == invoice.amount_due:
             invoice.status, invoice.paid_at, invoice.next_action_at = "paid", at, None
-    moved = {}
+    moved, declined = {}, {}
     if payments:
         bulk_insert(session, payments_t, payments)
-        for payment in session.execute(select(payments_t.c.id, payments_t.c.invoice_id, payments_t.c.kind).where(
-                payments_t.c.invoice_id.in_(invoice_ids), payments_t.c.status == "succeeded",
-                payments_t.c.kind.in_(("payment", "refund")))):
-            moved[payment.invoice_id, payment.kind] = payment.id
+        for payment in session.execute(select(payments_t.c.id, payments_t.c.invoice_id, payments_t.c.kind,
+                                              payments_t.c.status).where(
+                payments_t.c.invoice_id.in_(invoice_ids), payments_t.c.kind.in_(("payment", "refund")))):
+            if payment.status == "succeeded":
+                moved[payment.invoice_id, payment.kind] = payment.id
+            else:
+                declined[payment.invoice_id] = payment.id
     ledger, issued = [], []
+    failed = [{"id": declined[p["invoice_id"]], **p} for p in payments if p["invoice_id"] in declined
+              and p["status"] == "failed"]
+    events = _issue_events(invoices, invoice_ids, plans, failed=failed,
+                           paid_before=[i for i, _ in transfers if i.status == "paid"], at=at)
     for (org_id, currency, sums, refund, method, outcome), invoice_id in zip(plans, invoice_ids):
         entry = dict(org_id=org_id, at=at, currency=currency, invoice_id=invoice_id, payment_id=None)
         if sums.total:
@@ -236,7 +251,37 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
                              sums.amount_due == 0 or (outcome is not None and outcome.succeeded),
                              outcome is not None))
     bulk_insert(session, LedgerEntry.__table__, ledger)
+    audit.emit_many(session, events)
     return issued
+
+
+def _issue_events(invoices: list[dict], invoice_ids: list[int], plans: list, *, failed: list[dict],
+                  paid_before: list[Invoice], at: datetime) -> list[dict]:
+    """The events of issuing invoices: issued, paid, a card declined, a credit settled; and older
+    invoices a leftover credit has paid."""
+    events = []
+
+    def add(type_: str, org_id: int, data: dict) -> None:
+        events.append(dict(org_id=org_id, type=type_, occurred_at=at, data=data))
+
+    def record(row: dict) -> dict:
+        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+
+    for invoice, invoice_id, (org_id, currency, sums, refund, _method, _outcome) in zip(invoices, invoice_ids,
+                                                                                        plans):
+        data = {"object": "invoice", "id": invoice_id, **record(invoice)}
+        add("invoice.issued", org_id, data)
+        if invoice["status"] == "paid":
+            add("invoice.paid", org_id, data)
+        if sums.credit_applied + sums.leftover:
+            add("credit.settled", org_id, {"object": "credit", "invoice_id": invoice_id, "currency": currency,
+                                           "applied": sums.credit_applied, "refunded": refund,
+                                           "transferred": sums.leftover - refund})
+    for payment in failed:
+        add("payment.failed", payment["org_id"], {"object": "payment", **record(payment)})
+    for older in paid_before:
+        add("invoice.paid", older.org_id, {"object": "invoice", **audit.snapshot(older)})
+    return events
 
 
 def _open_invoices(session: Session, *, org_ids: list[int]) -> dict[int, list[Invoice]]:
@@ -263,7 +308,11 @@ def _collect(session: Session, invoice: Invoice, *, method, at: datetime) -> boo
     session.flush()
     if outcome.succeeded:
         _mark_paid(session, invoice, payment=payment, at=at)
+        audit.emit(session, type="invoice.paid", org_id=invoice.org_id,
+                   data={"object": "invoice", **audit.snapshot(invoice)}, at=at)
         return True
+    audit.emit(session, type="payment.failed", org_id=invoice.org_id,
+               data={"object": "payment", **audit.snapshot(payment)}, at=at)
     invoice.next_action_at = next_retry(issued=invoice.issued_at, attempts=invoice.attempts) or disable_date(
         due=invoice.due_at)
     return False
@@ -321,14 +370,33 @@ def get_invoice(session: Session, *, invoice_id: int) -> Invoice:
     return invoice
 
 
+def get_visible_invoice(session: Session, *, invoice_id: int, actor: Actor) -> Invoice:
+    """An invoice the actor may see: another organisation's answers as a missing one does (R9)."""
+    invoice = get_invoice(session, invoice_id=invoice_id)
+    if not actor.is_operator and actor.org_id != invoice.org_id:
+        raise NotFound(f"unknown invoice {invoice_id}: expected an invoice of your organisation",
+                       code="unknown_invoice")
+    return invoice
+
+
+def lines_by_invoice(session: Session, *, invoice_ids: list[int]) -> dict[int, list[Charge]]:
+    """The lines of several invoices at once, in the order they arose."""
+    found: dict[int, list[Charge]] = {i: [] for i in invoice_ids}
+    for line in session.scalars(select(Charge).where(Charge.invoice_id.in_(invoice_ids)).order_by(Charge.id)):
+        found[line.invoice_id].append(line)
+    return found
+
+
 def lines_of(session: Session, *, invoice_id: int) -> list[Charge]:
     """An invoice's lines, in the order they arose."""
     return list(session.scalars(select(Charge).where(Charge.invoice_id == invoice_id).order_by(Charge.id)))
 
 
-def list_invoices(session: Session, *, org_id: int) -> list[Invoice]:
-    """An organisation's invoices, oldest first."""
-    return list(session.scalars(select(Invoice).where(Invoice.org_id == org_id).order_by(Invoice.id)))
+def list_invoices(session: Session, *, org_id: int, after: int | None = None,
+                  limit: int | None = None) -> list[Invoice]:
+    """An organisation's invoices, oldest first (after the id `after`, at most `limit`)."""
+    return list(session.scalars(page(select(Invoice).where(Invoice.org_id == org_id), Invoice.id, after=after,
+                                     limit=limit)))
 
 
 def pay_invoice(session: Session, *, invoice_id: int, actor: Actor, now: datetime) -> Invoice:

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
-from sqlalchemy.orm import Session
+from fastapi import APIRouter
 
 from seatwise.catalog import service
 from seatwise.catalog.schemas import ProductOut
-from seatwise.core.roles import Actor
-from seatwise.deps import api_actor, read_session
+from seatwise.deps import DB, Caller, Page, Pages, page_of
 
 router = APIRouter(prefix="/v1/products", tags=["products"])
 
 
-@router.get("", response_model=list[ProductOut])
-def list_products(_caller: Annotated[Actor, Depends(api_actor)],
-                  session: Annotated[Session, Depends(read_session)]) -> list[ProductOut]:
-    """Every product of the catalogue, oldest first."""
-    return [ProductOut.of(p) for p in service.list_products(session)]
+@router.get("", response_model=Page[ProductOut])
+def list_products(_caller: Caller, session: DB, paging: Pages) -> Page[ProductOut]:
+    """The products of the catalogue, oldest first."""
+    rows = service.page_products(session, after=paging.after, limit=paging.fetch)
+    return page_of(rows, paging, lambda products: [ProductOut.of(p) for p in products])

@@ -15,6 +15,7 @@ from seatwise.core.periods import Interval
 from seatwise.core.policy import Profile
 from seatwise.core.roles import OPERATOR
 from seatwise.core.text import required_text
+from seatwise.db import page
 from seatwise.events import service as audit
 
 
@@ -74,3 +75,8 @@ def get_by_sku(session: Session, *, sku: str) -> Product:
 def list_products(session: Session) -> list[Product]:
     """Every product, by SKU."""
     return list(session.scalars(select(Product).order_by(Product.sku)))
+
+
+def page_products(session: Session, *, after: int | None, limit: int) -> list[Product]:
+    """Products oldest first, after the id `after`, at most `limit` (the API's pages)."""
+    return list(session.scalars(page(select(Product), Product.id, after=after, limit=limit)))

@@ -1,4 +1,5 @@
-"""The audit log: every state change, with who, what, when, before and after."""
+"""The audit log (every state change, with who, what, when, before and after) and the event outbox
+(the changes customers hear of through `GET /v1/events` and webhooks)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,18 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from seatwise.events.models import AuditEntry
+from seatwise.db import bulk_insert
+from seatwise.events.models import AuditEntry, Event
+
+# What customers may hear of. Renewals are left out on purpose: they are nearly all of a billing
+# run's work, and each shows up as a line of the `invoice.issued` that follows.
+EVENT_TYPES = frozenset({
+    "subscription.trial_started", "subscription.started", "subscription.converted", "subscription.canceled",
+    "subscription.expired", "subscription.disabled", "subscription.reactivated", "subscription.deleted",
+    "licenses.changed", "license.assigned", "license.unassigned",
+    "invoice.issued", "invoice.paid", "credit.issued", "credit.settled", "payment.failed",
+})
+_OBJECTS = {"subscriptions": "subscription", "assignments": "license", "invoices": "invoice"}
 
 
 def snapshot(row: Any) -> dict[str, Any]:
@@ -54,7 +66,35 @@ def append(
     entry = AuditEntry(at=at, actor=actor, org_id=org_id, action=action, entity=entity, entity_id=entity_id,
                        before=before, after=after)
     session.add(entry)
+    if action in EVENT_TYPES and org_id is not None:
+        data = {"object": _OBJECTS.get(entity, entity), **(after or before or {"id": entity_id})}
+        if before and after:
+            data["previous_attributes"] = {k: v for k, v in before.items() if after.get(k) != v}
+        emit(session, type=action, org_id=org_id, data=data, at=at)
     return entry
+
+
+def emit(session: Session, *, type: str, org_id: int, data: dict[str, Any], at: datetime) -> None:
+    """Write one event into the outbox, in the caller's transaction."""
+    session.add(Event(org_id=org_id, type=type, occurred_at=at, data=data, dispatched=False))
+
+
+def emit_many(session: Session, events: list[dict[str, Any]]) -> None:
+    """Write many events (dicts of org_id, type, occurred_at, data) at once: the billing run's path."""
+    bulk_insert(session, Event.__table__, [dict(e, dispatched=False) for e in events])
+
+
+def list_events(session: Session, *, org_id: int | None, after: int | None, limit: int,
+                type: str | None = None) -> list[Event]:
+    """Events oldest first after the event id `after`; one organisation's, or all for `org_id=None`."""
+    query = select(Event).order_by(Event.id).limit(limit)
+    if org_id is not None:
+        query = query.where(Event.org_id == org_id)
+    if after is not None:
+        query = query.where(Event.id > after)
+    if type is not None:
+        query = query.where(Event.type == type)
+    return list(session.scalars(query))
 
 
 def entries(session: Session, *, org_id: int | None = None, entity: str | None = None,

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Request, Response
+from pydantic import Field
 
 from seatwise import db
-from seatwise.core.roles import Actor
-from seatwise.deps import MAX_ID, Id, api_actor
+from seatwise.deps import MAX_ID, Body, Caller, Id
 from seatwise.licenses import service
 from seatwise.licenses.schemas import AssignmentOut, LicenseChangeOut
 from seatwise.organizations.service import get_visible_user
 from seatwise.subscriptions.routes import subscription_out
 
 router = APIRouter(prefix="/v1/subscriptions/{sub_id}", tags=["licences"])
-Caller = Annotated[Actor, Depends(api_actor)]
 
 
-class TotalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TotalIn(Body):
     total: int = Field(ge=0, le=1_000_000)
 
 
-class AssignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AssignIn(Body):
     user_id: int = Field(ge=1, le=MAX_ID)
 
 

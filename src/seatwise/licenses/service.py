@@ -73,14 +73,15 @@ def set_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: d
     if plan.proration is None:
         return plan
     proration, period, added = plan.proration, state.current_period, plan.change.delta > 0
-    billing.bill_proration(session, sub=sub, kind=LineKind.SEATS_ADDED if added else LineKind.SEATS_REMOVED,
-                           proration=proration, period=period, at=now, bill_on=period.end)
+    line = billing.bill_proration(session, sub=sub, kind=LineKind.SEATS_ADDED if added else LineKind.SEATS_REMOVED,
+                                  proration=proration, period=period, at=now, bill_on=period.end)
     before = audit.snapshot(sub)
     sub.seats = total
     sub.updated_at = now
     entry = audit.record(session, actor=actor.label, action="licenses.changed", row=sub, org_id=sub.org_id,
                          before=before, at=now)
     entry.after = {**entry.after, "prorated": proration.amount.amount if added else -proration.amount.amount}
+    billing.credit_issued(session, charge=line, at=now)
     return plan
 
 

@@ -1,47 +1,33 @@
-"""Organisations over the JSON API: a key sees its own only."""
+"""Organisations and their users over the JSON API: a key sees its own organisation only."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request
 
 from seatwise import db
-from seatwise.core.errors import NotFound
-from seatwise.core.roles import Actor
-from seatwise.deps import Id, api_actor, read_session
+from seatwise.deps import DB, Body, Caller, Id, Page, Pages, page_of
 from seatwise.organizations import service
 from seatwise.organizations.schemas import OrganizationOut, UserOut
 
 router = APIRouter(prefix="/v1", tags=["organizations"])
-Caller = Annotated[Actor, Depends(api_actor)]
-DB = Annotated[Session, Depends(read_session)]
-
-
-def _own_org(caller: Actor, org_id: int) -> None:
-    # Another organisation answers as a missing one does.
-    if not caller.is_operator and caller.org_id != org_id:
-        raise NotFound(f"unknown organisation {org_id}: expected an id from `seatwise org list`", code="unknown_org")
 
 
 @router.get("/organizations/{org_id}", response_model=OrganizationOut)
 def get_organization(caller: Caller, session: DB, org_id: Id) -> OrganizationOut:
     """One organisation; another one answers 404 as a missing one does."""
-    _own_org(caller, org_id)
+    service.check_visible_org(org_id=org_id, actor=caller)
     return OrganizationOut.of(service.get_org(session, org_id=org_id))
 
 
-@router.get("/organizations/{org_id}/users", response_model=list[UserOut])
-def list_users(caller: Caller, session: DB, org_id: Id) -> list[UserOut]:
-    """The organisation's users, removed ones included."""
-    _own_org(caller, org_id)
-    return [UserOut.of(u) for u in service.list_users(session, org_id=org_id)]
+@router.get("/organizations/{org_id}/users", response_model=Page[UserOut])
+def list_users(caller: Caller, session: DB, org_id: Id, paging: Pages) -> Page[UserOut]:
+    """The organisation's users, removed ones included, oldest first."""
+    service.check_visible_org(org_id=org_id, actor=caller)
+    rows = service.list_users(session, org_id=org_id, after=paging.after, limit=paging.fetch)
+    return page_of(rows, paging, lambda users: [UserOut.of(u) for u in users])
 
 
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserIn(Body):
     email: str
     name: str | None = None
     role: str = "user"  # global_admin, billing_admin, user_admin or user
@@ -50,7 +36,7 @@ class UserIn(BaseModel):
 @router.post("/organizations/{org_id}/users", response_model=UserOut, status_code=201)
 def add_user(caller: Caller, org_id: Id, body: UserIn, request: Request) -> UserOut:
     """Add a user to the organisation (admins only by a Global admin, R9)."""
-    _own_org(caller, org_id)
+    service.check_visible_org(org_id=org_id, actor=caller)
     with db.unit_of_work(request.app.state.database_url) as session:
         user = service.add_user(session, org_id=org_id, email=body.email, name=body.name, role=body.role,
                                 actor=caller, now=request.app.state.clock.now())

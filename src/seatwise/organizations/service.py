@@ -21,6 +21,7 @@ from seatwise.core.roles import (
     require_user_management,
 )
 from seatwise.core.text import required_text
+from seatwise.db import page
 from seatwise.events import service as audit
 from seatwise.i18n import LOCALES
 from seatwise.organizations.models import Organization, User
@@ -49,6 +50,12 @@ def get_org(session: Session, *, org_id: int) -> Organization:
     return org
 
 
+def check_visible_org(*, org_id: int, actor: Actor) -> None:
+    """Another organisation answers as a missing one does (R9)."""
+    if not actor.is_operator and actor.org_id != org_id:
+        raise NotFound(f"unknown organisation {org_id}: expected an id from `seatwise org list`", code="unknown_org")
+
+
 def list_orgs(session: Session) -> list[Organization]:
     """Every organisation, oldest first."""
     return list(session.scalars(select(Organization).order_by(Organization.id)))
@@ -73,10 +80,10 @@ def get_visible_user(session: Session, *, user_id: int, actor: Actor) -> User:
     return user
 
 
-def list_users(session: Session, *, org_id: int) -> list[User]:
-    """Users of one organisation, removed ones included."""
+def list_users(session: Session, *, org_id: int, after: int | None = None, limit: int | None = None) -> list[User]:
+    """Users of one organisation, removed ones included, oldest first (after the id `after`, at most `limit`)."""
     get_org(session, org_id=org_id)
-    return list(session.scalars(select(User).where(User.org_id == org_id).order_by(User.id)))
+    return list(session.scalars(page(select(User).where(User.org_id == org_id), User.id, after=after, limit=limit)))
 
 
 def add_user(

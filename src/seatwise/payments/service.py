@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from seatwise.core.cards import parse_card
 from seatwise.core.errors import BadInput
 from seatwise.core.roles import Actor, Permission, require
+from seatwise.db import page
 from seatwise.events import service as audit
 from seatwise.organizations.service import get_org
 from seatwise.payments.gateway import Gateway, SimulatedGateway
@@ -31,12 +32,14 @@ def add_payment_method(
     get_org(session, org_id=org_id)
     require(actor, Permission.MANAGE_BILLING, org_id)
     if invoice == (card_number is not None) or (invoice and expiry is not None):
-        raise BadInput("give either --card NUMBER --exp MM/YY or --invoice", code="invalid_payment_method")
+        raise BadInput("give either a card (--card NUMBER --exp MM/YY; API: card, exp) or pay-by-invoice "
+                       "(--invoice; API: invoice)", code="invalid_payment_method")
     if invoice:
         method = PaymentMethod(org_id=org_id, kind="invoice", created_at=now)
     else:
         if expiry is None:
-            raise BadInput("missing expiry: expected --exp MM/YY with the card", code="invalid_expiry")
+            raise BadInput("missing expiry: expected the card's expiry as MM/YY (--exp; API: exp)",
+                           code="invalid_expiry")
         card = parse_card(number=card_number, expiry=expiry, now=now)
         token = (gateway or SimulatedGateway()).tokenize(card)
         method = PaymentMethod(org_id=org_id, kind="card", brand=card.brand, last4=card.last4,
@@ -47,13 +50,12 @@ def add_payment_method(
     return method
 
 
-def list_payment_methods(session: Session, *, org_id: int) -> list[PaymentMethod]:
-    """The organisation's payment methods in use, newest first."""
-    return list(session.scalars(
-        select(PaymentMethod)
-        .where(PaymentMethod.org_id == org_id, PaymentMethod.removed_at.is_(None))
-        .order_by(PaymentMethod.id.desc())
-    ))
+def list_payment_methods(session: Session, *, org_id: int, after: int | None = None,
+                         limit: int | None = None) -> list[PaymentMethod]:
+    """The organisation's payment methods in use, newest first (older than the id `after`, at most `limit`)."""
+    return list(session.scalars(page(
+        select(PaymentMethod).where(PaymentMethod.org_id == org_id, PaymentMethod.removed_at.is_(None)),
+        PaymentMethod.id, after=after, limit=limit, descending=True)))
 
 
 def _usable_at(at: datetime):

@@ -1,26 +1,22 @@
-"""Subscriptions over the JSON API, within the caller's own organisation (the API grows here)."""
+"""Subscriptions over the JSON API, within the caller's own organisation."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from seatwise import db
 from seatwise.core.cancellation import CancellationDecision
 from seatwise.core.errors import Refused
-from seatwise.core.roles import Actor
-from seatwise.deps import Id, api_actor, read_session
-from seatwise.organizations.service import get_org
+from seatwise.deps import DB, Body, Caller, Id, Page, Pages, page_of
+from seatwise.organizations.service import check_visible_org, get_org
 from seatwise.subscriptions import service
 from seatwise.subscriptions.models import Subscription
 from seatwise.subscriptions.schemas import DecisionOut, MoneyOut, SubscriptionOut
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
-Caller = Annotated[Actor, Depends(api_actor)]
-DB = Annotated[Session, Depends(read_session)]
+org_router = APIRouter(prefix="/v1/organizations/{org_id}/subscriptions", tags=["subscriptions"])
 SubId = Id
 
 
@@ -39,11 +35,40 @@ def _out(session: Session, subs) -> list[SubscriptionOut]:
     return rows
 
 
-@router.get("", response_model=list[SubscriptionOut])
-def list_subscriptions(caller: Caller, session: DB) -> list[SubscriptionOut]:
+@router.get("", response_model=Page[SubscriptionOut])
+def list_subscriptions(caller: Caller, session: DB, paging: Pages) -> Page[SubscriptionOut]:
     """The caller's subscriptions (every organisation's for the operator), oldest first."""
-    subs = service.list_all(session) if caller.is_operator else service.list_for_org(session, org_id=caller.org_id)
-    return _out(session, subs)
+    if caller.is_operator:
+        subs = service.list_all(session, after=paging.after, limit=paging.fetch)
+    else:
+        subs = service.list_for_org(session, org_id=caller.org_id, after=paging.after, limit=paging.fetch)
+    return page_of(subs, paging, lambda rows: _out(session, rows))
+
+
+@org_router.get("", response_model=Page[SubscriptionOut])
+def list_org_subscriptions(caller: Caller, session: DB, org_id: Id, paging: Pages) -> Page[SubscriptionOut]:
+    """One organisation's subscriptions, oldest first."""
+    check_visible_org(org_id=org_id, actor=caller)
+    subs = service.list_for_org(session, org_id=org_id, after=paging.after, limit=paging.fetch)
+    return page_of(subs, paging, lambda rows: _out(session, rows))
+
+
+class SubscriptionIn(Body):
+    sku: str = Field(max_length=100)
+    seats: int = Field(ge=1, le=1_000_000)
+    trial: bool = False  # a trial (fixed seats, R1) instead of a paid subscription from today
+
+
+@org_router.post("", response_model=SubscriptionOut, status_code=201)
+def start_subscription(caller: Caller, org_id: Id, body: SubscriptionIn, request: Request) -> SubscriptionOut:
+    """Start a trial, or buy a subscription active from today (a Global or Billing admin, R9)."""
+    check_visible_org(org_id=org_id, actor=caller)
+    start = service.start_trial if body.trial else service.buy
+    with db.unit_of_work(request.app.state.database_url) as session:
+        sub = start(session, org_id=org_id, sku=body.sku, seats=body.seats, actor=caller,
+                    now=request.app.state.clock.now())
+        session.flush()
+        return subscription_out(session, sub)
 
 
 @router.get("/{sub_id}", response_model=SubscriptionOut)
@@ -64,8 +89,7 @@ def cancellation_preview(caller: Caller, session: DB, sub_id: SubId, request: Re
     return _decision_out(session, sub, service.cancellation_decision(session, sub=sub, actor=caller, now=now))
 
 
-class CancellationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CancellationIn(Body):
     reason: str | None = None  # too_expensive, missing_features, switching_product, no_longer_needed, other
     comment: str | None = None
 
@@ -91,8 +115,7 @@ def cancel(caller: Caller, sub_id: SubId, body: CancellationIn, request: Request
         return CancellationOut(subscription=_out(session, [sub])[0], decision=_decision_out(session, sub, decision))
 
 
-class RecurringBillingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RecurringBillingIn(Body):
     enabled: bool
 
 

@@ -22,6 +22,7 @@ from seatwise.core.periods import Interval, Period, add_days, start_of_day
 from seatwise.core.proration import Proration, charge_for_remaining_days, credit_for_unused_days
 from seatwise.core.purchase import check_new_subscription, check_trial, require_payment_method
 from seatwise.core.roles import SYSTEM_BILLING_RUN, Actor, Permission, may, require
+from seatwise.db import page
 from seatwise.events import service as audit
 from seatwise.licenses.models import Assignment
 from seatwise.organizations.service import get_org
@@ -126,15 +127,17 @@ def get_visible(session: Session, *, sub_id: int, actor: Actor, lock: bool = Fal
     return sub
 
 
-def list_for_org(session: Session, *, org_id: int) -> list[Subscription]:
-    """An organisation's subscriptions, oldest first."""
+def list_for_org(session: Session, *, org_id: int, after: int | None = None,
+                 limit: int | None = None) -> list[Subscription]:
+    """An organisation's subscriptions, oldest first (after the id `after`, at most `limit`)."""
     get_org(session, org_id=org_id)
-    return list(session.scalars(select(Subscription).where(Subscription.org_id == org_id).order_by(Subscription.id)))
+    return list(session.scalars(page(select(Subscription).where(Subscription.org_id == org_id), Subscription.id,
+                                     after=after, limit=limit)))
 
 
-def list_all(session: Session) -> list[Subscription]:
-    """Every subscription, oldest first."""
-    return list(session.scalars(select(Subscription).order_by(Subscription.id)))
+def list_all(session: Session, *, after: int | None = None, limit: int | None = None) -> list[Subscription]:
+    """Every subscription, oldest first (after the id `after`, at most `limit`)."""
+    return list(session.scalars(page(select(Subscription), Subscription.id, after=after, limit=limit)))
 
 
 def assigned_count(session: Session, *, sub_id: int) -> int:
@@ -242,8 +245,8 @@ def cancel(
     before = audit.snapshot(sub)
     period = lifecycle_of(sub).current_period
     credit = credit_for_unused_days(unit_price=unit_price(sub), seats=sub.seats, period=period, on=now)
-    billing.bill_proration(session, sub=sub, kind=LineKind.CANCELLATION, proration=credit, period=period, at=now,
-                           bill_on=period.end)
+    line = billing.bill_proration(session, sub=sub, kind=LineKind.CANCELLATION, proration=credit, period=period,
+                                  at=now, bill_on=period.end)
     apply_lifecycle(sub, lifecycle.cancel(lifecycle_of(sub), now=now), now=now)
     sub.canceled_at = now
     sub.cancel_reason = reason
@@ -251,6 +254,7 @@ def cancel(
     entry = audit.record(session, actor=actor.label, action="subscription.canceled", row=sub, org_id=sub.org_id,
                          before=before, at=now)
     entry.after = {**entry.after, "credit": decision.credit.amount}
+    billing.credit_issued(session, charge=line, at=now)
     return sub, decision
 
 

@@ -1,0 +1,87 @@
+"""The Idempotency-Key header on the JSON API's writes, as an ASGI middleware around every route."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from seatwise import db
+from seatwise.core.errors import SeatwiseError
+from seatwise.idempotency import service
+
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class IdempotencyMiddleware:
+    """Replays the first answer to a write retried with the same Idempotency-Key (kept 24 hours)."""
+
+    def __init__(self, app: ASGIApp, *, problem) -> None:
+        self.app = app
+        self.problem = problem
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in WRITES or not scope["path"].startswith("/v1/"):
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        key = headers.get("idempotency-key")
+        if key is None:
+            return await self.app(scope, receive, send)
+        body = await _read_body(receive)
+        state = scope["app"].state
+        path = scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope["query_string"] else "")
+        caller = service.caller_of(headers.get("authorization", ""))
+        try:
+            service.check_key(key)
+            replay = await run_in_threadpool(_begin, state, caller=caller, key=key,
+                                             fingerprint=service.fingerprint(scope["method"], path, body))
+        except SeatwiseError as exc:
+            return await self.problem(status=exc.status, code=exc.code, detail=exc.message)(scope, receive, send)
+        if replay is not None:
+            await send({"type": "http.response.start", "status": replay.status, "headers": [
+                (b"content-type", (replay.content_type or "application/json").encode()),
+                (b"idempotent-replayed", b"true")]})
+            return await send({"type": "http.response.body", "body": replay.body})
+
+        answer: dict = {"status": 500, "body": b"", "content_type": None}
+
+        first = True
+
+        async def replay_body() -> Message:
+            nonlocal first
+            if first:
+                first = False
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        async def keep(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+                answer["content_type"] = next((v.decode("latin-1") for k, v in message.get("headers", [])
+                                               if k.lower() == b"content-type"), None)
+            elif message["type"] == "http.response.body":
+                answer["body"] += message.get("body", b"")
+            await send(message)
+
+        try:
+            await self.app(scope, replay_body, keep)
+        finally:
+            await run_in_threadpool(_finish, state, caller=caller, key=key, answer=answer)
+
+
+def _begin(state, *, caller: str, key: str, fingerprint: str) -> service.Replay | None:
+    with db.unit_of_work(state.database_url) as session:
+        return service.begin(session, caller=caller, key=key, fingerprint=fingerprint, now=state.clock.now())
+
+
+def _finish(state, *, caller: str, key: str, answer: dict) -> None:
+    with db.unit_of_work(state.database_url) as session:
+        service.finish(session, caller=caller, key=key, **answer)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body

@@ -1,0 +1,43 @@
+"""Payment methods over the JSON API (Global and Billing admins, R9)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import Field
+
+from seatwise import db
+from seatwise.core.roles import Permission, require
+from seatwise.deps import DB, Body, Caller, Id, Page, Pages, page_of
+from seatwise.organizations.service import check_visible_org, get_org
+from seatwise.payments import service
+from seatwise.payments.schemas import PaymentMethodOut
+
+router = APIRouter(prefix="/v1/organizations/{org_id}/payment-methods", tags=["payments"])
+
+
+@router.get("", response_model=Page[PaymentMethodOut])
+def list_payment_methods(caller: Caller, session: DB, org_id: Id, paging: Pages) -> Page[PaymentMethodOut]:
+    """The organisation's payment methods, newest first (the newest usable one is charged); any admin sees
+    them, as on the admin center's Bills & payments, and only Global and Billing admins add them (R9)."""
+    check_visible_org(org_id=org_id, actor=caller)
+    get_org(session, org_id=org_id)
+    require(caller, Permission.VIEW, org_id)
+    rows = service.list_payment_methods(session, org_id=org_id, after=paging.after, limit=paging.fetch)
+    return page_of(rows, paging, lambda methods: [PaymentMethodOut.of(m) for m in methods])
+
+
+class PaymentMethodIn(Body):
+    card: str | None = Field(default=None, max_length=40)  # test cards: 4242 4242 4242 4242, 4000 0000 0000 0002
+    exp: str | None = Field(default=None, max_length=10)  # MM/YY
+    invoice: bool = False  # pay by bank transfer against invoices instead of a card
+
+
+@router.post("", response_model=PaymentMethodOut, status_code=201)
+def add_payment_method(caller: Caller, org_id: Id, body: PaymentMethodIn, request: Request) -> PaymentMethodOut:
+    """Add a card (`card` and `exp`) or pay-by-invoice (`invoice: true`)."""
+    check_visible_org(org_id=org_id, actor=caller)
+    with db.unit_of_work(request.app.state.database_url) as session:
+        method = service.add_payment_method(session, org_id=org_id, card_number=body.card, expiry=body.exp,
+                                            invoice=body.invoice, actor=caller, now=request.app.state.clock.now())
+        session.flush()
+        return PaymentMethodOut.of(method)

@@ -1,0 +1,139 @@
+"""Idempotency-Key on the JSON API's writes: the same key and body replays the first answer, another body
+is refused, and keys are kept 24 hours."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from seatwise.apikeys import service as apikeys
+from seatwise.idempotency import service as idempotency
+from seatwise.organizations.models import User
+from seatwise.subscriptions.models import Subscription
+from tests.conftest import T0
+from tests.factories import world
+
+
+class Clock:
+    def __init__(self, at):
+        self.at = at
+
+    def now(self):
+        return self.at
+
+
+def _client(uow, db_url, w, clock) -> TestClient:
+    from seatwise.app import create_app
+
+    with uow() as s:
+        _, key = apikeys.create(s, operator=False, org_id=w.org_id, as_user=w.global_admin.user_id, now=T0)
+    client = TestClient(create_app(url=db_url, clock=clock))
+    client.headers["Authorization"] = f"Bearer {key}"
+    return client
+
+
+def _count(uow, model) -> int:
+    with uow() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_api_same_key_and_body_replays_the_first_answer_and_acts_once(uow, db_url):
+    with uow() as s:
+        w = world(s, now=T0)
+    client = _client(uow, db_url, w, Clock(T0))
+    users = _count(uow, User)
+    path, body = f"/v1/organizations/{w.org_id}/users", {"email": "new@contoso.example"}
+    first = client.post(path, json=body, headers={"Idempotency-Key": "add-new-1"})
+    again = client.post(path, json=body, headers={"Idempotency-Key": "add-new-1"})
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert again.headers["idempotent-replayed"] == "true" and "idempotent-replayed" not in first.headers
+    assert _count(uow, User) == users + 1
+    # Without the key the same request is a second request: the address is taken now.
+    assert client.post(path, json=body).json()["code"] == "duplicate_email"
+
+
+def test_api_a_refusal_is_replayed_too_and_a_new_key_runs_again(uow, db_url):
+    with uow() as s:
+        w = world(s, now=T0, card=False)
+    client = _client(uow, db_url, w, Clock(T0))
+    path, body = f"/v1/organizations/{w.org_id}/subscriptions", {"sku": "BIZ", "seats": 3}
+    refused = client.post(path, json=body, headers={"Idempotency-Key": "buy"})
+    assert refused.status_code == 409
+    client.post(f"/v1/organizations/{w.org_id}/payment-methods", json={"card": "4242424242424242", "exp": "12/30"})
+    replayed = client.post(path, json=body, headers={"Idempotency-Key": "buy"})
+    assert (replayed.status_code, replayed.json()) == (409, refused.json())
+    assert client.post(path, json=body, headers={"Idempotency-Key": "buy-2"}).status_code == 201
+    assert _count(uow, Subscription) == 1
+
+
+def test_api_same_key_with_another_body_is_refused_and_changes_nothing(uow, db_url):
+    with uow() as s:
+        w = world(s, now=T0)
+    client = _client(uow, db_url, w, Clock(T0))
+    path = f"/v1/organizations/{w.org_id}/users"
+    client.post(path, json={"email": "a@contoso.example"}, headers={"Idempotency-Key": "k"})
+    users = _count(uow, User)
+    other = client.post(path, json={"email": "b@contoso.example"}, headers={"Idempotency-Key": "k"})
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    assert other.headers["content-type"] == "application/problem+json"
+    other_path = client.delete(f"/v1/users/{w.user_ids[0]}", headers={"Idempotency-Key": "k"})
+    assert other_path.status_code == 422
+    assert _count(uow, User) == users
+    too_long = client.post(path, json={"email": "c@contoso.example"}, headers={"Idempotency-Key": "x" * 256})
+    assert (too_long.status_code, too_long.json()["code"]) == (422, "invalid_idempotency_key")
+    assert _count(uow, User) == users
+
+
+def test_api_keys_of_two_callers_never_meet(uow, db_url):
+    with uow() as s:
+        w = world(s, now=T0)
+    one, two = _client(uow, db_url, w, Clock(T0)), _client(uow, db_url, w, Clock(T0))
+    path = f"/v1/organizations/{w.org_id}/users"
+    assert one.post(path, json={"email": "a@contoso.example"}, headers={"Idempotency-Key": "k"}).status_code == 201
+    answer = two.post(path, json={"email": "b@contoso.example"}, headers={"Idempotency-Key": "k"})
+    assert answer.status_code == 201 and answer.json()["email"] == "b@contoso.example"
+
+
+def test_api_keys_are_kept_24_hours(uow, db_url):
+    with uow() as s:
+        w = world(s, now=T0)
+    clock = Clock(T0)
+    client = _client(uow, db_url, w, clock)
+    path = f"/v1/subscriptions/{{}}/assignments/{w.user_ids[0]}"
+    with uow() as s:
+        from seatwise.core.roles import OPERATOR
+        from seatwise.licenses import service as licenses
+        from seatwise.subscriptions import service as subscriptions
+
+        sub = subscriptions.buy(s, org_id=w.org_id, sku="BIZ", seats=3, actor=OPERATOR, now=T0)
+        s.flush()
+        licenses.assign(s, sub_id=sub.id, user_id=w.user_ids[0], actor=OPERATOR, now=T0)
+        sub_id = sub.id
+    first = client.delete(path.format(sub_id), headers={"Idempotency-Key": "free"})
+    clock.at = T0 + timedelta(hours=23, minutes=59)
+    again = client.delete(path.format(sub_id), headers={"Idempotency-Key": "free"})
+    assert again.status_code == first.status_code == 204
+    clock.at = T0 + timedelta(hours=24)
+    # Forgotten: the same request runs again, and there is nothing left to unassign.
+    assert client.delete(path.format(sub_id), headers={"Idempotency-Key": "free"}).status_code == 409
+    with uow() as s:
+        assert idempotency.forget_old(s, now=T0 + timedelta(hours=48)) == 1
+
+
+def test_api_a_retry_while_the_first_request_runs_is_told_to_wait(uow, db_url):
+    with uow() as s:
+        w = world(s, now=T0)
+    client = _client(uow, db_url, w, Clock(T0))
+    path, body = f"/v1/organizations/{w.org_id}/users", {"email": "a@contoso.example"}
+    caller = idempotency.caller_of(client.headers["Authorization"])
+    with uow() as s:  # what the first request has claimed before it answers
+        assert idempotency.begin(s, caller=caller, key="k", now=T0,
+                                 fingerprint=idempotency.fingerprint("POST", path, b'{"email":"a@contoso.example"}'),
+                                 ) is None
+    users = _count(uow, User)
+    waiting = client.post(path, json=body, headers={"Idempotency-Key": "k"})
+    assert (waiting.status_code, waiting.json()["code"]) == (409, "idempotency_key_in_use")
+    assert _count(uow, User) == users
