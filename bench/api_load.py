@@ -144,7 +144,8 @@ def free_port() -> int:
 def start_server(url: str, port: int, log_dir: str) -> subprocess.Popen:
     log = Path(log_dir) / f"serve-{port}.log"
     proc = subprocess.Popen([str(SEATWISE), "serve", "--db", url, "--port", str(port), "--host", "127.0.0.1",
-                             "--now", NOW.isoformat().replace("+00:00", "Z"), "--no-worker"],
+                             "--now", NOW.isoformat().replace("+00:00", "Z"), "--no-worker",
+                             "--workers", str(WORKERS[0])],
                             stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
@@ -169,9 +170,14 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process (all its threads) so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User and system CPU time of a process (all its threads) and of its live children (--workers) so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 def machine_busy() -> tuple[float, float]:
@@ -449,6 +455,7 @@ def cpu_note(r: Result) -> str:
 # --- the benchmark ----------------------------------------------------------------------------
 
 ERRORS = [0]  # responses with an unexpected status in this database's run
+WORKERS = [1]  # --workers, for start_server
 
 
 def check(r: Result, what: str) -> None:
@@ -517,7 +524,7 @@ def bench(url: str, label: str, args, report: dict, tmp: str) -> int:
         setup.run("reads", [{**setup.conn(k), "plan": [make(k * 7 + j) for make in reads.values() for j in range(3)]}
                             for k in range(args.clients * args.threads)], seconds=args.warmup, what="warm-up")
         size = len(_get(ports[0], data["keys"][0], reads[f"GET invoices (limit {args.invoice_limit})"](0).path))
-        print(f"server: {args.servers} × `seatwise serve --no-worker` (uvicorn, one process each); "
+        print(f"server: {args.servers} × `seatwise serve --no-worker --workers {args.workers}`; "
               f"a page of invoices is {size:,} bytes")
         if "reads" in args.phases:
             read_phase(setup)
@@ -622,6 +629,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--subs", type=int, default=300)
     parser.add_argument("--servers", type=int, default=1, help="server processes (on as many ports)")
+    parser.add_argument("--workers", type=int, default=1, help="`seatwise serve --workers N` (processes on one port)")
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--threads", type=int, default=4, help="connections per client process for the reads")
     parser.add_argument("--mix-threads", type=int, default=16, help="connections for the paced mix")
@@ -632,6 +640,7 @@ def main() -> None:
                         help="before each phase, wait up to this long for other work on the machine to pause")
     args = parser.parse_args()
     args.phases = set(args.phases.split(","))
+    WORKERS[0] = args.workers
     if not args.phases <= {"reads", "mix", "workflow"}:
         parser.error("--phases: expected a comma list of reads, mix, workflow")
     global WAIT_IDLE

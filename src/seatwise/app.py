@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -134,6 +135,31 @@ def _allowed_methods(app: FastAPI, path: str) -> str:
     return ""
 
 
+SECURITY_HEADERS = [(b"x-frame-options", b"DENY"), (b"content-security-policy", b"frame-ancestors 'none'"),
+                    (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+
+
+class SecurityHeaders:
+    """Pages with one-click forms must not be shown inside another site's frame (clickjacking); a plain
+    ASGI middleware, as `@app.middleware` costs a task group and a stream per request."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *((k, v) for k, v in SECURITY_HEADERS if k not in present)]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI:
     """The Seatwise web app for the database at `url`, reading time from `clock`."""
     app = FastAPI(title="Seatwise", version="0.1.0")
@@ -175,15 +201,7 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
         error.status = exc.status_code
         return pages.error_page(request, error)
 
-    @app.middleware("http")
-    async def not_in_frames(request: Request, call_next):
-        # Pages with one-click forms must not be shown inside another site's frame (clickjacking).
-        response = await call_next(request)
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
@@ -217,3 +235,12 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
     app.include_router(operator_pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app as each process of `seatwise serve --workers N` makes it: the database from
+    SEATWISE_DATABASE_URL, the clock frozen at SEATWISE_NOW when that is set."""
+    from seatwise.clock import FixedClock, parse_instant
+
+    now = os.environ.get("SEATWISE_NOW")
+    return create_app(clock=FixedClock(parse_instant(now, what="SEATWISE_NOW")) if now else None)

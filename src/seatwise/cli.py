@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import inspect
 import json
+import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -821,6 +822,8 @@ def serve(
     json_output: Annotated[bool, typer.Option("--json", help="Print the address as JSON on start.")] = False,
     worker: Annotated[bool, typer.Option("--worker/--no-worker",
                                          help="Deliver webhooks from this process too.")] = True,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64,
+                                         help="Server processes (one per core serves the most requests).")] = 1,
 ) -> None:
     """Serve the HTTP API and admin center (and deliver webhooks, unless --no-worker)."""
     import uvicorn
@@ -848,7 +851,15 @@ def serve(
         from seatwise.webhooks import worker as webhooks_worker
 
         webhooks_worker.start_thread(application.state.database_url, clock=clock)
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(application, host=host, port=port, log_level="warning")
+        return
+    # Each server process makes its own app from the environment; the webhooks thread stays here.
+    os.environ["SEATWISE_DATABASE_URL"] = application.state.database_url
+    if now:
+        os.environ["SEATWISE_NOW"] = now
+    uvicorn.run("seatwise.app:create_app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level="warning")
 
 
 @app.command("worker")

@@ -109,6 +109,14 @@ def _endpoint(uow, receiver: Receiver, path: str, *, org_id: int | None) -> int:
         return endpoint.id
 
 
+def _org_listened_to(uow, receiver: Receiver):
+    """An organisation whose events go to the receiver's /hook."""
+    with uow() as s:
+        w = world(s, now=T0)
+    _endpoint(uow, receiver, "/hook", org_id=w.org_id)
+    return w
+
+
 def _a_month_of_changes(uow, w, *, sku: str) -> None:
     """Trial, licences, assignments, a purchase, a licence change, a cancellation and a billing run."""
     with uow() as s:
@@ -200,9 +208,7 @@ def test_webhooks_back_off_then_give_up_and_the_next_event_goes_on(uow, db_url, 
 
 def test_webhooks_a_rolled_back_change_sends_nothing(uow, db_url, receiver):
     r = receiver()
-    with uow() as s:
-        w = world(s, now=T0)
-    _endpoint(uow, r, "/hook", org_id=w.org_id)
+    w = _org_listened_to(uow, r)
     with pytest.raises(RuntimeError), uow() as s:
         subscriptions.start_trial(s, org_id=w.org_id, sku="BIZ", seats=5, actor=OPERATOR, now=T0)
         raise RuntimeError("the request fails after the change")
@@ -213,9 +219,7 @@ def test_webhooks_a_rolled_back_change_sends_nothing(uow, db_url, receiver):
 
 def test_webhooks_the_worker_process_delivers(uow, db_url, receiver):
     r = receiver()
-    with uow() as s:
-        w = world(s, now=T0)
-    _endpoint(uow, r, "/hook", org_id=w.org_id)
+    w = _org_listened_to(uow, r)
     with uow() as s:
         subscriptions.start_trial(s, org_id=w.org_id, sku="BIZ", seats=5, actor=OPERATOR, now=T0)
     now = T0 + timedelta(hours=1)
@@ -224,3 +228,23 @@ def test_webhooks_the_worker_process_delivers(uow, db_url, receiver):
                            "--now", now.isoformat()], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert [b["type"] for b in r.seen["/hook"]] == ["subscription.trial_started"]
+
+
+def test_webhooks_a_claimed_attempt_is_sent_once_and_again_only_if_its_worker_died(uow, db_url, receiver):
+    r = receiver()
+    w = _org_listened_to(uow, r)
+    with uow() as s:
+        subscriptions.start_trial(s, org_id=w.org_id, sku="BIZ", seats=5, actor=OPERATOR, now=T0)
+        subscriptions.buy(s, org_id=w.org_id, sku="BIZ", seats=3, actor=OPERATOR, now=T0)
+    now = T0 + timedelta(hours=1)
+    with uow() as s:
+        webhooks.queue(s, now=now)
+        claimed = webhooks.claim(s, now=now)  # then this worker dies before sending
+    # Meanwhile no other worker sends it, nor the organisation's next event ahead of it.
+    r.clock = Clock(now + webhooks.LEASE - timedelta(seconds=1))
+    worker.run_once(db_url, clock=r.clock)
+    assert r.seen == {}
+    r.clock = Clock(now + webhooks.LEASE)
+    worker.run_once(db_url, clock=r.clock)
+    assert [b["type"] for b in r.accepted["/hook"]] == ["subscription.trial_started", "subscription.started"]
+    assert r.accepted["/hook"][0]["id"] == int(claimed.headers["webhook-id"].removeprefix("evt_"))

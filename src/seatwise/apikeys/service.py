@@ -71,12 +71,15 @@ def actor_for(session: Session, *, key: str | None) -> Actor | None:
     or one whose admin has been removed."""
     if not key or not key.startswith(PREFIX):
         return None
-    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(key)))
-    if row is None or row.revoked_at is not None:
+    # One query, every request: the key with its admin as they are now.
+    row = session.execute(
+        select(ApiKey.user_id, User.role, User.org_id, User.removed_at)
+        .outerjoin(User, User.id == ApiKey.user_id)
+        .where(ApiKey.key_hash == _hash(key), ApiKey.revoked_at.is_(None))).first()
+    if row is None:
         return None
     if row.user_id is None:
         return OPERATOR
-    user = session.get(User, row.user_id)
-    if user.removed_at is not None or user.role == Role.USER:
+    if row.removed_at is not None or row.role == Role.USER:
         return None
-    return Actor(role=Role(user.role), org_id=user.org_id, user_id=user.id)
+    return Actor(role=Role(row.role), org_id=row.org_id, user_id=row.user_id)

@@ -32,6 +32,7 @@ from seatwise.webhooks.models import WebhookDelivery, WebhookEndpoint
 RETRY_AFTER = (timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
                timedelta(hours=5), timedelta(hours=10), timedelta(hours=10))
 TIMEOUT_SECONDS = 10
+LEASE = timedelta(seconds=TIMEOUT_SECONDS + 20)  # a claimed attempt nobody recorded by then is made again
 
 
 def add_endpoint(session: Session, *, org_id: int | None, url: str, actor: Actor, now: datetime) -> WebhookEndpoint:
@@ -144,16 +145,37 @@ def next_due(session: Session, *, now: datetime) -> WebhookDelivery | None:
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(1).with_for_update(skip_locked=True))
 
 
-def attempt(session: Session, *, delivery: WebhookDelivery, now: datetime, send: Sender = post) -> Answer:
-    """Send one delivery and record the answer: delivered, or retried later, or given up."""
+@dataclass(frozen=True)
+class Claim:
+    """One attempt a worker has taken on: what to send, where."""
+
+    delivery_id: int
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def claim(session: Session, *, now: datetime) -> Claim | None:
+    """Take the next due delivery for one attempt. It is not due again until the lease ends, so that no
+    other worker sends it meanwhile, and the request itself is made outside any transaction: a slow
+    endpoint never holds a lock (on SQLite, the whole database's)."""
+    delivery = next_due(session, now=now)
+    if delivery is None:
+        return None
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
     event = session.get(Event, delivery.event_id)
     body = json.dumps(payload(event), separators=(",", ":")).encode()
     message_id, timestamp = f"evt_{event.id}", int(now.timestamp())
-    answer = send(endpoint.url, body, {
+    delivery.next_attempt_at = now + LEASE
+    return Claim(delivery.id, endpoint.url, body, {
         "content-type": "application/json", "user-agent": "Seatwise-Webhooks/1",
         "webhook-id": message_id, "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(endpoint.secret, message_id=message_id, timestamp=timestamp, body=body)})
+
+
+def record(session: Session, *, delivery_id: int, answer: Answer, now: datetime) -> None:
+    """Write down how the endpoint answered: delivered, or to be retried after a while, or given up."""
+    delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
     delivery.attempts += 1
     delivery.last_status, delivery.last_error = answer.status, answer.error
     if answer.ok:
@@ -162,7 +184,6 @@ def attempt(session: Session, *, delivery: WebhookDelivery, now: datetime, send:
         delivery.status = "failed"
     else:
         delivery.next_attempt_at = now + RETRY_AFTER[delivery.attempts - 1]
-    return answer
 
 
 def deliveries(session: Session, *, endpoint_id: int) -> list[WebhookDelivery]:

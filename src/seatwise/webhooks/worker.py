@@ -25,11 +25,13 @@ def run_once(url: str, *, clock: Clock, send: Sender = post, limit: int = 1000) 
                 break
     attempts = 0
     while attempts < limit:
-        with db.unit_of_work(url) as session:  # one attempt per transaction: its row stays locked while sent
-            delivery = service.next_due(session, now=clock.now())
-            if delivery is None:
-                break
-            service.attempt(session, delivery=delivery, now=clock.now(), send=send)
+        with db.unit_of_work(url) as session:
+            claim = service.claim(session, now=clock.now())
+        if claim is None:
+            break
+        answer = send(claim.url, claim.body, claim.headers)
+        with db.unit_of_work(url) as session:
+            service.record(session, delivery_id=claim.delivery_id, answer=answer, now=clock.now())
         attempts += 1
     return attempts
 
