@@ -297,7 +297,7 @@ def kill_repeatedly(url: str, *, ledger_total: int, commits: int, rng: random.Ra
 # Tables whose rows the run (also) creates: their ids may differ between two databases (a killed
 # transaction still uses up PostgreSQL sequence values), so rows are compared without them, and a
 # reference to an invoice or a payment by what it is, not by its id.
-NEW_ROWS = {"invoices", "charges", "payments", "ledger", "audit_log", "assignments"}
+NEW_ROWS = {"invoices", "charges", "payments", "ledger", "audit_log", "assignments", "events"}
 
 
 def _plain(value):
@@ -306,6 +306,16 @@ def _plain(value):
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True)
     return value
+
+
+def _by_reference(data: dict, number: dict) -> str:
+    """An event's data with the ids of rows a run makes (invoices, their lines and payments) left out, and
+    invoices named by number."""
+    if data.get("object") in ("invoice", "payment", "credit"):
+        data = {k: v for k, v in data.items() if k != "id"}
+    if "invoice_id" in data:
+        data["invoice_id"] = number.get(data["invoice_id"], data["invoice_id"])
+    return json.dumps(data, sort_keys=True)
 
 
 def books(url: str) -> dict[str, list[tuple]]:
@@ -325,6 +335,10 @@ def books(url: str) -> dict[str, list[tuple]]:
             rows = [tuple(references[c.name].get(row[c.name]) if references.get(c.name) is not None
                           else _plain(row[c.name]) for c in columns)
                     for row in s.execute(select(table).order_by(*table.primary_key.columns)).mappings()]
+            if table.name == "events":  # the data of an event names its invoice and payment by id too
+                data = [c.name for c in columns].index("data")
+                rows = [row[:data] + (_by_reference(json.loads(row[data]), number),) + row[data + 1:]
+                        for row in rows]
             if table.name == "charges":  # per invoice (pending lines first), in the order the invoice shows them
                 invoice = [c.name for c in columns].index("invoice_id")
                 rows.sort(key=lambda row: row[invoice] or "")

@@ -138,7 +138,8 @@ def test_expiry_at_period_end_is_churn_once_and_trials_count_only_when_converted
     now = at(2027, 1, 20)
     with uow() as s:
         billing.run(s, as_of=now)
-        actions = [e.action for e in s.query(AuditEntry).filter_by(entity="subscriptions", entity_id=sub.id)]
+        actions = [e.action for e in s.query(AuditEntry).filter_by(entity="subscriptions", entity_id=sub.id)
+                   .order_by(AuditEntry.id)]
         assert actions[-2:] == ["subscription.expired", "subscription.disabled"]  # 15 Dec, then 14 Jan
         rows = monthly_revenue(s, now=now, months=3)
     assert figures(rows) == [
