@@ -26,6 +26,7 @@ from sqlalchemy import text
 from seatwise import db
 from seatwise.app import create_app
 from seatwise.billing import service as billing
+from seatwise.billing_run import service as billing_run
 from seatwise.catalog import service as catalog
 from seatwise.clock import FixedClock
 from seatwise.core.roles import OPERATOR
@@ -33,7 +34,7 @@ from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
 from seatwise.payments import service as payments
 from seatwise.subscriptions import service as subscriptions
-from seatwise.web import auth
+from seatwise.accounts import service as accounts
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 PASSWORD = "bench-password"
@@ -52,7 +53,7 @@ def build(url: str, *, subs: int, users: int) -> dict:
                                        role="global_admin", actor=OPERATOR, now=start)
         s.flush()
         organizations.set_password(s, user_id=admin.id, password=PASSWORD, now=start)
-        auth.add_operator(s, email="operator@bench.example", name="Operator", password=PASSWORD, now=start)
+        accounts.add_operator(s, email="operator@bench.example", name="Operator", password=PASSWORD, now=start)
         user_ids = [organizations.add_user(s, org_id=org.id, email=f"user{n:05d}@northwind.example", name=None,
                                            role="user", actor=OPERATOR, now=start).id for n in range(users)]
         payments.add_payment_method(s, org_id=org.id, card_number="4242424242424242", expiry="12/30",
@@ -72,7 +73,7 @@ def build(url: str, *, subs: int, users: int) -> dict:
             sub_ids.append(sub.id)
     later = start + timedelta(days=160)
     with db.unit_of_work(url) as s:
-        billing.run(s, as_of=later)
+        billing_run.run(s, as_of=later)
     with db.unit_of_work(url) as s:
         for sub_id in sub_ids[::20]:  # one in twenty cancelled: credits pending, subscriptions disabled
             subscriptions.cancel(s, sub_id=sub_id, actor=OPERATOR, now=later + timedelta(hours=1),
@@ -80,7 +81,7 @@ def build(url: str, *, subs: int, users: int) -> dict:
         for user_id in user_ids[::100]:  # a hundred users removed, restorable
             organizations.remove_user(s, user_id=user_id, actor=OPERATOR, now=later + timedelta(hours=2))
     with db.unit_of_work(url) as s:
-        billing.run(s, as_of=NOW)
+        billing_run.run(s, as_of=NOW)
     with db.read_only(url) as s:
         invoice_id = s.scalar(text("SELECT max(id) FROM invoices"))
     return {"sub": sub_ids[1], "invoice": invoice_id}

@@ -81,7 +81,7 @@ def build(url: str, *, users: int, subs: int, keys: int) -> dict:
 
     from seatwise import db
     from seatwise.apikeys import service as apikeys
-    from seatwise.billing import service as billing
+    from seatwise.billing_run import service as billing_run
     from seatwise.catalog import service as catalog
     from seatwise.core.roles import OPERATOR
     from seatwise.licenses import service as licenses
@@ -114,7 +114,7 @@ def build(url: str, *, users: int, subs: int, keys: int) -> dict:
                                 now=at)
             sub_ids.append(sub.id)
     with db.unit_of_work(url) as s:
-        billing.run(s, as_of=NOW - timedelta(hours=1))
+        billing_run.run(s, as_of=NOW - timedelta(hours=1))
     secrets = []
     with db.unit_of_work(url) as s:
         for _ in range(keys):

@@ -24,6 +24,7 @@ from sqlalchemy import insert, text
 
 from seatwise import db
 from seatwise.billing import service as billing
+from seatwise.billing_run import service as billing_run
 from seatwise.billing.models import Charge
 from seatwise.catalog.models import Product
 from seatwise.organizations.models import Organization
@@ -75,11 +76,11 @@ def seed(url: str, n: int, *, seed_value: int = 7) -> None:
 
 def run(url: str) -> tuple[float, dict]:
     """The billing run as the CLI does it: steps, one commit each."""
-    summary = billing.RunSummary(as_of=BOUNDARY)
+    summary = billing_run.RunSummary(as_of=BOUNDARY)
     started = time.perf_counter()
     while not summary.done:
         with db.unit_of_work(url) as session:
-            summary.add(billing.run_step(session, as_of=BOUNDARY))
+            summary.add(billing_run.run_step(session, as_of=BOUNDARY))
     return time.perf_counter() - started, summary.as_dict()
 
 

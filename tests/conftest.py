@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, text
 
-from seatwise import db
+from seatwise import db, handlers  # noqa: F401  (the reactions to domain events, as every process loads them)
 from seatwise.models import AuditEntry  # noqa: F401  (loads every table)
 
 PG_URL = os.environ.get("SEATWISE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from seatwise import db
 from seatwise.billing import service as billing
+from seatwise.billing_run import service as billing_run
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
 from seatwise.subscriptions import service as subscriptions
@@ -41,7 +42,7 @@ def test_r9_every_route_with_an_id_answers_another_organisations_ids_as_missing_
         sub = subscriptions.buy(s, org_id=theirs.org_id, sku="FAB", seats=3, actor=OPERATOR, now=T0)
         s.flush()
         licenses.assign(s, sub_id=sub.id, user_id=theirs.user_ids[0], actor=OPERATOR, now=T0)
-        billing.run(s, as_of=T0 + timedelta(days=1))
+        billing_run.run(s, as_of=T0 + timedelta(days=1))
         [invoice] = billing.list_invoices(s, org_id=theirs.org_id)
         ids = {"org_id": theirs.org_id, "sub_id": sub.id, "user_id": theirs.user_ids[0], "invoice_id": invoice.id}
     client = client_with_key(uow, db_url, org_id=mine.org_id, as_user=mine.global_admin.user_id)

@@ -35,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
 
 from seatwise.apikeys import service as apikeys
 from seatwise.billing import service as billing
+from seatwise.billing_run import service as billing_run
 from seatwise.clock import FixedClock
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
@@ -90,7 +91,7 @@ def seeded(uow) -> Seeded:
         licenses.assign(s, sub_id=other.id, user_id=theirs.user_ids[0], actor=OPERATOR, now=START)
         organizations.remove_user(s, user_id=mine.user_ids[-1], actor=OPERATOR, now=T0)
         webhooks.add_endpoint(s, org_id=mine.org_id, url="http://127.0.0.1:9/hook", actor=OPERATOR, now=START)
-        billing.run(s, as_of=T0 + timedelta(days=1))
+        billing_run.run(s, as_of=T0 + timedelta(days=1))
         invoices = billing.list_invoices(s, org_id=mine.org_id) + billing.list_invoices(s, org_id=theirs.org_id)
         _, operator = apikeys.create(s, operator=True, org_id=None, as_user=None, now=T0)
         _, admin = apikeys.create(s, operator=False, org_id=mine.org_id, as_user=mine.global_admin.user_id, now=T0)

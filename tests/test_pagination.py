@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from seatwise import db
 from seatwise.billing import service as billing
+from seatwise.billing_run import service as billing_run
 from seatwise.catalog import service as catalog
 from seatwise.core.roles import OPERATOR
 from seatwise.events import service as events
@@ -78,7 +79,7 @@ def _build(uow) -> tuple[int, int]:
         with uow() as s:
             subscriptions.buy(s, org_id=mine.org_id, sku=mine.sku, seats=day + 1, actor=OPERATOR, now=at)
         with uow() as s:
-            billing.run(s, as_of=_midnight(at) + timedelta(days=1))
+            billing_run.run(s, as_of=_midnight(at) + timedelta(days=1))
     return theirs, mine
 
 

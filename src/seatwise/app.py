@@ -17,11 +17,12 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy import text
 from starlette.exceptions import HTTPException
 
-from seatwise import config, db
+from seatwise import config, db, handlers  # noqa: F401  (handlers: the reactions to domain events)
 from seatwise.billing.routes import router as billing_router
+from seatwise.billing_run.routes import router as billing_run_router
 from seatwise.catalog.routes import router as catalog_router
-from seatwise.clock import Clock, SystemClock
-from seatwise.core.errors import BadInput, NotFound, SeatwiseError
+from seatwise.clock import Clock, FixedClock, SystemClock, parse_instant
+from seatwise.core.errors import BadInput, ErrorCode, NotFound, SeatwiseError
 from seatwise.events.routes import router as events_router
 from seatwise.idempotency.middleware import IdempotencyMiddleware
 from seatwise.licenses.routes import router as licenses_router
@@ -184,10 +185,10 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
             first = errors[0] if errors else {"field": "request", "message": "invalid"}
             in_path = bool(exc.errors()) and exc.errors()[0]["loc"][0] == "path"
             status = 404 if in_path else 422  # an id in the path that cannot exist names nothing
-            return problem(status=status, code="not_found" if status == 404 else "invalid_request",
+            return problem(status=status, code=ErrorCode.NOT_FOUND if status == 404 else "invalid_request",
                            detail=f"invalid {first['field']}: {first['message']}", errors=errors)
         # A malformed id or page number in an admin center URL names no page.
-        return pages.error_page(request, NotFound("there is no such page", code="not_found"))
+        return pages.error_page(request, NotFound("there is no such page", code=ErrorCode.NOT_FOUND))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
@@ -207,7 +208,7 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
     async def unexpected(request: Request, exc: Exception):
         # A bug must not show its stack trace to anyone; the server's log keeps it.
         log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-        error = SeatwiseError("something went wrong on our side; it has been logged", code="internal_error")
+        error = SeatwiseError("something went wrong on our side; it has been logged", code=ErrorCode.INTERNAL_ERROR)
         return problem(status=500, code=error.code, detail=error.message) if _is_api(request) \
             else pages.error_page(request, error)
 
@@ -229,6 +230,7 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
     app.include_router(licenses_router)
     app.include_router(payments_router)
     app.include_router(billing_router)
+    app.include_router(billing_run_router)
     app.include_router(events_router)
     app.include_router(webhooks_router)
     app.include_router(admin_pages.router)
@@ -240,7 +242,5 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
 def create_app_from_env() -> FastAPI:
     """The app as each process of `seatwise serve --workers N` makes it: the database from
     SEATWISE_DATABASE_URL, the clock frozen at SEATWISE_NOW when that is set."""
-    from seatwise.clock import FixedClock, parse_instant
-
     now = os.environ.get("SEATWISE_NOW")
     return create_app(clock=FixedClock(parse_instant(now, what="SEATWISE_NOW")) if now else None)

@@ -22,7 +22,7 @@ from rich.table import Table
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
-from seatwise import config, db
+from seatwise import config, db, handlers  # noqa: F401  (handlers: the reactions to domain events)
 from seatwise.catalog import service as catalog
 from seatwise.clock import SystemClock, parse_instant
 from seatwise.core.cancellation import CancellationDecision
@@ -368,7 +368,7 @@ def operator_add(
     name: Annotated[Optional[str], typer.Option(help="Display name.")] = None,
 ) -> Out:
     """Add an operator who signs in to the operator console; the password is read from stdin."""
-    from seatwise.web import auth
+    from seatwise.accounts import service as auth
 
     password = _password_from_stdin()
     with ctx.uow() as session:
@@ -681,13 +681,13 @@ def billing_run(
 
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from seatwise.billing import service as billing
+    from seatwise.billing_run import service as billing_run
 
     until = parse_instant(as_of, what="--as-of") if as_of is not None else ctx.now
     if until > ctx.now:
         raise BadInput(f"--as-of {until.isoformat()} is later than now ({ctx.now.isoformat()}): "
                        "expected a time up to now (set --now to move the clock)", code="as_of_in_future")
-    summary = billing.RunSummary(as_of=until)
+    summary = billing_run.RunSummary(as_of=until)
     started = time.perf_counter()
     show = err.is_terminal and not ctx.json
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
@@ -695,7 +695,7 @@ def billing_run(
         task = progress.add_task("billing run", total=None)
         while not summary.done:
             with ctx.uow() as session:  # one commit per step: an interrupted run resumes where it stopped
-                summary.add(billing.run_step(session, as_of=until))
+                summary.add(billing_run.run_step(session, as_of=until))
             progress.update(task, description=f"{summary.subscriptions:,} subscriptions, "
                                               f"{summary.invoices:,} invoices")
     result = {**summary.as_dict(), "seconds": round(time.perf_counter() - started, 3)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
-from seatwise.core.errors import BadInput
+from seatwise.core.errors import BadInput, ErrorCode
 
 
 class Clock(Protocol):
@@ -38,10 +38,10 @@ def parse_instant(text: str, *, what: str = "time") -> datetime:
     except (ValueError, AttributeError):
         raise BadInput(
             f"invalid {what} {text!r}: expected ISO-8601 such as 2026-11-26 or 2026-11-26T09:30:00Z",
-            code="invalid_datetime",
+            code=ErrorCode.INVALID_DATETIME,
         ) from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)  # a bare date or time is read as UTC
     if not 1970 <= at.year <= 2999:  # keeps every period and deadline computable
-        raise BadInput(f"invalid {what} {text!r}: expected a time between 1970 and 2999", code="invalid_datetime")
+        raise BadInput(f"invalid {what} {text!r}: expected a time between 1970 and 2999", code=ErrorCode.INVALID_DATETIME)
     return at.astimezone(UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from seatwise.core.errors import SeatwiseError
+from seatwise.core.errors import ErrorCode, SeatwiseError
 from seatwise.core.policy import Policy, Profile
 
 DEFAULT_DATABASE_URL = "sqlite:///./seatwise.db"
@@ -20,7 +20,7 @@ def cancel_threshold() -> int:
     text = os.environ.get("SEATWISE_CANCEL_THRESHOLD", "25")
     if not text.isdigit() or int(text) < 1:
         raise SeatwiseError(f"invalid SEATWISE_CANCEL_THRESHOLD {text!r}: expected a whole number of 1 or more",
-                            code="invalid_configuration")
+                            code=ErrorCode.INVALID_CONFIGURATION)
     return int(text)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from seatwise.core.errors import BadInput
+from seatwise.core.errors import BadInput, ErrorCode
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -101,7 +101,7 @@ def engine_for(url: str) -> Engine:
     except ArgumentError:
         raise BadInput(
             f"invalid database URL {url!r}: expected sqlite:///path.db or postgresql+psycopg://user@host/db",
-            code="invalid_database_url",
+            code=ErrorCode.INVALID_DATABASE_URL,
         ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -115,7 +115,7 @@ def engine_for(url: str) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True)
     raise BadInput(f"unsupported database {parsed.get_backend_name()!r}: expected sqlite or postgresql",
-                   code="invalid_database_url")
+                   code=ErrorCode.INVALID_DATABASE_URL)
 
 
 @lru_cache(maxsize=8)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from seatwise.billing import service as billing
+from seatwise.billing_run import service as billing_run
 from seatwise.catalog import service as catalog
 from seatwise.catalog.models import Product
 from seatwise.core.roles import OPERATOR
@@ -16,7 +16,7 @@ from seatwise.organizations import service as organizations
 from seatwise.organizations.models import Organization
 from seatwise.payments import service as payments
 from seatwise.subscriptions import service as subscriptions
-from seatwise.web import auth
+from seatwise.accounts import service as accounts
 
 PRODUCTS = [
     dict(sku="SW-BUSINESS", name="Seatwise Business", price="12.50", interval="monthly", max_seats=300,
@@ -53,7 +53,7 @@ def _create(session: Session, *, now: datetime) -> None:
         return now - timedelta(days=days)
 
     start = ago(200)
-    auth.add_operator(session, email=OPERATOR_EMAIL, name="Olivia Operator", password=PASSWORD, now=start)
+    accounts.add_operator(session, email=OPERATOR_EMAIL, name="Olivia Operator", password=PASSWORD, now=start)
     for product in PRODUCTS:
         catalog.add_product(session, currency="EUR", trial_days=30, now=start, **product)
     orgs, users = [], []
@@ -102,7 +102,7 @@ def _create(session: Session, *, now: datetime) -> None:
     subscriptions.cancel(session, sub_id=canceled.id, actor=OPERATOR, now=ago(10), reason="too_expensive")
     gone = subscriptions.buy(session, org_id=fabrikam.id, sku="SW-BUSINESS", seats=3, actor=OPERATOR, now=ago(130))
     subscriptions.cancel(session, sub_id=gone.id, actor=OPERATOR, now=ago(100), reason="no_longer_needed")
-    billing.run(session, as_of=now)
+    billing_run.run(session, as_of=now)
 
 
 def _summary(session: Session, *, seeded: bool) -> dict:

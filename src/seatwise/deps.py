@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from seatwise import db
 from seatwise.apikeys import service as apikeys
-from seatwise.core.errors import SeatwiseError
+from seatwise.core.errors import ErrorCode, SeatwiseError
 from seatwise.core.roles import Actor
 
 MAX_ID = 2**31 - 1  # an id beyond what the database stores names nothing
@@ -23,7 +23,7 @@ T = TypeVar("T")
 class Unauthenticated(SeatwiseError):
     """No API key, or one that is wrong or revoked."""
 
-    code = "unauthenticated"
+    code = ErrorCode.UNAUTHENTICATED
     status = 401
 
 
@@ -46,7 +46,7 @@ def api_actor(request: Request, session: Annotated[Session, Depends(read_session
     # write route's own transaction never runs beside an idle one.
     session.rollback()
     if actor is None:
-        raise Unauthenticated("unknown or revoked API key: expected a key from `seatwise apikey create`")
+        raise Unauthenticated("unknown or revoked API key: expected a key the operator created")
     return actor
 
 

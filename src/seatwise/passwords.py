@@ -7,7 +7,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from seatwise.core.errors import BadInput
+from seatwise.core.errors import BadInput, ErrorCode
 
 MIN_LENGTH = 10
 # OWASP's recommended argon2id settings (19 MiB, 2 passes, 1 lane): about 40 ms a password on a
@@ -25,7 +25,7 @@ def _dummy() -> str:
 def hash_password(password: str) -> str:
     """The argon2id hash of a password that is long enough."""
     if not isinstance(password, str) or len(password) < MIN_LENGTH or len(password) > 200:
-        raise BadInput(f"invalid password: expected {MIN_LENGTH} to 200 characters", code="invalid_password")
+        raise BadInput(f"invalid password: expected {MIN_LENGTH} to 200 characters", code=ErrorCode.INVALID_PASSWORD)
     return _HASHER.hash(password)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 
 from seatwise import db
 from seatwise.billing import service as billing
+from seatwise.billing_run import service as billing_run
 from seatwise.billing.models import Charge, Invoice, LedgerEntry
 from seatwise.catalog import service as catalog
 from seatwise.core.money import Money
@@ -89,7 +90,7 @@ def test_r15_r16_ten_licences_at_12_50_cancelled_on_day_3_credit_112_50_returned
         w = world(s, now=T0, users=0)
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=10, actor=w.billing_admin, now=T0)
     with uow() as s:
-        billing.run(s, as_of=NOV_2)
+        billing_run.run(s, as_of=NOV_2)
         [first] = billing.list_invoices(s, org_id=w.org_id)
         # 10 licences × €12.50 = 12500 cents for the whole period 1–30 November, in advance (R3)
         assert (first.number, first.billing_date) == ("SW-2026-000001", NOV_2)
@@ -110,10 +111,10 @@ def test_r15_r16_ten_licences_at_12_50_cancelled_on_day_3_credit_112_50_returned
                                     -11250, at(2026, 11, 4), DEC_1, DEC_1)
 
     with uow() as s:
-        billing.run(s, as_of=DEC_1 - timedelta(seconds=1))
+        billing_run.run(s, as_of=DEC_1 - timedelta(seconds=1))
         assert len(billing.list_invoices(s, org_id=w.org_id)) == 1  # not due yet: it comes back *by* Dec 1
     with uow() as s:
-        billing.run(s, as_of=DEC_1)
+        billing_run.run(s, as_of=DEC_1)
         _assert_credits_settled(s, DEC_1)
         first, second = billing.list_invoices(s, org_id=w.org_id)
         assert (second.number, second.billing_date) == ("SW-2026-000002", DEC_1)
@@ -132,7 +133,7 @@ def test_r14_r15_r16_yen_three_seats_31_day_period_cancelled_on_day_10_credit_20
         w = world(s, now=start, users=0, currency="JPY", price="1000")
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=3, actor=w.billing_admin, now=start)
     with uow() as s:
-        billing.run(s, as_of=at(2026, 12, 2))
+        billing_run.run(s, as_of=at(2026, 12, 2))
         [first] = billing.list_invoices(s, org_id=w.org_id)
         # JPY has no minor unit: 3 × ¥1,000 = 3000
         assert (first.currency, first.total, first.amount_due) == ("JPY", 3000, 3000)
@@ -142,7 +143,7 @@ def test_r14_r15_r16_yen_three_seats_31_day_period_cancelled_on_day_10_credit_20
         assert decision.credit == Money(2032, "JPY")
         assert decision.credit.decimal_string() == "2032"
     with uow() as s:
-        billing.run(s, as_of=JAN_1)
+        billing_run.run(s, as_of=JAN_1)
         first, second = billing.list_invoices(s, org_id=w.org_id)
         # the credit comes back in the run at the period end, 1 January 2027: the first invoice of 2027
         assert (second.number, second.billing_date, second.currency) == ("SW-2027-000001", JAN_1, "JPY")
@@ -160,7 +161,7 @@ def test_r3_started_31_january_2027_is_invoiced_28_february_then_31_march(uow):
         w = world(s, now=bought, users=0)
         subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=2, actor=w.billing_admin, now=bought)
     with uow() as s:
-        billing.run(s, as_of=at(2027, 4, 1))
+        billing_run.run(s, as_of=at(2027, 4, 1))
         invoices = billing.list_invoices(s, org_id=w.org_id)
         # the first period is invoiced at the next midnight, 1 Feb; then each period on its first day:
         # February lacks a 31st so the anchor clamps to 28 Feb; March has one, so 31 Mar (R3)
@@ -189,7 +190,7 @@ def test_r14_kuwaiti_dinar_has_three_decimals_in_lines_and_credits(uow):
         # day 10 of 31: 3750 × 21/31 = 78750/31 = 2540.32 → 2540 fils = KWD 2.540
         assert (decision.credit, decision.credit.decimal_string()) == (Money(2540, "KWD"), "2.540")
     with uow() as s:
-        billing.run(s, as_of=JAN_1)
+        billing_run.run(s, as_of=JAN_1)
         first, second = billing.list_invoices(s, org_id=w.org_id)
         assert (first.currency, first.total, Money(first.total, "KWD").decimal_string()) == ("KWD", 3750, "3.750")
         assert _totals(second) == (0, 0, 0, 2540, "paid")
@@ -203,7 +204,7 @@ def test_r3_r12_r15_period_in_advance_seats_bought_and_removed_mid_period_as_lin
         w = world(s, now=T0, users=0)
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=10, actor=w.billing_admin, now=T0)
     with uow() as s:
-        billing.run(s, as_of=NOV_2)
+        billing_run.run(s, as_of=NOV_2)
     with uow() as s:
         # day 4: +5 seats, paid from day 4 to day 30 inclusive = 27 days: 5 × 1250 × 27/30 = 5625
         licenses.set_total(s, sub_id=sub.id, total=15, actor=w.billing_admin, now=at(2026, 11, 4, 10))
@@ -211,7 +212,7 @@ def test_r3_r12_r15_period_in_advance_seats_bought_and_removed_mid_period_as_lin
         # day 20: −3 seats, credited for the days after day 20 (21–30) = 10 days: 3 × 1250 × 10/30 = 1250
         licenses.set_total(s, sub_id=sub.id, total=12, actor=w.global_admin, now=at(2026, 11, 20, 10))
     with uow() as s:
-        billing.run(s, as_of=DEC_1)
+        billing_run.run(s, as_of=DEC_1)
         _, dec = billing.list_invoices(s, org_id=w.org_id)
         assert (dec.number, dec.billing_date) == ("SW-2026-000002", DEC_1)
         assert _lines(s, dec.id) == [
@@ -239,7 +240,7 @@ def test_r15_round_half_up_once_per_line_not_per_seat(uow):
         # day 22: +3 seats, charged days 22–28 = 7 days: 937.5 → 938 (per seat it would be 3 × 313 = 939)
         licenses.set_total(s, sub_id=sub.id, total=10, actor=w.billing_admin, now=at(2027, 2, 22, 10))
     with uow() as s:
-        billing.run(s, as_of=at(2027, 3, 1))
+        billing_run.run(s, as_of=at(2027, 3, 1))
         _, mar = billing.list_invoices(s, org_id=w.org_id)
         assert [(kind, desc, amount) for kind, desc, _, amount, _, _ in _lines(s, mar.id)] == [
             ("seats_removed", "Credit: 3 licences removed × 7/28 days, 22–28 Feb 2027", -938),
@@ -255,13 +256,13 @@ def test_r15_lines_are_in_the_organisations_locale_dutch(uow):
         w = world(s, now=T0, users=0, locale="nl")
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=10, actor=w.billing_admin, now=T0)
     with uow() as s:
-        billing.run(s, as_of=NOV_2)
+        billing_run.run(s, as_of=NOV_2)
     with uow() as s:
         licenses.set_total(s, sub_id=sub.id, total=15, actor=w.billing_admin, now=at(2026, 11, 4, 10))
     with uow() as s:
         subscriptions.cancel(s, sub_id=sub.id, actor=w.billing_admin, now=at(2026, 11, 20, 10))
     with uow() as s:
-        billing.run(s, as_of=DEC_1)
+        billing_run.run(s, as_of=DEC_1)
         nov, dec = billing.list_invoices(s, org_id=w.org_id)
         assert [line[1] for line in _lines(s, nov.id)] == ["10 licenties van BIZ product, 1–30 nov 2026"]
         assert [(line[1], line[3]) for line in _lines(s, dec.id)] == [
@@ -292,10 +293,10 @@ def test_r2_r3_a_converted_trial_is_invoiced_from_its_trial_end_and_nothing_befo
         w = world(s, now=T0, users=0)
         subscriptions.start_trial(s, org_id=w.org_id, sku=w.sku, seats=5, actor=w.global_admin, now=T0)
     with uow() as s:
-        billing.run(s, as_of=DEC_1 - timedelta(seconds=1))
+        billing_run.run(s, as_of=DEC_1 - timedelta(seconds=1))
         assert billing.list_invoices(s, org_id=w.org_id) == []  # a trial costs nothing
     with uow() as s:
-        billing.run(s, as_of=DEC_1)
+        billing_run.run(s, as_of=DEC_1)
         [invoice] = billing.list_invoices(s, org_id=w.org_id)
         # 30 trial days from 1 Nov end at 1 Dec 00:00; first paid period 1–31 Dec: 5 × 1250 = 6250
         assert (invoice.number, invoice.billing_date) == ("SW-2026-000001", DEC_1)
@@ -308,7 +309,7 @@ def test_r6_r15_reactivating_a_cancelled_subscription_charges_the_days_left_and_
         w = world(s, now=T0, users=0)
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=10, actor=w.billing_admin, now=T0)
     with uow() as s:
-        billing.run(s, as_of=NOV_2)
+        billing_run.run(s, as_of=NOV_2)
     with uow() as s:
         subscriptions.cancel(s, sub_id=sub.id, actor=w.billing_admin, now=at(2026, 11, 3, 10))  # credit 11250
     with uow() as s:
@@ -316,7 +317,7 @@ def test_r6_r15_reactivating_a_cancelled_subscription_charges_the_days_left_and_
         _, charge = subscriptions.reactivate(s, sub_id=sub.id, actor=w.billing_admin, now=at(2026, 11, 10, 10))
         assert charge.amount == Money(8750, "EUR")
     with uow() as s:
-        billing.run(s, as_of=DEC_1)
+        billing_run.run(s, as_of=DEC_1)
         nov_2, nov_11, dec_1 = billing.list_invoices(s, org_id=w.org_id)
         assert nov_11.billing_date == at(2026, 11, 11)
         assert [(line[0], line[1], line[3]) for line in _lines(s, nov_11.id)] == [
@@ -337,12 +338,12 @@ def test_r6_reactivating_an_expired_subscription_starts_and_bills_a_new_whole_pe
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=10, actor=w.billing_admin, now=T0)
         subscriptions.set_recurring_billing(s, sub_id=sub.id, enabled=False, actor=w.billing_admin, now=T0)
     with uow() as s:
-        billing.run(s, as_of=at(2026, 12, 10))
+        billing_run.run(s, as_of=at(2026, 12, 10))
         assert subscriptions.get(s, sub_id=sub.id).status == "expired"  # since 1 Dec
     with uow() as s:
         subscriptions.reactivate(s, sub_id=sub.id, actor=w.billing_admin, now=at(2026, 12, 10, 10))
     with uow() as s:
-        billing.run(s, as_of=at(2027, 1, 10))
+        billing_run.run(s, as_of=at(2027, 1, 10))
         invoices = billing.list_invoices(s, org_id=w.org_id)
         # a new period from 10 Dec, billed whole (12500) at the next midnight; renewed 10 Jan
         assert [(i.billing_date, i.total) for i in invoices] == [
@@ -360,7 +361,7 @@ def test_r16_a_credit_goes_to_the_organisations_next_invoice_first_then_the_rest
         _add_product(s, sku="PRO", price="20.00")
         biz = subscriptions.buy(s, org_id=w.org_id, sku="BIZ", seats=10, actor=w.billing_admin, now=T0)
     with uow() as s:
-        billing.run(s, as_of=NOV_2)
+        billing_run.run(s, as_of=NOV_2)
     with uow() as s:
         # day 3 of BIZ: credit 12500 × 27/30 = 11250, due back by 1 December at the latest
         subscriptions.cancel(s, sub_id=biz.id, actor=w.billing_admin, now=at(2026, 11, 3, 10))
@@ -368,7 +369,7 @@ def test_r16_a_credit_goes_to_the_organisations_next_invoice_first_then_the_rest
         # 10 × €20.00 = 20000, period 10 Nov – 9 Dec, invoiced at the next midnight, 11 November
         subscriptions.buy(s, org_id=w.org_id, sku="PRO", seats=10, actor=w.billing_admin, now=at(2026, 11, 10, 12))
     with uow() as s:
-        billing.run(s, as_of=at(2026, 11, 11))
+        billing_run.run(s, as_of=at(2026, 11, 11))
         _, nov_11 = billing.list_invoices(s, org_id=w.org_id)
         assert (nov_11.number, nov_11.billing_date) == ("SW-2026-000002", at(2026, 11, 11))
         assert [(kind, amount) for kind, _, _, amount, _, _ in _lines(s, nov_11.id)] == [
@@ -378,7 +379,7 @@ def test_r16_a_credit_goes_to_the_organisations_next_invoice_first_then_the_rest
         assert [(k, a) for k, a, _ in _ledger(s, nov_11.id)] == [("charge", 20000), ("credit", -11250),
                                                                  ("payment", -8750)]
     with uow() as s:
-        billing.run(s, as_of=DEC_1)
+        billing_run.run(s, as_of=DEC_1)
         assert len(billing.list_invoices(s, org_id=w.org_id)) == 2  # nothing left to settle on 1 December
         _assert_credits_settled(s, DEC_1)
         assert billing.check_ledger(s) == []
@@ -404,12 +405,12 @@ def test_r16_no_credit_outlives_its_settlement_run_over_months_of_changes(uow):
                 with uow() as s:
                     action(s, when)
         with uow() as s:
-            billing.run(s, as_of=day)
+            billing_run.run(s, as_of=day)
             _assert_credits_settled(s, day)
             assert billing.check_ledger(s) == []
         previous, day = day, day + timedelta(days=3)  # 2 Nov + 30 × 3 days = 31 Jan
     with uow() as s:
-        billing.run(s, as_of=at(2027, 2, 1))
+        billing_run.run(s, as_of=at(2027, 2, 1))
         _assert_credits_settled(s, at(2027, 2, 1))
     with uow() as s:
         # the credits: 5 Nov, 8 BIZ seats × 1250 × 25/30 = 8333.3 → 8333; 7 Dec, 8 PRO seats × 799 × 24/31
@@ -431,7 +432,7 @@ def test_r17_two_subscriptions_renewing_on_the_same_day_share_one_invoice(uow):
         subscriptions.buy(s, org_id=w.org_id, sku="BIZ", seats=10, actor=w.billing_admin, now=T0)
         subscriptions.buy(s, org_id=w.org_id, sku="PRO", seats=3, actor=w.billing_admin, now=at(2026, 11, 1, 14))
     with uow() as s:
-        billing.run(s, as_of=DEC_1)
+        billing_run.run(s, as_of=DEC_1)
         invoices = billing.list_invoices(s, org_id=w.org_id)
         assert [(i.number, i.billing_date) for i in invoices] == [("SW-2026-000001", NOV_2),
                                                                  ("SW-2026-000002", DEC_1)]
@@ -455,12 +456,12 @@ def test_r17_numbers_are_gapless_across_organisations_and_runs_and_restart_each_
     with uow() as s:
         subscriptions.buy(s, org_id=fabrikam.org_id, sku="FAB", seats=2, actor=OPERATOR, now=at(2026, 11, 15, 10))
     with uow() as s:
-        billing.run(s, as_of=at(2026, 11, 20))
+        billing_run.run(s, as_of=at(2026, 11, 20))
     with uow() as s:
         subscriptions.buy(s, org_id=northwind.org_id, sku="NW", seats=3, actor=OPERATOR, now=at(2026, 12, 20, 10))
     for as_of in (at(2026, 12, 25), at(2027, 1, 10), at(2027, 2, 5)):
         with uow() as s:
-            billing.run(s, as_of=as_of)
+            billing_run.run(s, as_of=as_of)
     names = {contoso.org_id: "Contoso", fabrikam.org_id: "Fabrikam", northwind.org_id: "Northwind"}
     with uow() as s:
         invoices = s.scalars(select(Invoice).order_by(Invoice.id)).all()
@@ -498,7 +499,7 @@ def test_r17_r18_issued_invoices_and_ledger_entries_never_change_afterwards(uow)
         _add_product(s, sku="PRO", price="20.00")
         biz = subscriptions.buy(s, org_id=w.org_id, sku="BIZ", seats=10, actor=w.billing_admin, now=T0)
     with uow() as s:
-        billing.run(s, as_of=NOV_2)
+        billing_run.run(s, as_of=NOV_2)
         [first] = billing.list_invoices(s, org_id=w.org_id)
         before = _frozen(s, first.id)
     with uow() as s:
@@ -508,7 +509,7 @@ def test_r17_r18_issued_invoices_and_ledger_entries_never_change_afterwards(uow)
     with uow() as s:
         pro = subscriptions.buy(s, org_id=w.org_id, sku="PRO", seats=2, actor=w.billing_admin, now=at(2026, 11, 25))
     with uow() as s:
-        billing.run(s, as_of=at(2026, 12, 5))
+        billing_run.run(s, as_of=at(2026, 12, 5))
         second = billing.list_invoices(s, org_id=w.org_id)[1]
         before_second = _frozen(s, second.id)
     with uow() as s:
@@ -517,7 +518,7 @@ def test_r17_r18_issued_invoices_and_ledger_entries_never_change_afterwards(uow)
     with uow() as s:
         subscriptions.reactivate(s, sub_id=biz.id, actor=w.billing_admin, now=at(2026, 12, 8, 10))
     with uow() as s:
-        billing.run(s, as_of=at(2027, 2, 1))
+        billing_run.run(s, as_of=at(2027, 2, 1))
         assert len(billing.list_invoices(s, org_id=w.org_id)) > 3
         assert _frozen(s, first.id) == before
         assert _frozen(s, second.id) == before_second
@@ -539,7 +540,7 @@ def _books(uow):
     with uow() as s:
         subscriptions.cancel(s, sub_id=sub.id, actor=OPERATOR, now=at(2026, 11, 3, 10))
     with uow() as s:
-        billing.run(s, as_of=DEC_1)
+        billing_run.run(s, as_of=DEC_1)
         assert billing.check_ledger(s) == []
     return card.org_id, transfer.org_id
 
@@ -662,11 +663,11 @@ END = at(2027, 1, 20)
 def test_r20_a_second_run_for_the_same_as_of_creates_nothing(uow):
     _story(uow)
     with uow() as s:
-        first = billing.run(s, as_of=END)
+        first = billing_run.run(s, as_of=END)
     with uow() as s:
         once = _snapshot(s)
         counts = [s.scalar(select(func.count()).select_from(t)) for t in (Charge, Invoice, LedgerEntry, Payment)]
-        second = billing.run(s, as_of=END)
+        second = billing_run.run(s, as_of=END)
     with uow() as s:
         assert (second.invoices, second.subscriptions, sum(second.payments.values())) == (0, 0, 0)
         assert [s.scalar(select(func.count()).select_from(t))
@@ -686,7 +687,7 @@ def test_r20_a_second_run_for_the_same_as_of_creates_nothing(uow):
 def test_r20_stepping_day_by_day_or_in_small_commits_equals_one_run(uow, db_url):
     _story(uow)
     with uow() as s:
-        billing.run(s, as_of=END)
+        billing_run.run(s, as_of=END)
         one_run = _snapshot(s)
     # Contoso pays by card and renews on the 1st (its PRO was bought 10 Nov, cancelled 12 Nov); Fabrikam's
     # card is declined: disabled on 2 Dec, 30 days after its first invoice; Northwind pays by invoice,
@@ -706,7 +707,7 @@ def test_r20_stepping_day_by_day_or_in_small_commits_equals_one_run(uow, db_url)
     day = NOV_2
     while day <= END:
         with uow() as s:
-            billing.run(s, as_of=day)
+            billing_run.run(s, as_of=day)
             _assert_credits_settled(s, day)
             assert billing.check_ledger(s) == []
         day += timedelta(days=1)
@@ -718,6 +719,6 @@ def test_r20_stepping_day_by_day_or_in_small_commits_equals_one_run(uow, db_url)
     done = False
     while not done:  # one piece of work per transaction, as a run killed and restarted would
         with uow() as s:
-            done = billing.run_step(s, as_of=END, limit=1).done
+            done = billing_run.run_step(s, as_of=END, limit=1).done
     with uow() as s:
         assert _snapshot(s) == one_run

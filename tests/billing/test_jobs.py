@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from seatwise import db
-from seatwise.billing import jobs
+from seatwise.billing_run import jobs
 from seatwise.billing import service as billing
-from seatwise.billing.models import BillingRun, Invoice
+from seatwise.billing_run import service as billing_run
+from seatwise.billing.models import Invoice
+from seatwise.billing_run.models import BillingRun
 from seatwise.clock import FixedClock
 from seatwise.core.errors import BadInput
 from seatwise.core.roles import OPERATOR
@@ -40,7 +42,7 @@ def test_r19_a_console_run_records_what_was_due_and_finishes_with_the_same_invoi
         assert done.invoices == s.scalar(select(func.count()).select_from(Invoice)) == 3  # 1 Nov, 1 Dec, 1 Jan
     # R20: a second run finds nothing left to do.
     with uow() as s:
-        assert billing.run(s, as_of=LATER).subscriptions == 0
+        assert billing_run.run(s, as_of=LATER).subscriptions == 0
 
 
 def test_a_run_as_of_a_later_time_than_now_is_refused(uow):
@@ -52,7 +54,7 @@ def test_a_run_that_fails_is_shown_as_failed_with_the_reason_and_keeps_its_commi
     _two_renewing_subscriptions(uow)
     with uow() as s:
         run_id = jobs.start(s, as_of=LATER, started_by="operator:1", now=LATER).id
-    real_step, calls = billing.run_step, []
+    real_step, calls = billing_run.run_step, []
 
     def step_then_fail(session, **kwargs):  # the database going away after the first step, say
         calls.append(1)

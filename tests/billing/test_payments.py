@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from seatwise.billing import service as billing
+from seatwise.billing_run import service as billing_run
 from seatwise.billing.models import Charge, Invoice, LedgerEntry
 from seatwise.core.errors import Refused
 from seatwise.core.roles import OPERATOR
@@ -50,7 +51,7 @@ def _buy(uow, *, seats: int = 10, **kw):
 
 def _run(uow, as_of: datetime) -> None:
     with uow() as s:
-        billing.run(s, as_of=as_of)
+        billing_run.run(s, as_of=as_of)
 
 
 def _payments(s, invoice_id: int) -> list[tuple]:
@@ -236,7 +237,7 @@ def test_r21_no_active_subscription_has_an_invoice_unpaid_30_days_past_due(uow):
         overdue = s.scalars(select(Invoice).where(Invoice.org_id == w.org_id, Invoice.status == "open",
                                                   Invoice.due_at <= at(2027, 1, 12) - timedelta(days=30))).all()
         assert [i.number for i in overdue] == ["SW-2026-000002"]
-        assert [sub.status for sub in billing.subscriptions_of(s, invoice=overdue[0])] != ["active"]
+        assert [sub.status for sub in subscriptions.billed_by(s, invoice_id=overdue[0].id)] != ["active"]
 
 
 def test_r16_r21_a_refund_never_exceeds_what_the_organisation_paid(uow):

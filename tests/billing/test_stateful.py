@@ -47,6 +47,7 @@ from sqlalchemy import delete, func, select
 
 from seatwise import db
 from seatwise.billing import service as billing
+from seatwise.billing_run import service as billing_run
 from seatwise.billing.models import Charge, Invoice, InvoiceCounter, LedgerEntry
 from seatwise.catalog import service as catalog
 from seatwise.core.cancellation import CANCEL_REASONS
@@ -54,7 +55,7 @@ from seatwise.core.errors import BadInput, Refused
 from seatwise.core.invoicing import DISABLE_AFTER_DAYS
 from seatwise.core.roles import OPERATOR, Actor
 from seatwise.licenses import service as licenses
-from seatwise.licenses.models import Assignment
+from seatwise.subscriptions.models import Assignment
 from seatwise.organizations import service as organizations
 from seatwise.organizations.models import User
 from seatwise.payments import service as payments
@@ -522,7 +523,7 @@ def machine_for(url: str) -> type[RuleBasedStateMachine]:
             off-by-one mistakes live."""
             far = self.now + timedelta(days=3_650)
             with db.read_only(self.url) as s:
-                due = billing.next_moment(s, as_of=far)
+                due = billing_run.next_moment(s, as_of=far)
             if due is None:
                 event("next due: nothing")
                 return
@@ -531,7 +532,7 @@ def machine_for(url: str) -> type[RuleBasedStateMachine]:
         def billing_run_to(self, moment: datetime) -> None:
             self.now = moment
             with self.uow() as s:
-                summary = billing.run(s, as_of=self.now)
+                summary = billing_run.run(s, as_of=self.now)
             self.last_run, self.acted = self.now, False
             for name in summary.transitions:
                 event(f"run: {name}")
@@ -545,7 +546,7 @@ def machine_for(url: str) -> type[RuleBasedStateMachine]:
             with db.read_only(self.url) as s:
                 before = fingerprint(s)
             with self.uow() as s:
-                summary = billing.run(s, as_of=self.now)
+                summary = billing_run.run(s, as_of=self.now)
             assert (summary.subscriptions, summary.invoices, sum(summary.payments.values())) == (0, 0, 0)
             with db.read_only(self.url) as s:
                 assert fingerprint(s) == before, "a second billing run at the same moment changed something"
@@ -595,14 +596,14 @@ def test_r19_r21_an_action_between_a_missed_dunning_date_and_the_run_does_not_we
     with uow() as s:
         admin, sub_id = _declined_card_world(s, NOV_1)
     with uow() as s:
-        billing.run(s, as_of=datetime(2026, 11, 20, tzinfo=UTC))  # invoiced 2 Nov, declined, retried 5, 7, 9 Nov
+        billing_run.run(s, as_of=datetime(2026, 11, 20, tzinfo=UTC))  # invoiced 2 Nov, declined, retried 5, 7, 9 Nov
     try:  # 2 Dec 10:00: the run of 2 Dec 00:00 has not happened yet; buying a licence catches up (or is refused)
         with uow() as s:
             licenses.set_total(s, sub_id=sub_id, total=2, actor=admin, now=DEC_2 + timedelta(hours=10))
     except Refused:
         pass
     with uow() as s:
-        billing.run(s, as_of=DEC_2 + timedelta(days=1))  # BadInput: 2 Dec 00:00 is before the sub last changed
+        billing_run.run(s, as_of=DEC_2 + timedelta(days=1))  # BadInput: 2 Dec 00:00 is before the sub last changed
     with uow() as s:
         sub = subscriptions.get(s, sub_id=sub_id)
         assert (sub.status, sub.status_reason) == ("disabled", "non_payment")
@@ -612,7 +613,7 @@ def test_r6_r21_a_subscription_disabled_for_non_payment_is_not_reactivated_witho
     with uow() as s:
         admin, sub_id = _declined_card_world(s, NOV_1)
     with uow() as s:
-        billing.run(s, as_of=DEC_2 + timedelta(hours=9))
+        billing_run.run(s, as_of=DEC_2 + timedelta(hours=9))
         assert subscriptions.get(s, sub_id=sub_id).status_reason == "non_payment"
     try:
         with uow() as s:
@@ -620,7 +621,7 @@ def test_r6_r21_a_subscription_disabled_for_non_payment_is_not_reactivated_witho
     except Refused:
         pass
     with uow() as s:
-        billing.run(s, as_of=DEC_2 + timedelta(days=1))
+        billing_run.run(s, as_of=DEC_2 + timedelta(days=1))
         [first] = [i for i in billing.list_invoices(s, org_id=subscriptions.get(s, sub_id=sub_id).org_id)
                    if i.number == "SW-2026-000001"]
         assert first.status == "open"

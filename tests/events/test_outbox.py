@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from seatwise.billing import service as billing
+from seatwise.billing_run import service as billing_run
 from seatwise.core.errors import Refused
 from seatwise.core.roles import OPERATOR
 from seatwise.events import service as events
@@ -42,9 +43,9 @@ def test_r2_r4_r5_r6_every_event_type_is_written_by_the_change_that_causes_it(uo
         day = T0 + timedelta(days=2)
         licenses.set_total(s, sub_id=canceled.id, total=6, actor=OPERATOR, now=day)
         subscriptions.cancel(s, sub_id=canceled.id, actor=OPERATOR, now=day, reason="other", comment=None)
-        billing.run(s, as_of=T0 + timedelta(days=70))  # trial converts; the lapsing one expires, then disables
+        billing_run.run(s, as_of=T0 + timedelta(days=70))  # trial converts; the lapsing one expires, then disables
         subscriptions.reactivate(s, sub_id=lapsing.id, actor=OPERATOR, now=T0 + timedelta(days=70))
-        billing.run(s, as_of=T0 + timedelta(days=400))  # the cancelled one is deleted 90 days on
+        billing_run.run(s, as_of=T0 + timedelta(days=400))  # the cancelled one is deleted 90 days on
     seen = set(_types(uow, w.org_id)) | set(_types(uow, declined.org_id))
     assert seen == events.EVENT_TYPES
     with uow() as s:

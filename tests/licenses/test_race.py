@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from seatwise import db
-from seatwise.licenses.models import Assignment
+from seatwise.subscriptions.models import Assignment
 from seatwise.subscriptions import service as subscriptions
 from tests.conftest import T0
 from tests.factories import world

@@ -14,7 +14,7 @@ from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
 from seatwise.subscriptions import service as subscriptions
-from seatwise.web import auth
+from seatwise.accounts import service as accounts
 from tests.conftest import T0
 from tests.factories import world
 
@@ -59,7 +59,7 @@ def site(uow, db_url) -> Site:
         for w in (contoso, fabrikam):
             for actor in (w.global_admin, w.billing_admin, w.user_admin):
                 organizations.set_password(s, user_id=actor.user_id, password=PASSWORD, now=T0)
-        auth.add_operator(s, email="operator@seatwise.example", name=None, password=PASSWORD, now=T0)
+        accounts.add_operator(s, email="operator@seatwise.example", name=None, password=PASSWORD, now=T0)
         sub = subscriptions.buy(s, org_id=contoso.org_id, sku="BIZ", seats=3, actor=OPERATOR, now=T0)
         other = subscriptions.buy(s, org_id=fabrikam.org_id, sku="FAB", seats=2, actor=OPERATOR, now=T0)
         s.flush()

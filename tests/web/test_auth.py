@@ -10,7 +10,7 @@ from seatwise import db
 from seatwise.clock import FixedClock
 from seatwise.core.signin import LOCKOUT, MAX_FAILURES
 from seatwise.web import auth
-from seatwise.web.models import WebSession
+from seatwise.accounts.models import WebSession
 from tests.web.conftest import PASSWORD, csrf, sign_in
 
 ADMIN = "global_admin@contoso.example"
@@ -135,7 +135,7 @@ def test_a_sign_in_form_token_works_only_in_the_browser_it_was_given_to(site):
 def test_parallel_wrong_passwords_for_a_new_address_are_each_counted(site):
     from concurrent.futures import ThreadPoolExecutor
 
-    from seatwise.web.models import SignInAttempts
+    from seatwise.accounts.models import SignInAttempts
 
     def guess(n: int) -> None:
         with db.unit_of_work(site.url) as s:

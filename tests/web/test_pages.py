@@ -75,11 +75,11 @@ def test_r9_billing_buttons_are_shown_only_to_roles_that_may_use_them_and_refuse
 
 def test_r9_every_page_and_form_of_another_organisation_answers_404_and_changes_nothing(site):
     client = site.signed_in("billing_admin@fabrikam.example")
-    from seatwise.billing import service as billing
+    from seatwise.billing_run import service as billing_run
     from seatwise.billing.models import Invoice
 
     with db.unit_of_work(site.url) as s:
-        billing.run(s, as_of=site.clock.at)
+        billing_run.run(s, as_of=site.clock.at)
         invoice_id = s.query(Invoice.id).filter(Invoice.org_id == site.contoso.org_id).scalar()
     sub, user = site.sub_id, site.contoso.user_ids[0]
     token = csrf(client)

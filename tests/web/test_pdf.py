@@ -12,6 +12,7 @@ import zlib
 from datetime import UTC, datetime
 
 from seatwise.billing import service as billing
+from seatwise.billing_run import service as billing_run
 from seatwise.core.roles import OPERATOR
 from seatwise.i18n import gettext
 from seatwise.licenses import service as licenses
@@ -92,13 +93,13 @@ def _december_invoice(uow, *, locale: str = "en"):
         w = world(s, now=T0, users=0, locale=locale)
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=10, actor=w.billing_admin, now=T0)
     with uow() as s:
-        billing.run(s, as_of=NOV_2)
+        billing_run.run(s, as_of=NOV_2)
     with uow() as s:
         licenses.set_total(s, sub_id=sub.id, total=15, actor=w.billing_admin, now=at(2026, 11, 4, 10))
     with uow() as s:
         licenses.set_total(s, sub_id=sub.id, total=12, actor=w.billing_admin, now=at(2026, 11, 20, 10))
     with uow() as s:
-        billing.run(s, as_of=DEC_1)
+        billing_run.run(s, as_of=DEC_1)
         first, december = billing.list_invoices(s, org_id=w.org_id)
         return first, december, billing.lines_of(s, invoice_id=december.id)
 
@@ -136,11 +137,11 @@ def test_r16_refund_appears_on_the_invoice_that_paid_it_back(uow):
         w = world(s, now=T0, users=0)
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=10, actor=w.billing_admin, now=T0)
     with uow() as s:
-        billing.run(s, as_of=NOV_2)
+        billing_run.run(s, as_of=NOV_2)
     with uow() as s:
         subscriptions.cancel(s, sub_id=sub.id, actor=w.billing_admin, now=at(2026, 11, 3, 10))
     with uow() as s:
-        billing.run(s, as_of=DEC_1)
+        billing_run.run(s, as_of=DEC_1)
         _, second = billing.list_invoices(s, org_id=w.org_id)
         lines = billing.lines_of(s, invoice_id=second.id)
         text = pdf_text(_render(second, lines))
@@ -157,7 +158,7 @@ def test_r21_pay_by_invoice_is_open_and_due_net_30_without_a_paid_date(uow):
                                     actor=OPERATOR, now=T0)
         subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=2, actor=w.billing_admin, now=T0)
     with uow() as s:
-        billing.run(s, as_of=NOV_2)
+        billing_run.run(s, as_of=NOV_2)
         [invoice] = billing.list_invoices(s, org_id=w.org_id)
         text = pdf_text(_render(invoice, billing.lines_of(s, invoice_id=invoice.id)))
     assert "Status Open" in text
@@ -214,7 +215,7 @@ def test_a_period_across_months_prints_whole(uow, recwarn):
         w = world(s, now=T0, users=0, period="annual", price="396.00")
         subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=2, actor=w.billing_admin, now=T0)
     with uow() as s:
-        billing.run(s, as_of=NOV_2)
+        billing_run.run(s, as_of=NOV_2)
         [invoice] = billing.list_invoices(s, org_id=w.org_id)
         lines = billing.lines_of(s, invoice_id=invoice.id)
     text = pdf_text(_render(invoice, lines))

@@ -16,6 +16,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from seatwise.billing import service as billing
+from seatwise.billing_run import service as billing_run
 from seatwise.core.roles import OPERATOR
 from seatwise.events import service as events
 from seatwise.licenses import service as licenses
@@ -131,7 +132,7 @@ def _a_month_of_changes(uow, w, *, sku: str) -> None:
     with uow() as s:
         licenses.set_total(s, sub_id=sub.id, total=5, actor=OPERATOR, now=day)
         subscriptions.cancel(s, sub_id=sub.id, actor=OPERATOR, now=day, reason=None, comment=None)
-        billing.run(s, as_of=T0 + timedelta(days=40))
+        billing_run.run(s, as_of=T0 + timedelta(days=40))
 
 
 def _deliver_all(url: str, clock: Clock, *, step: timedelta = timedelta(seconds=5), rounds: int = 50) -> None:

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from seatwise.apikeys.models import ApiKey
-from seatwise.core.errors import BadInput, NotFound, Refused
+from seatwise.core.errors import BadInput, ErrorCode, NotFound, Refused
 from seatwise.core.roles import OPERATOR, Actor, Role
-from seatwise.events import service as audit
+from seatwise.events import service as events
 from seatwise.organizations.models import User
 from seatwise.organizations.service import get_org, get_user
 
@@ -28,20 +28,20 @@ def create(session: Session, *, operator: bool, org_id: int | None, as_user: int
            now: datetime) -> tuple[ApiKey, str]:
     """A new key, the operator's or acting as an admin of one organisation; returns it with the key itself."""
     if (org_id is not None or as_user is not None) if operator else (org_id is None or as_user is None):
-        raise BadInput("give either --operator, or --org ID --as USER", code="invalid_api_key_owner")
+        raise BadInput("a key is the operator's, or acts as one admin of one organisation: expected either, not both", code=ErrorCode.INVALID_API_KEY_OWNER)
     if not operator:
         get_org(session, org_id=org_id)
         user = get_user(session, user_id=as_user)
         if user.org_id != org_id or user.removed_at is not None:
             raise BadInput(f"user {as_user} is not an active user of organisation {org_id}: expected one of its "
-                           "admins", code="user_of_another_org")
+                           "admins", code=ErrorCode.USER_OF_ANOTHER_ORG)
         if user.role == Role.USER:
             raise Refused(f"user {as_user} holds licences but is not an admin: a key acts with an admin's role",
-                          code="not_an_admin")
+                          code=ErrorCode.NOT_AN_ADMIN)
     key = PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(key_hash=_hash(key), prefix=key[:10], org_id=org_id, user_id=as_user, created_at=now)
     session.add(row)
-    audit.record(session, actor=OPERATOR.label, action="api_key.created", row=row, org_id=org_id, before=None,
+    events.audit_change(session, actor=OPERATOR.label, action="api_key.created", row=row, org_id=org_id, before=None,
                  at=now)
     return row, key
 
@@ -55,13 +55,13 @@ def revoke(session: Session, *, key_id: int, now: datetime) -> ApiKey:
     """Stop a key from working, at once and for good."""
     row = session.get(ApiKey, key_id, with_for_update=True)
     if row is None:
-        raise NotFound(f"unknown API key {key_id}: expected an id from `seatwise apikey list`",
-                       code="unknown_api_key")
+        raise NotFound(f"unknown API key {key_id}",
+                       code=ErrorCode.UNKNOWN_API_KEY)
     if row.revoked_at is not None:
-        raise Refused(f"API key {key_id} was already revoked", code="already_revoked")
-    before = audit.snapshot(row)
+        raise Refused(f"API key {key_id} was already revoked", code=ErrorCode.ALREADY_REVOKED)
+    before = events.snapshot(row)
     row.revoked_at = now
-    audit.record(session, actor=OPERATOR.label, action="api_key.revoked", row=row, org_id=row.org_id,
+    events.audit_change(session, actor=OPERATOR.label, action="api_key.revoked", row=row, org_id=row.org_id,
                  before=before, at=now)
     return row
 

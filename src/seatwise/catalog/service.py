@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from seatwise.catalog.models import Product
-from seatwise.core.errors import BadInput, NotFound
+from seatwise.core.errors import BadInput, ErrorCode, NotFound
 from seatwise.core.licenses import check_seat_count
 from seatwise.core.money import Money
 from seatwise.core.periods import Interval
@@ -16,7 +16,7 @@ from seatwise.core.policy import Profile
 from seatwise.core.roles import OPERATOR
 from seatwise.core.text import required_text
 from seatwise.db import page
-from seatwise.events import service as audit
+from seatwise.events import service as events
 
 
 def add_product(
@@ -37,17 +37,17 @@ def add_product(
     name = required_text(name, field="name", max_length=200)
     unit_price = Money.parse(price, currency)
     if unit_price.amount < 0:
-        raise BadInput(f"invalid price {price!r}: expected 0 or more", code="invalid_amount")
+        raise BadInput(f"invalid price {price!r}: expected 0 or more", code=ErrorCode.INVALID_AMOUNT)
     if interval not in set(Interval):
-        raise BadInput(f"invalid period {interval!r}: expected monthly or annual", code="invalid_period")
+        raise BadInput(f"invalid period {interval!r}: expected monthly or annual", code=ErrorCode.INVALID_PERIOD)
     if policy not in set(Profile):
-        raise BadInput(f"invalid policy {policy!r}: expected standard or window", code="invalid_policy")
+        raise BadInput(f"invalid policy {policy!r}: expected standard or window", code=ErrorCode.INVALID_POLICY)
     if not 0 <= trial_days <= 365:
-        raise BadInput(f"invalid trial days {trial_days}: expected 0 to 365", code="invalid_trial_days")
+        raise BadInput(f"invalid trial days {trial_days}: expected 0 to 365", code=ErrorCode.INVALID_TRIAL_DAYS)
     if max_seats is not None:
         check_seat_count(max_seats)
     if session.scalar(select(Product.id).where(Product.sku == sku)) is not None:
-        raise BadInput(f"SKU {sku!r} already exists: expected a new SKU", code="duplicate_sku")
+        raise BadInput(f"SKU {sku!r} already exists: expected a new SKU", code=ErrorCode.DUPLICATE_SKU)
     product = Product(
         sku=sku,
         name=name,
@@ -60,7 +60,7 @@ def add_product(
         created_at=now,
     )
     session.add(product)
-    audit.record(session, actor=OPERATOR.label, action="product.added", row=product, org_id=None, before=None, at=now)
+    events.audit_change(session, actor=OPERATOR.label, action="product.added", row=product, org_id=None, before=None, at=now)
     return product
 
 
@@ -68,7 +68,7 @@ def get_by_sku(session: Session, *, sku: str) -> Product:
     """The product with this SKU, or NotFound."""
     product = session.scalar(select(Product).where(Product.sku == sku))
     if product is None:
-        raise NotFound(f"unknown SKU {sku!r}: expected one of `seatwise product list`", code="unknown_sku")
+        raise NotFound(f"unknown SKU {sku!r}", code=ErrorCode.UNKNOWN_SKU)
     return product
 
 

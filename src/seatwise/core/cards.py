@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from seatwise.core.errors import BadInput
+from seatwise.core.errors import BadInput, ErrorCode
 
 _EXPIRY = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*$")
 
@@ -48,14 +48,14 @@ def parse_card(*, number: str, expiry: str, now: datetime) -> Card:
     digits = re.sub(r"[\s-]", "", number or "")
     if not re.fullmatch(r"[0-9]{12,19}", digits) or not luhn_ok(digits):  # ASCII digits only: "²".isdigit() is True
         raise BadInput("invalid card number: expected 12 to 19 digits that pass the Luhn check, such as 4242 4242 4242 4242",
-                       code="invalid_card_number")
+                       code=ErrorCode.INVALID_CARD_NUMBER)
     match = _EXPIRY.match(expiry or "")
     if not match or not 1 <= int(match.group(1)) <= 12:
-        raise BadInput(f"invalid expiry {expiry!r}: expected MM/YY with a month from 01 to 12", code="invalid_expiry")
+        raise BadInput(f"invalid expiry {expiry!r}: expected MM/YY with a month from 01 to 12", code=ErrorCode.INVALID_EXPIRY)
     month, year = int(match.group(1)), int(match.group(2))
     if year < 100:
         year += 2000
     if (year, month) < (now.year, now.month):
         raise BadInput(f"card expired in {month:02d}/{year}: expected an expiry date that has not passed",
-                       code="card_expired")
+                       code=ErrorCode.CARD_EXPIRED)
     return Card(digits, month, year)

@@ -26,6 +26,37 @@ class MethodKind(enum.StrEnum):
     INVOICE = "invoice"
 
 
+class InvoiceStatus(enum.StrEnum):
+    OPEN = "open"  # something is still due
+    PAID = "paid"
+
+
+class PaymentKind(enum.StrEnum):
+    PAYMENT = "payment"  # money received (a card charge, or a payment recorded by hand)
+    REFUND = "refund"  # money sent back to the payment method
+    CREDIT = "credit"  # a leftover credit set against an older unpaid invoice
+
+
+class PaymentStatus(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class LedgerKind(enum.StrEnum):
+    CHARGE = "charge"
+    CREDIT = "credit"
+    PAYMENT = "payment"
+    REFUND = "refund"
+
+
+class Dunning(enum.StrEnum):
+    """What following up an unpaid invoice did (R21)."""
+
+    RETRIED = "retried"  # the card was charged again and paid
+    RETRY_FAILED = "retry_failed"
+    DISABLED = "disabled"  # past the dunning period: its subscriptions are disabled
+
+
 @dataclass(frozen=True, slots=True)
 class Totals:
     """What an invoice adds up to: charges, credits applied to them, and what is due or refunded."""

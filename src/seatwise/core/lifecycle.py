@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from seatwise.core.errors import Refused
+from seatwise.core.errors import ErrorCode, Refused
 from seatwise.core.periods import Interval, Period, add_days, index_containing, period_at, start_of_day
 
 EXPIRED_DAYS = 30  # R2, R4: an expired subscription keeps its users' access this long
@@ -104,6 +104,16 @@ def _disable(state: Lifecycle, *, at: datetime, reason: Reason) -> Lifecycle:
     return replace(state, status=Status.DISABLED, reason=reason, state_until=add_days(at, DISABLED_DAYS))
 
 
+def renews(*, status: Status, recurring_billing: bool) -> bool:
+    """Whether a subscription renews when its period ends (R4): active, with recurring billing on."""
+    return status is Status.ACTIVE and recurring_billing
+
+
+def renewal_index(period_index: int) -> int:
+    """The period a renewal starts: the next one on the same anchor (R3)."""
+    return period_index + 1
+
+
 def next_transition(
     state: Lifecycle, *, as_of: datetime, payment_method_at: Callable[[datetime], bool]
 ) -> Transition | None:
@@ -124,8 +134,8 @@ def next_transition(
         at = state.current_period.end
         if at > as_of:
             return None
-        if state.recurring_billing:
-            return Transition(Event.RENEWED, at, replace(state, period_index=state.period_index + 1))
+        if renews(status=state.status, recurring_billing=state.recurring_billing):
+            return Transition(Event.RENEWED, at, replace(state, period_index=renewal_index(state.period_index)))
         return Transition(Event.EXPIRED, at, _expire(state, at=at, reason=Reason.RECURRING_BILLING_OFF))
 
     if state.status in (Status.EXPIRED, Status.DISABLED):
@@ -154,7 +164,7 @@ def advance(
 def cancel(state: Lifecycle, *, now: datetime) -> Lifecycle:
     """A cancelled subscription is disabled at once and deleted 90 days later (R5)."""
     if state.status is not Status.ACTIVE:
-        raise Refused(f"only an active subscription can be cancelled; this one is {state.status}", code="not_active")
+        raise Refused(f"only an active subscription can be cancelled; this one is {state.status}", code=ErrorCode.NOT_ACTIVE)
     return replace(_disable(state, at=now, reason=Reason.CANCELED), recurring_billing=False)
 
 
@@ -162,7 +172,7 @@ def disable_for_non_payment(state: Lifecycle, *, at: datetime) -> Lifecycle:
     """An invoice unpaid past the dunning period disables the subscription (R21)."""
     if state.status not in (Status.ACTIVE, Status.EXPIRED):
         raise Refused(f"only an active or expired subscription is disabled for non-payment; this one is "
-                      f"{state.status}", code="not_active")
+                      f"{state.status}", code=ErrorCode.NOT_ACTIVE)
     return _disable(state, at=at, reason=Reason.NON_PAYMENT)
 
 
@@ -172,7 +182,7 @@ def set_recurring_billing(state: Lifecycle, *, enabled: bool) -> Lifecycle:
         raise Refused(
             f"recurring billing can change only on a trial or active subscription; this one is {state.status}"
             " (reactivate it instead)",
-            code="not_active",
+            code=ErrorCode.NOT_ACTIVE,
         )
     return replace(state, recurring_billing=enabled)
 
@@ -195,9 +205,9 @@ def reactivate(state: Lifecycle, *, now: datetime) -> Lifecycle:
             state, status=Status.ACTIVE, reason=None, state_until=None, period_index=index, recurring_billing=True
         )
     if state.status is Status.DELETED:
-        raise Refused("a deleted subscription cannot be reactivated; buy a new one", code="deleted")
+        raise Refused("a deleted subscription cannot be reactivated; buy a new one", code=ErrorCode.DELETED)
     raise Refused(f"only an expired or disabled subscription can be reactivated; this one is {state.status}",
-                  code="not_reactivatable")
+                  code=ErrorCode.NOT_REACTIVATABLE)
 
 
 def deletion_date(state: Lifecycle) -> datetime | None:

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
-from seatwise.core.errors import BadInput
+from seatwise.core.errors import BadInput, ErrorCode
 
 
 MAX_MINOR_DIGITS = 18  # amounts stay below 10**18 minor units, which fits a signed 64-bit column
@@ -29,7 +29,7 @@ def check_currency(code: str) -> str:
     if len(upper) != 3 or upper not in _known_currencies() or upper in _NOT_MONEY:
         raise BadInput(
             f"unknown currency {code!r}: expected an ISO 4217 code such as EUR, USD or JPY",
-            code="unknown_currency",
+            code=ErrorCode.UNKNOWN_CURRENCY,
         )
     return upper
 
@@ -79,7 +79,7 @@ class Money:
         except InvalidOperation:
             value = None
         if value is None or not value.is_finite():
-            raise BadInput(f"invalid amount {text!r}: expected a decimal number such as 12.50", code="invalid_amount")
+            raise BadInput(f"invalid amount {text!r}: expected a decimal number such as 12.50", code=ErrorCode.INVALID_AMOUNT)
         # Scale with integers, not Decimal arithmetic: Decimal rounds to 28 digits and
         # under/overflows silently or with its own exceptions.
         sign, coefficient_digits, exp = value.as_tuple()
@@ -87,7 +87,7 @@ class Money:
         if coefficient == 0:
             return cls(0, code)
         if value.adjusted() + digits >= MAX_MINOR_DIGITS:
-            raise BadInput(f"invalid amount {text!r}: too large", code="invalid_amount")
+            raise BadInput(f"invalid amount {text!r}: too large", code=ErrorCode.INVALID_AMOUNT)
         shift = exp + digits
         if shift < 0:
             # More decimals than the currency has: they must all be zeros ('12.500' EUR).
@@ -96,7 +96,7 @@ class Money:
             if rest:
                 raise BadInput(
                     f"invalid amount {text!r}: {code} has {digits} decimal places",
-                    code="invalid_amount",
+                    code=ErrorCode.INVALID_AMOUNT,
                 )
         else:
             coefficient *= 10**shift

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from seatwise.core.errors import Forbidden, Refused
+from seatwise.core.errors import ErrorCode, Forbidden, Refused
 
 
 class Role(enum.StrEnum):
@@ -50,6 +50,11 @@ OPERATOR = Actor(role=None)
 SYSTEM_BILLING_RUN = "system:billing-run"
 
 
+def can_see(actor: Actor, org_id: int) -> bool:
+    """Whether `actor` may see an organisation's rows: the operator all, an admin only their own (R9)."""
+    return actor.is_operator or actor.org_id == org_id
+
+
 def may(actor: Actor, permission: Permission, org_id: int) -> bool:
     """Whether `actor` holds `permission` in organisation `org_id`; nobody acts outside their own."""
     if actor.is_operator:
@@ -75,10 +80,10 @@ def check_removal(actor: Actor, *, user_id: int, role: Role, global_admins: int)
     """An admin does not remove themselves, and nobody removes an organisation's last Global admin,
     so that it can always manage its own billing and users."""
     if actor.user_id == user_id:
-        raise Refused("you cannot remove yourself: ask another Global admin", code="cannot_remove_self")
+        raise Refused("you cannot remove yourself: ask another Global admin", code=ErrorCode.CANNOT_REMOVE_SELF)
     if role is Role.GLOBAL_ADMIN and global_admins <= 1:
         raise Refused("this is the organisation's last Global admin: make someone else a Global admin first",
-                      code="last_global_admin")
+                      code=ErrorCode.LAST_GLOBAL_ADMIN)
 
 
 def require(actor: Actor, permission: Permission, org_id: int) -> None:

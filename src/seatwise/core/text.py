@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from seatwise.core.errors import BadInput
+import re
+
+from seatwise.core.errors import BadInput, ErrorCode
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def required_text(value: str | None, *, field: str, max_length: int) -> str:
@@ -14,3 +18,11 @@ def required_text(value: str | None, *, field: str, max_length: int) -> str:
         raise BadInput(f"{field} too long ({len(text)} characters): expected at most {max_length}",
                        code=f"invalid_{field}")
     return text
+
+
+def email_address(value: str | None) -> str:
+    """An e-mail address as stored (trimmed, lower case); BadInput when it is not one."""
+    email = (value or "").strip().lower()
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise BadInput(f"invalid e-mail {email!r}: expected name@example.com", code=ErrorCode.INVALID_EMAIL)
+    return email

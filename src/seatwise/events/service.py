@@ -34,7 +34,7 @@ def snapshot(row: Any) -> dict[str, Any]:
     return data
 
 
-def record(
+def audit_change(
     session: Session,
     *,
     actor: str,
@@ -43,14 +43,16 @@ def record(
     org_id: int | None,
     before: dict[str, Any] | None,
     at: datetime,
+    extra: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one audit entry for `row` as it is now (flushing it first so that it has an id)."""
+    """Audit a change of `row` (flushed first, so that it has an id) as it is now, with `extra` facts of the
+    change (a credit, a charge); an action customers hear of goes to the outbox with the same data."""
     session.flush()
-    return append(session, actor=actor, action=action, entity=row.__tablename__, entity_id=row.id,
-                  org_id=org_id, before=before, after=snapshot(row), at=at)
+    return audit_entry(session, actor=actor, action=action, entity=row.__tablename__, entity_id=row.id,
+                       org_id=org_id, before=before, after={**snapshot(row), **(extra or {})}, at=at)
 
 
-def append(
+def audit_entry(
     session: Session,
     *,
     actor: str,
@@ -62,7 +64,7 @@ def append(
     after: dict[str, Any] | None,
     at: datetime,
 ) -> AuditEntry:
-    """Append one audit entry as given (for rows that no longer exist, say)."""
+    """Audit a change as given (of a row that no longer exists, say); to the outbox too, as `audit_change`."""
     entry = AuditEntry(at=at, actor=actor, org_id=org_id, action=action, entity=entity, entity_id=entity_id,
                        before=before, after=after)
     session.add(entry)
@@ -70,17 +72,17 @@ def append(
         data = {"object": _OBJECTS.get(entity, entity), **(after or before or {"id": entity_id})}
         if before and after:
             data["previous_attributes"] = {k: v for k, v in before.items() if after.get(k) != v}
-        emit(session, type=action, org_id=org_id, data=data, at=at)
+        publish(session, type=action, org_id=org_id, data=data, at=at)
     return entry
 
 
-def emit(session: Session, *, type: str, org_id: int, data: dict[str, Any], at: datetime) -> None:
-    """Write one event into the outbox, in the caller's transaction."""
+def publish(session: Session, *, type: str, org_id: int, data: dict[str, Any], at: datetime) -> None:
+    """Write one event into the outbox only (no audit entry), in the caller's transaction."""
     session.add(Event(org_id=org_id, type=type, occurred_at=at, data=data, dispatched=False))
 
 
-def emit_many(session: Session, events: list[dict[str, Any]]) -> None:
-    """Write many events (dicts of org_id, type, occurred_at, data) at once: the billing run's path."""
+def publish_many(session: Session, events: list[dict[str, Any]]) -> None:
+    """Write many events (dicts of org_id, type, occurred_at, data) into the outbox at once: the billing run's path."""
     bulk_insert(session, Event.__table__, [dict(e, dispatched=False) for e in events])
 
 

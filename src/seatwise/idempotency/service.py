@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from seatwise.core.errors import BadInput, Refused
+from seatwise.core.errors import BadInput, ErrorCode, Refused
 from seatwise.idempotency.models import IdempotentRequest
 
 KEPT = timedelta(hours=24)
@@ -41,7 +41,7 @@ def check_key(key: str) -> None:
     """Keys are 1–255 printable ASCII characters, such as a UUID."""
     if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
         raise BadInput("invalid Idempotency-Key: expected 1 to 255 printable ASCII characters, such as a UUID",
-                       code="invalid_idempotency_key")
+                       code=ErrorCode.INVALID_IDEMPOTENCY_KEY)
 
 
 def begin(session: Session, *, caller: str, key: str, fingerprint: str, now: datetime) -> Replay | None:
@@ -53,10 +53,10 @@ def begin(session: Session, *, caller: str, key: str, fingerprint: str, now: dat
         if not stale:
             if row.fingerprint != fingerprint:
                 raise BadInput("this Idempotency-Key was used with another request: expected the same method, "
-                               "path and body, or a new key", code="idempotency_key_reused")
+                               "path and body, or a new key", code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
             if row.status is None:
                 raise Refused("a request with this Idempotency-Key is still running: expected a retry later",
-                              code="idempotency_key_in_use")
+                              code=ErrorCode.IDEMPOTENCY_KEY_IN_USE)
             return Replay(row.status, (row.body or "").encode(), row.content_type)
         session.delete(row)
         session.flush()
@@ -65,7 +65,7 @@ def begin(session: Session, *, caller: str, key: str, fingerprint: str, now: dat
             session.add(IdempotentRequest(caller=caller, key=key, fingerprint=fingerprint, created_at=now))
     except IntegrityError:
         raise Refused("a request with this Idempotency-Key is still running: expected a retry later",
-                      code="idempotency_key_in_use") from None
+                      code=ErrorCode.IDEMPOTENCY_KEY_IN_USE) from None
     return None
 
 

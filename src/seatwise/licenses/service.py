@@ -10,14 +10,15 @@ from sqlalchemy.orm import Session
 
 from seatwise import config
 from seatwise.billing import service as billing
-from seatwise.core.errors import BadInput, Refused
+from seatwise.core.domain_events import SubscriptionDeleted, UserRemoved, UserRestored
+from seatwise.core.errors import BadInput, ErrorCode, Refused
 from seatwise.core.invoicing import LineKind
 from seatwise.core.licenses import SeatChange, check_assign, check_seat_change
 from seatwise.core.lifecycle import Status
 from seatwise.core.proration import Proration, charge_for_remaining_days, credit_for_unused_days
 from seatwise.core.roles import Actor, Permission, require
-from seatwise.events import service as audit
-from seatwise.licenses.models import Assignment
+from seatwise.events import service as events
+from seatwise.subscriptions.models import Assignment
 from seatwise.organizations.models import User
 from seatwise.organizations.service import get_user
 from seatwise.subscriptions import service as subscriptions
@@ -75,12 +76,12 @@ def set_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: d
     proration, period, added = plan.proration, state.current_period, plan.change.delta > 0
     line = billing.bill_proration(session, sub=sub, kind=LineKind.SEATS_ADDED if added else LineKind.SEATS_REMOVED,
                                   proration=proration, period=period, at=now, bill_on=period.end)
-    before = audit.snapshot(sub)
+    before = events.snapshot(sub)
     sub.seats = total
     sub.updated_at = now
-    entry = audit.record(session, actor=actor.label, action="licenses.changed", row=sub, org_id=sub.org_id,
-                         before=before, at=now)
-    entry.after = {**entry.after, "prorated": proration.amount.amount if added else -proration.amount.amount}
+    events.audit_change(session, actor=actor.label, action="licenses.changed", row=sub, org_id=sub.org_id,
+                        before=before, at=now,
+                        extra={"prorated": proration.amount.amount if added else -proration.amount.amount})
     billing.credit_issued(session, charge=line, at=now)
     return plan
 
@@ -89,9 +90,9 @@ def _user_in_org(session: Session, *, user_id: int, org_id: int) -> User:
     user = get_user(session, user_id=user_id, lock=True)
     if user.org_id != org_id:
         raise BadInput(f"user {user_id} belongs to another organisation: expected a user of organisation {org_id}",
-                       code="user_of_another_org")
+                       code=ErrorCode.USER_OF_ANOTHER_ORG)
     if user.removed_at is not None:
-        raise Refused(f"user {user_id} is removed: restore them first", code="user_removed")
+        raise Refused(f"user {user_id} is removed: restore them first", code=ErrorCode.USER_REMOVED)
     return user
 
 
@@ -108,12 +109,12 @@ def assign(session: Session, *, sub_id: int, user_id: int, actor: Actor, now: da
     existing = session.scalar(select(Assignment).where(
         Assignment.subscription_id == sub.id, Assignment.user_id == user_id))
     if existing is not None:
-        raise Refused(f"user {user_id} already has a licence of subscription {sub.id}", code="already_assigned")
+        raise Refused(f"user {user_id} already has a licence of subscription {sub.id}", code=ErrorCode.ALREADY_ASSIGNED)
     check_assign(status=Status(sub.status), seats=sub.seats,
                  assigned=subscriptions.assigned_count(session, sub_id=sub.id))
     assignment = Assignment(subscription_id=sub.id, user_id=user_id, assigned_at=now)
     session.add(assignment)
-    audit.record(session, actor=actor.label, action="license.assigned", row=assignment, org_id=sub.org_id,
+    events.audit_change(session, actor=actor.label, action="license.assigned", row=assignment, org_id=sub.org_id,
                  before=None, at=now)
     return assignment
 
@@ -126,10 +127,10 @@ def unassign(session: Session, *, sub_id: int, user_id: int, actor: Actor, now: 
     assignment = session.scalar(select(Assignment).where(
         Assignment.subscription_id == sub.id, Assignment.user_id == user_id))
     if assignment is None:
-        raise Refused(f"user {user_id} has no licence of subscription {sub.id}", code="not_assigned")
-    before = audit.snapshot(assignment)
+        raise Refused(f"user {user_id} has no licence of subscription {sub.id}", code=ErrorCode.NOT_ASSIGNED)
+    before = events.snapshot(assignment)
     session.delete(assignment)
-    audit.append(session, actor=actor.label, action="license.unassigned", entity="assignments",
+    events.audit_entry(session, actor=actor.label, action="license.unassigned", entity="assignments",
                  entity_id=assignment.id, org_id=sub.org_id, before=before, after=None, at=now)
 
 
@@ -139,24 +140,26 @@ def assignments_of(session: Session, *, sub_id: int) -> list[Assignment]:
         Assignment.subscription_id == sub_id, Assignment.suspended_at.is_(None)).order_by(Assignment.user_id)))
 
 
-def suspend_for_user(session: Session, *, user: User, actor: Actor, now: datetime) -> None:
-    """A removed user's licences stop holding seats until the user is restored."""
+def suspend_for_user(session: Session, event: UserRemoved) -> None:
+    """A removed user's licences stop holding seats until the user is restored (R13)."""
+    actor, now = event.actor, event.at
     for assignment in session.scalars(select(Assignment).where(
-            Assignment.user_id == user.id, Assignment.suspended_at.is_(None))):
-        before = audit.snapshot(assignment)
+            Assignment.user_id == event.user_id, Assignment.suspended_at.is_(None))):
+        before = events.snapshot(assignment)
         assignment.suspended_at = now
-        audit.record(session, actor=actor.label, action="license.suspended", row=assignment, org_id=user.org_id,
-                     before=before, at=now)
+        events.audit_change(session, actor=actor.label, action="license.suspended", row=assignment,
+                            org_id=event.org_id, before=before, at=now)
 
 
-def resume_for_user(session: Session, *, user: User, actor: Actor, now: datetime) -> None:
-    """Give a restored user back each licence that still has a free seat; drop the others."""
+def resume_for_user(session: Session, event: UserRestored) -> None:
+    """Give a restored user back each licence that still has a free seat; drop the others (R13)."""
+    actor, now = event.actor, event.at
     suspended = list(session.scalars(select(Assignment).where(
-        Assignment.user_id == user.id, Assignment.suspended_at.is_not(None))))
+        Assignment.user_id == event.user_id, Assignment.suspended_at.is_not(None))))
     for assignment in suspended:
         sub = subscriptions.get(session, sub_id=assignment.subscription_id, lock=True)
         subscriptions.catch_up(session, sub=sub, now=now)
-        before = audit.snapshot(assignment)
+        before = events.snapshot(assignment)
         try:
             check_assign(status=Status(sub.status), seats=sub.seats,
                          assigned=subscriptions.assigned_count(session, sub_id=sub.id))
@@ -165,21 +168,20 @@ def resume_for_user(session: Session, *, user: User, actor: Actor, now: datetime
             free = False
         if free:
             assignment.suspended_at = None
-            audit.record(session, actor=actor.label, action="license.resumed", row=assignment, org_id=user.org_id,
-                         before=before, at=now)
+            events.audit_change(session, actor=actor.label, action="license.resumed", row=assignment,
+                                org_id=event.org_id, before=before, at=now)
         else:
             session.delete(assignment)
-            audit.append(session, actor=actor.label, action="license.released", entity="assignments",
-                         entity_id=assignment.id, org_id=user.org_id, before=before, after=None, at=now)
+            events.audit_entry(session, actor=actor.label, action="license.released", entity="assignments",
+                         entity_id=assignment.id, org_id=event.org_id, before=before, after=None, at=now)
 
 
-def release_all(session: Session, *, sub: Subscription, actor: str, now: datetime) -> int:
-    """Free every licence of a deleted subscription; returns how many."""
-    rows = list(session.scalars(select(Assignment).where(Assignment.subscription_id == sub.id)))
+def release_all(session: Session, event: SubscriptionDeleted) -> None:
+    """Free every licence of a deleted subscription."""
+    rows = list(session.scalars(select(Assignment).where(Assignment.subscription_id == event.sub_id)))
     for assignment in rows:
         session.delete(assignment)
     if rows:
-        audit.append(session, actor=actor, action="licenses.released", entity="subscriptions", entity_id=sub.id,
-                     org_id=sub.org_id, before={"assigned_user_ids": sorted(a.user_id for a in rows)}, after=None,
-                     at=now)
-    return len(rows)
+        events.audit_entry(session, actor=event.actor, action="licenses.released", entity="subscriptions",
+                           entity_id=event.sub_id, org_id=event.org_id,
+                           before={"assigned_user_ids": sorted(a.user_id for a in rows)}, after=None, at=event.at)

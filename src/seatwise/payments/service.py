@@ -8,10 +8,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from seatwise.core.cards import parse_card
-from seatwise.core.errors import BadInput
+from seatwise.core.errors import BadInput, ErrorCode
 from seatwise.core.roles import Actor, Permission, require
 from seatwise.db import page
-from seatwise.events import service as audit
+from seatwise.events import service as events
 from seatwise.organizations.service import get_org
 from seatwise.payments.gateway import Gateway, SimulatedGateway
 from seatwise.payments.models import PaymentMethod
@@ -33,19 +33,19 @@ def add_payment_method(
     require(actor, Permission.MANAGE_BILLING, org_id)
     if invoice == (card_number is not None) or (invoice and expiry is not None):
         raise BadInput("give either a card (--card NUMBER --exp MM/YY; API: card, exp) or pay-by-invoice "
-                       "(--invoice; API: invoice)", code="invalid_payment_method")
+                       "(--invoice; API: invoice)", code=ErrorCode.INVALID_PAYMENT_METHOD)
     if invoice:
         method = PaymentMethod(org_id=org_id, kind="invoice", created_at=now)
     else:
         if expiry is None:
             raise BadInput("missing expiry: expected the card's expiry as MM/YY (--exp; API: exp)",
-                           code="invalid_expiry")
+                           code=ErrorCode.INVALID_EXPIRY)
         card = parse_card(number=card_number, expiry=expiry, now=now)
         token = (gateway or SimulatedGateway()).tokenize(card)
         method = PaymentMethod(org_id=org_id, kind="card", brand=card.brand, last4=card.last4,
                                exp_month=card.exp_month, exp_year=card.exp_year, token=token, created_at=now)
     session.add(method)
-    audit.record(session, actor=actor.label, action="payment_method.added", row=method, org_id=org_id,
+    events.audit_change(session, actor=actor.label, action="payment_method.added", row=method, org_id=org_id,
                  before=None, at=now)
     return method
 

@@ -7,13 +7,14 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from seatwise import config
+from seatwise import bus, config
 from seatwise.billing import service as billing
+from seatwise.billing.models import Charge
 from seatwise.catalog.models import Product
 from seatwise.catalog.service import get_by_sku
 from seatwise.core import lifecycle
 from seatwise.core.cancellation import CANCEL_REASONS, CancellationDecision, decide_cancellation
-from seatwise.core.errors import BadInput, NotFound, Refused
+from seatwise.core.errors import BadInput, ErrorCode, NotFound, Refused
 from seatwise.core.licenses import check_seat_count
 from seatwise.core.invoicing import LineKind
 from seatwise.core.lifecycle import Event, Lifecycle, Status, Transition
@@ -21,13 +22,13 @@ from seatwise.core.money import Money
 from seatwise.core.periods import Interval, Period, add_days, start_of_day
 from seatwise.core.proration import Proration, charge_for_remaining_days, credit_for_unused_days
 from seatwise.core.purchase import check_new_subscription, check_trial, require_payment_method
-from seatwise.core.roles import SYSTEM_BILLING_RUN, Actor, Permission, may, require
+from seatwise.core.domain_events import PaymentRecorded, SubscriptionDeleted
+from seatwise.core.roles import SYSTEM_BILLING_RUN, Actor, Permission, can_see, may, require
 from seatwise.db import page
-from seatwise.events import service as audit
-from seatwise.licenses.models import Assignment
+from seatwise.events import service as events
 from seatwise.organizations.service import get_org
 from seatwise.payments.service import payment_method_at
-from seatwise.subscriptions.models import Subscription
+from seatwise.subscriptions.models import Assignment, Subscription
 
 
 def lifecycle_of(sub: Subscription) -> Lifecycle:
@@ -72,20 +73,19 @@ def catch_up(session: Session, *, sub: Subscription, now: datetime) -> list[Tran
     The billing run does the same for every subscription; an action between two runs must not
     act on a period that has already ended.
     """
-    from seatwise.licenses.service import release_all
-
     if now < sub.updated_at:
         raise BadInput(f"the time {now.isoformat()} is before subscription {sub.id} last changed "
-                       f"({sub.updated_at.isoformat()}): expected a later --now", code="clock_before_last_change")
+                       f"({sub.updated_at.isoformat()}): expected a later time", code=ErrorCode.CLOCK_BEFORE_LAST_CHANGE)
     steps = lifecycle.advance(lifecycle_of(sub), as_of=now, payment_method_at=_payment_method_of(session, sub))
     for step in steps:
-        before = audit.snapshot(sub)
+        before = events.snapshot(sub)
         apply_lifecycle(sub, step.after, now=step.at)
         if step.event in (Event.CONVERTED, Event.RENEWED):
             _bill_period(session, sub=sub, at=step.at)
         if step.after.status is Status.DELETED:
-            release_all(session, sub=sub, actor=SYSTEM_BILLING_RUN, now=step.at)
-        audit.record(session, actor=SYSTEM_BILLING_RUN, action=f"subscription.{step.event.value}", row=sub,
+            bus.record(session, SubscriptionDeleted(sub_id=sub.id, org_id=sub.org_id, actor=SYSTEM_BILLING_RUN,
+                                                    at=step.at))
+        events.audit_change(session, actor=SYSTEM_BILLING_RUN, action=f"subscription.{step.event.value}", row=sub,
                      org_id=sub.org_id, before=before, at=step.at)
     return steps
 
@@ -113,17 +113,15 @@ def get(session: Session, *, sub_id: int, lock: bool = False) -> Subscription:
         query = query.with_for_update().execution_options(populate_existing=True)
     sub = session.scalar(query)
     if sub is None:
-        raise NotFound(f"unknown subscription {sub_id}: expected an id from `seatwise subscription list`",
-                       code="unknown_subscription")
+        raise NotFound(f"unknown subscription {sub_id}", code=ErrorCode.UNKNOWN_SUBSCRIPTION)
     return sub
 
 
 def get_visible(session: Session, *, sub_id: int, actor: Actor, lock: bool = False) -> Subscription:
     """A subscription the actor may see: another organisation's answers as a missing one does."""
     sub = get(session, sub_id=sub_id, lock=lock)
-    if not actor.is_operator and actor.org_id != sub.org_id:
-        raise NotFound(f"unknown subscription {sub_id}: expected an id from `seatwise subscription list`",
-                       code="unknown_subscription")
+    if not can_see(actor, sub.org_id):
+        raise NotFound(f"unknown subscription {sub_id}", code=ErrorCode.UNKNOWN_SUBSCRIPTION)
     return sub
 
 
@@ -192,7 +190,7 @@ def start_trial(session: Session, *, org_id: int, sku: str, seats: int, actor: A
     state = lifecycle.start_trial(now=now, interval=Interval(product.interval), trial_days=product.trial_days)
     sub = _new(org_id=org_id, product=product, seats=seats, state=state, now=now)
     session.add(sub)
-    audit.record(session, actor=actor.label, action="subscription.trial_started", row=sub, org_id=org_id,
+    events.audit_change(session, actor=actor.label, action="subscription.trial_started", row=sub, org_id=org_id,
                  before=None, at=now)
     return sub
 
@@ -206,7 +204,7 @@ def buy(session: Session, *, org_id: int, sku: str, seats: int, actor: Actor, no
     session.add(sub)
     session.flush()
     _bill_period(session, sub=sub, at=now)
-    audit.record(session, actor=actor.label, action="subscription.started", row=sub, org_id=org_id,
+    events.audit_change(session, actor=actor.label, action="subscription.started", row=sub, org_id=org_id,
                  before=None, at=now)
     return sub
 
@@ -234,15 +232,15 @@ def cancel(
     """Cancel if the decision allows it (R5, R8); otherwise raise Refused carrying the decision."""
     if reason is not None and reason not in CANCEL_REASONS:
         raise BadInput(f"invalid reason {reason!r}: expected one of {', '.join(CANCEL_REASONS)}",
-                       code="invalid_reason")
+                       code=ErrorCode.INVALID_REASON)
     if comment is not None and len(comment) > 2000:
-        raise BadInput("comment too long: expected at most 2,000 characters", code="invalid_comment")
+        raise BadInput("comment too long: expected at most 2,000 characters", code=ErrorCode.INVALID_COMMENT)
     sub = get_visible(session, sub_id=sub_id, actor=actor, lock=True)
     catch_up(session, sub=sub, now=now)
     decision = cancellation_decision(session, sub=sub, actor=actor, now=now)
     if not decision.allowed:
         raise Refused(f"cancellation refused: {decision.code}", code=decision.code.value, detail=decision)
-    before = audit.snapshot(sub)
+    before = events.snapshot(sub)
     period = lifecycle_of(sub).current_period
     credit = credit_for_unused_days(unit_price=unit_price(sub), seats=sub.seats, period=period, on=now)
     line = billing.bill_proration(session, sub=sub, kind=LineKind.CANCELLATION, proration=credit, period=period,
@@ -251,9 +249,8 @@ def cancel(
     sub.canceled_at = now
     sub.cancel_reason = reason
     sub.cancel_comment = comment
-    entry = audit.record(session, actor=actor.label, action="subscription.canceled", row=sub, org_id=sub.org_id,
-                         before=before, at=now)
-    entry.after = {**entry.after, "credit": decision.credit.amount}
+    events.audit_change(session, actor=actor.label, action="subscription.canceled", row=sub, org_id=sub.org_id,
+                        before=before, at=now, extra={"credit": decision.credit.amount})
     billing.credit_issued(session, charge=line, at=now)
     return sub, decision
 
@@ -263,9 +260,9 @@ def set_recurring_billing(session: Session, *, sub_id: int, enabled: bool, actor
     sub = get_visible(session, sub_id=sub_id, actor=actor, lock=True)
     require(actor, Permission.MANAGE_BILLING, sub.org_id)
     catch_up(session, sub=sub, now=now)
-    before = audit.snapshot(sub)
+    before = events.snapshot(sub)
     apply_lifecycle(sub, lifecycle.set_recurring_billing(lifecycle_of(sub), enabled=enabled), now=now)
-    audit.record(session, actor=actor.label, action=f"subscription.recurring_billing_{'on' if enabled else 'off'}",
+    events.audit_change(session, actor=actor.label, action=f"subscription.recurring_billing_{'on' if enabled else 'off'}",
                  row=sub, org_id=sub.org_id, before=before, at=now)
     return sub
 
@@ -278,8 +275,8 @@ def reactivate(session: Session, *, sub_id: int, actor: Actor, now: datetime) ->
     lifecycle.reactivate(lifecycle_of(sub), now=now)  # refuses what cannot be reactivated, before anything else
     require_payment_method(on_file=payment_method_at(session, org_id=sub.org_id, at=now), action="reactivating")
     if billing.long_overdue(session, sub_id=sub.id, org_id=sub.org_id, now=now):
-        raise Refused("an invoice of this subscription is unpaid past its dunning period: pay it first "
-                      "(`seatwise invoice pay`), which reactivates the subscription", code="unpaid_invoice")
+        raise Refused("an invoice of this subscription is unpaid past its dunning period: pay it first, "
+                      "which reactivates the subscription", code=ErrorCode.UNPAID_INVOICE)
     return sub, _reactivate(session, sub=sub, actor_label=actor.label, now=now)
 
 
@@ -292,7 +289,7 @@ def _reactivate(session: Session, *, sub: Subscription, actor_label: str, now: d
                                              index=state.period_index) and sub.canceled_at is None \
         else _first_unpaid_day(sub, period, now)
     charge = charge_for_remaining_days(unit_price=unit_price(sub), seats=sub.seats, period=period, on=on)
-    before = audit.snapshot(sub)
+    before = events.snapshot(sub)
     apply_lifecycle(sub, state, now=now)
     sub.canceled_at = sub.cancel_reason = sub.cancel_comment = None
     if was_expired:  # a new period from today, billed whole (R6)
@@ -300,9 +297,8 @@ def _reactivate(session: Session, *, sub: Subscription, actor_label: str, now: d
     else:
         billing.bill_proration(session, sub=sub, kind=LineKind.REACTIVATION, proration=charge, period=period,
                                at=now, bill_on=start_of_day(now))
-    entry = audit.record(session, actor=actor_label, action="subscription.reactivated", row=sub, org_id=sub.org_id,
-                         before=before, at=now)
-    entry.after = {**entry.after, "charge": charge.amount.amount}
+    events.audit_change(session, actor=actor_label, action="subscription.reactivated", row=sub, org_id=sub.org_id,
+                        before=before, at=now, extra={"charge": charge.amount.amount})
     return charge
 
 
@@ -316,10 +312,19 @@ def disable_for_non_payment(session: Session, *, sub: Subscription, at: datetime
     catch_up(session, sub=sub, now=at)
     if sub.status not in (Status.ACTIVE, Status.EXPIRED):
         return
-    before = audit.snapshot(sub)
+    before = events.snapshot(sub)
     apply_lifecycle(sub, lifecycle.disable_for_non_payment(lifecycle_of(sub), at=at), now=at)
-    audit.record(session, actor=SYSTEM_BILLING_RUN, action="subscription.disabled", row=sub, org_id=sub.org_id,
+    events.audit_change(session, actor=SYSTEM_BILLING_RUN, action="subscription.disabled", row=sub, org_id=sub.org_id,
                  before=before, at=at)
+
+
+def billed_by(session: Session, *, invoice_id: int, lock: bool = False) -> list[Subscription]:
+    """The subscriptions an invoice bills."""
+    ids = select(Charge.subscription_id).where(Charge.invoice_id == invoice_id)
+    query = select(Subscription).where(Subscription.id.in_(ids)).order_by(Subscription.id)
+    if lock:
+        query = query.with_for_update()
+    return list(session.scalars(query))
 
 
 def reactivate_after_payment(session: Session, *, sub: Subscription, now: datetime) -> None:
@@ -335,3 +340,9 @@ def _first_unpaid_day(sub: Subscription, period: Period, now: datetime) -> datet
     if sub.canceled_at is not None and period.start <= sub.canceled_at < period.end:
         return max(now, add_days(start_of_day(sub.canceled_at), 1))
     return now
+
+
+def reactivate_paid(session: Session, event: PaymentRecorded) -> None:
+    """Bring back what an invoice's non-payment disabled, now that it is paid (R21)."""
+    for sub in billed_by(session, invoice_id=event.invoice_id, lock=True):
+        reactivate_after_payment(session, sub=sub, now=event.at)

@@ -11,13 +11,14 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from seatwise.billing import jobs
-from seatwise.billing.models import BillingRun
+from seatwise.billing_run import jobs
+from seatwise.billing_run.models import BillingRun
 from seatwise.catalog import service as catalog
 from seatwise.clock import parse_instant
-from seatwise.core.errors import NotFound
+from seatwise.core.errors import ErrorCode, NotFound
+from seatwise.core.lifecycle import Status
 from seatwise.deps import MAX_ID, Id
-from seatwise.events import service as audit
+from seatwise.events import service as events
 from seatwise.i18n import gettext
 from seatwise.organizations.models import Organization
 from seatwise.subscriptions.models import Subscription
@@ -65,8 +66,8 @@ def _customers(session: Session) -> list[dict]:
         org_id: {"active": active, "trial": trial, "ended": ended}
         for org_id, active, trial, ended in session.execute(
             select(Subscription.org_id,
-                   func.sum(case((Subscription.status == "active", 1), else_=0)),
-                   func.sum(case((Subscription.status == "trial", 1), else_=0)),
+                   func.sum(case((Subscription.status == Status.ACTIVE, 1), else_=0)),
+                   func.sum(case((Subscription.status == Status.TRIAL, 1), else_=0)),
                    func.sum(case((Subscription.status.in_(("expired", "disabled", "deleted")), 1), else_=0)))
             .group_by(Subscription.org_id))
     }
@@ -109,7 +110,7 @@ def billing_run(request: Request, who: OperatorWho, run_id: Id, fragment: bool =
     with reading(request) as session:
         run = session.get(BillingRun, run_id)
         if run is None:
-            raise NotFound(f"unknown billing run {run_id}", code="not_found")
+            raise NotFound(f"unknown billing run {run_id}", code=ErrorCode.NOT_FOUND)
     template = "operator/run_progress.html" if fragment else "operator/billing_run.html"
     return render(request, template, who=who, run=run)
 
@@ -119,6 +120,6 @@ def audit_log(request: Request, who: OperatorWho, org: Annotated[int | None, Que
               before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> HTMLResponse:
     """The audit log, newest first, 100 entries a page, for one organisation or all."""
     with reading(request) as session:
-        entries = audit.latest(session, org_id=org, before_id=before, limit=100)
+        entries = events.latest(session, org_id=org, before_id=before, limit=100)
         orgs = list(session.scalars(select(Organization).order_by(Organization.name)))
     return render(request, "operator/audit.html", who=who, entries=entries, orgs=orgs, org=org)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from seatwise import db
-from seatwise.core.errors import BadInput, SeatwiseError
+from seatwise.core.errors import BadInput, ErrorCode, SeatwiseError
 from seatwise.core.money import Money
 from seatwise.core.roles import Permission, may, may_manage_user
 from seatwise.deps import MAX_ID
@@ -38,7 +38,7 @@ class SignInRequired(Exception):
 class FormRefused(SeatwiseError):
     """A form without this session's CSRF token: forged, or older than the session."""
 
-    code = "csrf_token_invalid"
+    code = ErrorCode.CSRF_TOKEN_INVALID
     status = 403
 
 
@@ -100,7 +100,7 @@ async def text_fields(request: Request) -> FormData:
     """A posted form of text fields only (alone: the sign-in form, which comes before a session)."""
     data = await request.form()
     if any(not isinstance(value, str) for _key, value in data.multi_items()):
-        raise BadInput("files cannot be sent to the admin center: expected text fields only", code="invalid_value")
+        raise BadInput("files cannot be sent to the admin center: expected text fields only", code=ErrorCode.INVALID_VALUE)
     return data
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from seatwise.billing.models import Charge, Invoice
+from seatwise.core.invoicing import InvoiceStatus
 from seatwise.core.money import Money
 from seatwise.i18n import format_day, format_day_range, format_money, gettext
 
@@ -61,7 +62,7 @@ def invoice_pdf(*, invoice: Invoice, lines: Sequence[Charge], org_name: str, loc
         (_("Billing date"), format_day(invoice.billing_date, locale)),
         (_("Issue date"), format_day(invoice.issued_at, locale)),
         (_("Due date"), format_day(invoice.due_at, locale)),
-        (_("Status"), _("Paid") if invoice.status == "paid" else _("Open")),
+        (_("Status"), _("Paid") if invoice.status == InvoiceStatus.PAID else _("Open")),
     ]
     _pairs(pdf, facts)
     pdf.ln(6)
@@ -80,7 +81,7 @@ def invoice_pdf(*, invoice: Invoice, lines: Sequence[Charge], org_name: str, loc
     ]
     if invoice.refunded:
         totals.append((_("Refunded"), money(invoice.refunded)))
-    if invoice.status == "paid" and invoice.paid_at is not None:
+    if invoice.status == InvoiceStatus.PAID and invoice.paid_at is not None:
         totals.append((_("Paid on"), format_day(invoice.paid_at, locale)))
     _pairs(pdf, totals, x=pdf.l_margin + sum(_COLUMNS) - 100, label_width=55, value_width=45, align="R")
     return bytes(pdf.output())

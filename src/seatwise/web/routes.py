@@ -10,21 +10,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from seatwise.accounts import service as accounts
 from seatwise.billing import service as billing
 from seatwise.billing.models import Invoice
 from seatwise.core.cancellation import CANCEL_REASONS, Code
-from seatwise.core.errors import BadInput, NotFound, Refused
+from seatwise.core.errors import BadInput, ErrorCode, NotFound, Refused
 from seatwise.core.roles import Role
 from seatwise.deps import MAX_ID, Id
-from seatwise.i18n import LOCALES, N_
+from seatwise.i18n import N_
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
-from seatwise.organizations.models import User
 from seatwise.payments import service as payments
 from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Subscription
 from seatwise.web import auth, views
-from seatwise.web.models import Operator
 from seatwise.web.pages import (
     Page, admin_form, any_form, anyone_signed_in, done, now, reading, render, same_site_path, signed_in, text_fields,
     writing,
@@ -121,12 +120,8 @@ def set_language(request: Request, who: Annotated[auth.Principal | None, Depends
     """Remember the signed-in person's language for every page."""
     if who is None:
         return RedirectResponse("/signin", status_code=303)
-    locale = form.get("locale", "")
-    if locale not in LOCALES:
-        raise BadInput(f"invalid language {locale!r}: expected one of {', '.join(LOCALES)}", code="invalid_locale")
     with writing(request) as session:
-        account = session.get(Operator, who.operator_id) if who.actor.is_operator else session.get(User, who.user_id)
-        account.locale = locale
+        accounts.set_language(session, who=who, locale=str(form.get("locale", "")), now=now(request))
     return done(_back(form, request, "/"), "language_changed")
 
 
@@ -169,7 +164,7 @@ def licenses_preview(request: Request, who: Who, sub_id: Id, total: str = "") ->
     """The prorated charge or credit of a new licence count, shown before the admin confirms it."""
     with reading(request) as session:
         plan = licenses.preview_total(session, sub_id=sub_id, total=_whole(total, field="licences",
-                                                                          code="invalid_seats"),
+                                                                          code=ErrorCode.INVALID_SEATS),
                                       actor=who.actor, now=now(request))
         row = views.row(session, sub=plan.subscription, now=now(request))
     return render(request, "licenses.html", who=who, row=row, plan=plan)
@@ -178,12 +173,12 @@ def licenses_preview(request: Request, who: Who, sub_id: Id, total: str = "") ->
 @router.post("/billing/subscriptions/{sub_id}/licenses")
 def licenses_set(request: Request, who: Who, form: Form, sub_id: Id) -> Response:
     """Buy or remove licences, at the amount the preview showed (R10: the preview and the change agree)."""
-    total = _whole(form.get("total"), field="licences", code="invalid_seats")
+    total = _whole(form.get("total"), field="licences", code=ErrorCode.INVALID_SEATS)
     shown = form.get("amount")
     with writing(request) as session:
         plan = licenses.set_total(session, sub_id=sub_id, total=total, actor=who.actor, now=now(request))
         if shown is not None and plan.proration is not None and str(plan.proration.amount.amount) != shown:
-            raise Refused("the prorated amount changed since the preview: review it again", code="price_changed")
+            raise Refused("the prorated amount changed since the preview: review it again", code=ErrorCode.PRICE_CHANGED)
     return done(f"/billing/subscriptions/{sub_id}", "licenses_changed")
 
 
@@ -276,7 +271,7 @@ def assign(request: Request, who: Who, form: Form) -> Response:
     sub_id = _whole(form.get("subscription"), field="subscription")
     user_ids = [_whole(value, field="user") for value in form.getlist("user_id")]
     if not user_ids:
-        raise BadInput("no users selected: expected at least one", code="no_users_selected")
+        raise BadInput("no users selected: expected at least one", code=ErrorCode.NO_USERS_SELECTED)
     with writing(request) as session:
         for user_id in user_ids:
             organizations.get_visible_user(session, user_id=user_id, actor=who.actor)
@@ -305,10 +300,7 @@ def invoices(request: Request, who: Who) -> HTMLResponse:
 
 
 def _invoice(session: Session, who: auth.Principal, invoice_id: int) -> Invoice:
-    invoice = billing.get_invoice(session, invoice_id=invoice_id)
-    if invoice.org_id != who.org_id:
-        raise NotFound(f"unknown invoice {invoice_id}", code="unknown_invoice")
-    return invoice
+    return billing.get_visible_invoice(session, invoice_id=invoice_id, actor=who.actor)
 
 
 @router.get("/billing/invoices/{invoice_id}")

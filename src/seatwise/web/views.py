@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from seatwise.billing.models import Charge, Invoice
 from seatwise.catalog.models import Product
-from seatwise.core.licenses import RESTORE_DAYS
+from seatwise.core.invoicing import InvoiceStatus
+from seatwise.core.licenses import ASSIGNABLE, RESTORE_DAYS
 from seatwise.core.lifecycle import Lifecycle, Status, deletion_date
 from seatwise.core.money import Money
 from seatwise.i18n import N_
-from seatwise.licenses.models import Assignment
+from seatwise.subscriptions.models import Assignment
 from seatwise.organizations.models import User
 from seatwise.payments.service import payment_method_at
 from seatwise.subscriptions import service as subscriptions
@@ -76,7 +77,7 @@ def product_rows(session: Session, *, org_id: int, now: datetime, page: int = 1)
     pages = max(1, -(-total // PRODUCTS_PAGE))
     page = min(page, pages)
     subs = list(session.scalars(select(Subscription).where(where)
-                                .order_by(Subscription.status == "deleted", Subscription.id)
+                                .order_by(Subscription.status == Status.DELETED, Subscription.id)
                                 .offset((page - 1) * PRODUCTS_PAGE).limit(PRODUCTS_PAGE)))
     return ProductPage(_rows(session, subs, now=now), page, pages)
 
@@ -86,7 +87,7 @@ def _rows_that_may_need_attention(session: Session, *, org_id: int, now: datetim
     # renewals needs nothing, and an organisation may have a thousand of them.
     subs = list(session.scalars(select(Subscription).where(
         Subscription.org_id == org_id,
-        Subscription.status.in_(("trial", "expired", "disabled")) | (Subscription.next_event_at <= now),
+        Subscription.status.in_((Status.TRIAL, Status.EXPIRED, Status.DISABLED)) | (Subscription.next_event_at <= now),
     ).order_by(Subscription.id)))
     return _rows(session, subs, now=now)
 
@@ -108,7 +109,7 @@ def assignable(session: Session, *, org_id: int) -> list[Choice]:
         select(Subscription.id, Product.name, Subscription.seats, func.count(Assignment.id))
         .join(Product, Product.id == Subscription.product_id)
         .outerjoin(Assignment, held)
-        .where(Subscription.org_id == org_id, Subscription.status.in_(("trial", "active", "expired")))
+        .where(Subscription.org_id == org_id, Subscription.status.in_(ASSIGNABLE))
         .group_by(Subscription.id, Product.name, Subscription.seats)
         .order_by(Subscription.id))]
 
@@ -191,7 +192,7 @@ def attention(session: Session, *, org_id: int, now: datetime) -> list[Attention
                                    {"product": r.product.name, "date": deletion_date(r.state)}, href,
                                    urgent=(deletion_date(r.state) - now).days < 14))
     for invoice in session.scalars(select(Invoice).where(
-            Invoice.org_id == org_id, Invoice.status == "open").order_by(Invoice.due_at)):
+            Invoice.org_id == org_id, Invoice.status == InvoiceStatus.OPEN).order_by(Invoice.due_at)):
         owed = Money(invoice.amount_due - invoice.amount_paid, invoice.currency)
         items.append(Attention("unpaid_invoice", N_("Invoice {number} of {amount} is due on {date}."),
                                {"number": invoice.number, "amount": owed, "date": invoice.due_at},

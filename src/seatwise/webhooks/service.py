@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased
 
-from seatwise.core.errors import BadInput, Forbidden
+from seatwise.core.errors import BadInput, ErrorCode, Forbidden
 from seatwise.core.roles import Actor, Permission, require
 from seatwise.events.models import Event
 from seatwise.organizations.service import get_org
@@ -47,7 +47,7 @@ def add_endpoint(session: Session, *, org_id: int | None, url: str, actor: Actor
         require(actor, Permission.MANAGE_USERS, org_id)
     if not _valid_url(url):
         raise BadInput(f"invalid webhook URL {url!r}: expected an http:// or https:// URL with a host",
-                       code="invalid_url")
+                       code=ErrorCode.INVALID_URL)
     last = session.scalar(select(func.max(Event.id))) or 0
     endpoint = WebhookEndpoint(org_id=org_id, url=url, created_at=now, first_event_id=last + 1,
                                secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())

@@ -1,3 +1,5 @@
+"""The accounts that sign in to the admin center: operators, their sessions, and wrong-password counts."""
+
 from __future__ import annotations
 
 from datetime import datetime

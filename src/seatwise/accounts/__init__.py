@@ -1,0 +1,1 @@
+"""Operators, admin center sessions and sign-in."""
