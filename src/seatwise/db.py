@@ -11,7 +11,9 @@ from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, String, Table, create_engine, event
+from typing import TypeVar
+
+from sqlalchemy import JSON, DateTime, Engine, MetaData, String, Table, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -30,6 +32,9 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+M = TypeVar("M", bound=Base)
 
 
 class UTCDateTime(TypeDecorator):
@@ -192,6 +197,14 @@ def _params(table: Table, dialect_name: str, rows: list[dict], names: list[str])
             values[i] = write(values[i])
         params.append(tuple(values))
     return params
+
+
+def load(session: Session, model: type[M], row_id: int, *, lock: bool = False) -> M | None:
+    """The row of `model` with this id, or None; with `lock`, row-locked for an update and read afresh."""
+    query = select(model).where(model.id == row_id)  # type: ignore[attr-defined]
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(query)
 
 
 def page(query, column, *, after: int | None, limit: int | None, descending: bool = False):

@@ -62,7 +62,7 @@ def test_a_run_that_fails_is_shown_as_failed_with_the_reason_and_keeps_its_commi
             raise RuntimeError("connection lost")
         return real_step(session, **kwargs)
 
-    monkeypatch.setattr(billing, "run_step", step_then_fail)
+    monkeypatch.setattr(billing_run, "run_step", step_then_fail)
     jobs.perform(db_url, run_id=run_id, clock=FixedClock(LATER))
     with db.read_only(db_url) as s:
         run = s.get(BillingRun, run_id)

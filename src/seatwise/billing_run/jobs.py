@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from seatwise import db
 from seatwise.billing_run.models import BillingRun, RunStatus
-from seatwise.billing_run.service import RunSummary, check_as_of, run_step
+from seatwise.billing_run import service
+from seatwise.billing_run.service import RunSummary
 from seatwise.clock import Clock
 from seatwise.subscriptions.models import Subscription
 
@@ -23,7 +24,7 @@ def run_to_end(url: str, *, as_of: datetime,
     summary = RunSummary(as_of=as_of)
     while not summary.done:
         with db.unit_of_work(url) as session:
-            summary.add(run_step(session, as_of=as_of))
+            summary.add(service.run_step(session, as_of=as_of))
             if after_step is not None:
                 after_step(session, summary)
     return summary
@@ -31,7 +32,7 @@ def run_to_end(url: str, *, as_of: datetime,
 
 def start(session: Session, *, as_of: datetime, started_by: str, now: datetime) -> BillingRun:
     """Record a run up to `as_of` (no later than now), counting the subscriptions it has to handle."""
-    check_as_of(as_of=as_of, now=now)
+    service.check_as_of(as_of=as_of, now=now)
     due = session.scalar(select(func.count()).select_from(Subscription).where(Subscription.next_event_at <= as_of))
     run = BillingRun(as_of=as_of, started_at=now, started_by=started_by, status=RunStatus.RUNNING, due=due,
                      subscriptions=0, invoices=0)

@@ -13,10 +13,10 @@ def required_text(value: str | None, *, field: str, max_length: int) -> str:
     """`value` stripped; BadInput when it is empty or longer than `max_length` characters."""
     text = (value or "").strip()
     if not text:
-        raise BadInput(f"missing {field}: expected 1 to {max_length} characters", code=f"invalid_{field}")
+        raise BadInput(f"missing {field}: expected 1 to {max_length} characters", code=ErrorCode(f"invalid_{field}"))
     if len(text) > max_length:
         raise BadInput(f"{field} too long ({len(text)} characters): expected at most {max_length}",
-                       code=f"invalid_{field}")
+                       code=ErrorCode(f"invalid_{field}"))
     return text
 
 

@@ -23,7 +23,7 @@ from seatwise.core.roles import (
     require_user_management,
 )
 from seatwise.core.text import email_address, required_text
-from seatwise.db import page
+from seatwise.db import load, page
 from seatwise.events import service as events
 from seatwise.i18n import LOCALES
 from seatwise.organizations.models import Organization, User
@@ -63,10 +63,7 @@ def list_orgs(session: Session) -> list[Organization]:
 
 def get_user(session: Session, *, user_id: int, lock: bool = False) -> User:
     """The user with this id (row-locked for an update when `lock`), or NotFound."""
-    query = select(User).where(User.id == user_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    user = session.scalar(query)
+    user = load(session, User, user_id, lock=lock)
     if user is None:
         raise NotFound(f"unknown user {user_id}", code=ErrorCode.UNKNOWN_USER)
     return user

@@ -24,7 +24,7 @@ from seatwise.core.proration import Proration, charge_for_remaining_days, credit
 from seatwise.core.purchase import check_new_subscription, check_trial, require_payment_method
 from seatwise.core.domain_events import PaymentRecorded, SubscriptionDeleted
 from seatwise.core.roles import SYSTEM_BILLING_RUN, Actor, Permission, can_see, may, require
-from seatwise.db import page
+from seatwise.db import load, page
 from seatwise.events import service as events
 from seatwise.organizations.service import get_org
 from seatwise.payments.service import payment_method_at
@@ -108,10 +108,7 @@ def state_at(session: Session, *, sub: Subscription, now: datetime) -> Lifecycle
 
 def get(session: Session, *, sub_id: int, lock: bool = False) -> Subscription:
     """The subscription with this id (row-locked for an update when `lock`), or NotFound."""
-    query = select(Subscription).where(Subscription.id == sub_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    sub = session.scalar(query)
+    sub = load(session, Subscription, sub_id, lock=lock)
     if sub is None:
         raise NotFound(f"unknown subscription {sub_id}", code=ErrorCode.UNKNOWN_SUBSCRIPTION)
     return sub

@@ -23,6 +23,7 @@ from seatwise.core.roles import Permission, may, may_manage_user
 from seatwise.deps import MAX_ID
 from seatwise.i18n import LOCALES, N_, format_day, format_day_range, format_money, gettext
 from seatwise.web import auth
+from seatwise.web.errors import ERROR_TEXT
 
 TEMPLATES = Environment(loader=PackageLoader("seatwise.web"), autoescape=select_autoescape(default=True),
                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -207,62 +208,6 @@ def sign_in_redirect(request: Request, exc: SignInRequired) -> RedirectResponse:
         target = same_site_path(request.headers.get("referer"), request) or "/"
     base = "/operator/signin" if exc.operator else "/signin"
     return RedirectResponse(f"{base}?next={quote(target)}", status_code=303)
-
-
-ERROR_TEXT = {
-    "csrf_token_invalid": N_("This form is not from your current session. Reload the page and try again."),
-    "not_authorized": N_("Your admin role does not allow this."),
-    "invalid_seats": N_("Enter a whole number of licences of 1 or more."),
-    "seat_cap_exceeded": N_("This product allows no more licences."),
-    "below_assigned": N_("You cannot remove licences that are assigned. Unassign them from users first."),
-    "trial_seats_fixed": N_("The licences of a trial are fixed: buy the product to change them."),
-    "no_free_licenses": N_("All licences of this subscription are assigned. Buy more or unassign one first."),
-    "already_assigned": N_("This user already has a licence of this subscription."),
-    "no_users_selected": N_("Select at least one user."),
-    "not_assigned": N_("This user has no licence of this subscription."),
-    "not_assignable": N_("Licences of this subscription cannot be assigned in its present state."),
-    "user_removed": N_("This user has been removed. Restore them first."),
-    "invalid_email": N_("Enter an e-mail address such as name@example.com."),
-    "duplicate_email": N_("This e-mail address is already in use."),
-    "invalid_role": N_("Choose one of the roles in the list."),
-    "invalid_value": N_("Enter a value of the expected kind."),
-    "restore_window_passed": N_("This user was removed more than 30 days ago and can no longer be restored."),
-    "already_removed": N_("This user has already been removed."),
-    "not_removed": N_("This user is not removed."),
-    "payment_method_required": N_("Add a payment method first."),
-    "invalid_card_number": N_("Enter a valid card number."),
-    "invalid_expiry": N_("Enter the card's expiry as MM/YY."),
-    "card_expired": N_("This card has expired."),
-    "not_reactivatable": N_("This subscription cannot be reactivated."),
-    "unpaid_invoice": N_("An invoice of this subscription is unpaid past its due date. Pay it first."),
-    "invalid_reason": N_("Choose a reason from the list."),
-    "invalid_comment": N_("Your feedback is too long: at most 2,000 characters."),
-    "outside_cancellation_window": N_("This can be done only in the first days after the start or renewal. "
-                                      "Turn recurring billing off instead."),
-    "trial_nothing_to_cancel": N_("If you are a trial customer, there is nothing to cancel."),
-    "too_many_assigned_licenses": N_("Too many licences are assigned to cancel online. Remove users first."),
-    "not_active": N_("This cannot be done in the subscription's present state."),
-    "deleted": N_("This subscription has been deleted."),
-    "invalid_name": N_("Enter a name of at most 200 characters."),
-    "invalid_locale": N_("Choose English or Nederlands."),
-    "invalid_datetime": N_("Enter a date such as 2026-11-26."),
-    "as_of_in_future": N_("A billing run cannot go past the present time."),
-    "cannot_remove_self": N_("You cannot remove yourself. Ask another Global admin."),
-    "last_global_admin": N_("This is the organisation's last Global admin. Make someone else a Global admin first."),
-    "clock_before_last_change": N_("This subscription changed after the server's present time. Try again later."),
-    "invalid_payment_method": N_("Choose a card or paying by invoice."),
-    "user_of_another_org": N_("There is no such user."),
-    "invalid_configuration": N_("Seatwise is not configured correctly. Ask your software vendor."),
-    "price_changed": N_("The amount has changed since you saw it. Review it and confirm again."),
-    "unknown_subscription": N_("There is no such subscription."),
-    "unknown_invoice": N_("There is no such invoice."),
-    "unknown_user": N_("There is no such user."),
-    "not_found": N_("There is no such page."),
-    "bad_input": N_("This request is not valid."),
-    "refused": N_("This cannot be done."),
-    "error": N_("Something went wrong on our side. It has been logged; please try again later."),
-    "internal_error": N_("Something went wrong on our side. It has been logged; please try again later."),
-}
 
 
 def error_page(request: Request, exc: SeatwiseError) -> HTMLResponse:
