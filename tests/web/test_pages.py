@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from seatwise import db
+from seatwise.events import service as events
 from seatwise.i18n import gettext
+from seatwise.organizations.models import User
 from seatwise.web import operator as operator_pages
 from seatwise.web import routes as admin_pages
 from tests.web.conftest import csrf
@@ -129,6 +131,18 @@ def test_the_language_follows_the_browser_until_the_admin_chooses_one(site):
     assert "<html lang=\"en\">" in client.get("/billing/products", headers=dutch).text  # the choice wins
     bad = client.post("/language", data={"csrf_token": csrf(client), "locale": "fr"})
     assert bad.status_code == 422
+
+
+def test_changing_ones_language_in_the_admin_center_is_audited(site, uow):
+    client = site.signed_in(ADMIN)
+    client.post("/language", data={"csrf_token": csrf(client), "locale": "nl"})
+    user_id = site.contoso.global_admin.user_id
+    with uow() as s:
+        assert s.get(User, user_id).locale == "nl"
+        changes = [e for e in events.entries(s, entity="users", entity_id=user_id)
+                   if e.action == "user.language_changed"]
+    assert len(changes) == 1
+    assert (changes[0].actor, changes[0].before["locale"], changes[0].after["locale"]) == (f"user:{user_id}", None, "nl")
 
 
 def test_r12_the_licence_preview_shows_the_prorated_charge_the_change_then_bills(site):
