@@ -83,6 +83,7 @@ class Money:
         # Scale with integers, not Decimal arithmetic: Decimal rounds to 28 digits and
         # under/overflows silently or with its own exceptions.
         sign, coefficient_digits, exp = value.as_tuple()
+        assert isinstance(exp, int)  # only NaN and infinities have a letter here, and they are refused above
         coefficient = int("".join(map(str, coefficient_digits)))
         if coefficient == 0:
             return cls(0, code)
