@@ -13,7 +13,7 @@ from seatwise.accounts import service as accounts
 from seatwise.billing import service as billing
 from seatwise.billing.models import Invoice
 from seatwise.core.cancellation import CANCEL_REASONS, Code
-from seatwise.core.errors import BadInput, ErrorCode, NotFound, Refused
+from seatwise.core.errors import BadInput, ErrorCode, Refused
 from seatwise.core.roles import Role
 from seatwise.deps import MAX_ID, Id
 from seatwise.i18n import N_
@@ -51,7 +51,7 @@ def _org(who: auth.Principal) -> int:
     return who.org_id
 
 
-def _whole(text: str | None, *, field: str, code: str = "invalid_value") -> int:
+def _whole(text: str | None, *, field: str, code: ErrorCode = ErrorCode.INVALID_VALUE) -> int:
     """A whole number typed into a form or a link."""
     text = (text or "").strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 9:

@@ -15,11 +15,10 @@ from seatwise.core.licenses import ASSIGNABLE, RESTORE_DAYS
 from seatwise.core.lifecycle import Lifecycle, Status, deletion_date
 from seatwise.core.money import Money
 from seatwise.i18n import N_
-from seatwise.subscriptions.models import Assignment
 from seatwise.organizations.models import User
 from seatwise.payments.service import payment_method_at
 from seatwise.subscriptions import service as subscriptions
-from seatwise.subscriptions.models import Subscription
+from seatwise.subscriptions.models import Assignment, Subscription
 
 
 @dataclass(frozen=True, slots=True)
