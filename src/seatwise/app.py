@@ -7,6 +7,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +17,8 @@ from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
 from sqlalchemy import text
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seatwise import config, db, handlers  # noqa: F401  (handlers: the reactions to domain events)
 from seatwise.billing.routes import router as billing_router
@@ -42,7 +45,9 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith(("/v1", "/health", "/openapi.json", "/docs"))
 
 
-def problem(*, status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra) -> JSONResponse:
+def problem(
+    *, status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     """An error of the JSON API as RFC 9457 problem details, with the stable `code` of the domain error."""
     body = {"type": f"urn:seatwise:problem:{code}", "title": code.replace("_", " ").capitalize(), "status": status,
             "detail": detail, "code": code, **extra}
@@ -90,7 +95,7 @@ IDEMPOTENCY_KEY = {
 }
 
 
-def _document_problems(schema: dict) -> dict:
+def _document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     """Document the problem details of every /v1 operation, the API key it asks for and the Idempotency-Key
     of writes, in its OpenAPI."""
     components = schema.setdefault("components", {})
@@ -122,7 +127,7 @@ def _document_problems(schema: dict) -> dict:
     return schema
 
 
-def _field(location: tuple) -> str:
+def _field(location: tuple[int | str, ...]) -> str:
     # ("body", "seats") -> "seats"; ("path", "sub_id") -> "sub_id"; a whole body -> "body"
     names = [str(part) for part in location if part not in ("body", "path", "query", "header")]
     return ".".join(names) or str(location[0] if location else "request")
@@ -144,14 +149,14 @@ class SecurityHeaders:
     """Pages with one-click forms must not be shown inside another site's frame (clickjacking); a plain
     ASGI middleware, as `@app.middleware` costs a task group and a stream per request."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
-        async def with_headers(message) -> None:
+        async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 message["headers"] = [*message.get("headers", []),
@@ -168,18 +173,18 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
     app.state.clock = clock or SystemClock()
     db.engine_for(app.state.database_url)  # fail fast on a malformed URL
     app.add_middleware(IdempotencyMiddleware, problem=problem)
-    app.openapi = lambda: _document_problems(FastAPI.openapi(app))
+    app.openapi = lambda: _document_problems(FastAPI.openapi(app))  # type: ignore[method-assign]
 
     @app.exception_handler(SeatwiseError)
-    async def domain_error(request: Request, exc: SeatwiseError):
+    async def domain_error(request: Request, exc: SeatwiseError) -> Response:
         if _is_api(request):
             # A refusal by a rule carries its decision (R10), so that the caller sees the remedy.
-            extra = {"decision": exc.detail} if isinstance(exc.detail, BaseModel) else {}
+            extra: dict[str, Any] = {"decision": exc.detail} if isinstance(exc.detail, BaseModel) else {}
             return problem(status=exc.status, code=exc.code, detail=exc.message, **extra)
         return pages.error_page(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError):
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         if _is_api(request):
             errors = [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
             first = errors[0] if errors else {"field": "request", "message": "invalid"}
@@ -191,7 +196,7 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
         return pages.error_page(request, NotFound("there is no such page", code=ErrorCode.NOT_FOUND))
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException):
+    async def http_error(request: Request, exc: HTTPException) -> Response:
         if _is_api(request):
             code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
             # Starlette's Allow names the first route of the path only; a path has a route per method here.
@@ -205,15 +210,16 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
     app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):
+    async def unexpected(request: Request, exc: Exception) -> Response:
         # A bug must not show its stack trace to anyone; the server's log keeps it.
-        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        # Not in an `except` block: the exception is passed in, as `exc_info`.
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         error = SeatwiseError("something went wrong on our side; it has been logged", code=ErrorCode.INTERNAL_ERROR)
         return problem(status=500, code=error.code, detail=error.message) if _is_api(request) \
             else pages.error_page(request, error)
 
     @app.exception_handler(pages.SignInRequired)
-    async def sign_in_first(request: Request, exc: pages.SignInRequired):
+    async def sign_in_first(request: Request, exc: pages.SignInRequired) -> Response:
         return pages.sign_in_redirect(request, exc)
 
     @app.get("/health", tags=["health"])

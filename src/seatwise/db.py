@@ -3,23 +3,42 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from typing import TypeVar
-
-from sqlalchemy import JSON, DateTime, Engine, MetaData, String, Table, create_engine, event, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    Select,
+    String,
+    Table,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from seatwise.core.errors import BadInput, ErrorCode
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+_Query = TypeVar("_Query", bound=Select[Any])
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -33,11 +52,15 @@ NAMING = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
+    if TYPE_CHECKING:
+        # Every model is mapped to a table (none to a join or a select), as bulk_insert and bulk_update take.
+        __table__: ClassVar[Table]
+
 
 M = TypeVar("M", bound=Base)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp that is UTC-aware in Python on every database.
 
     SQLite has no time type: there it is ISO-8601 text in UTC of one fixed width, so that
@@ -48,10 +71,10 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def load_dialect_impl(self, dialect):
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         return dialect.type_descriptor(String(26) if dialect.name == "sqlite" else DateTime(timezone=True))
 
-    def process_bind_param(self, value: datetime | None, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | str | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -60,7 +83,7 @@ class UTCDateTime(TypeDecorator):
             value = value.astimezone(UTC)
         return _sqlite_text(value) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if isinstance(value, str):
@@ -79,7 +102,7 @@ def _sqlite_time(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     # Let SQLAlchemy's "begin" event decide how transactions start (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -91,7 +114,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn) -> None:
+def _sqlite_begin(conn: Connection) -> None:
     # Writers take SQLite's write lock when they begin, so that a check ("is a seat
     # free?") and the write that follows it cannot interleave with another process.
     mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
@@ -124,7 +147,7 @@ def engine_for(url: str) -> Engine:
 
 
 @lru_cache(maxsize=8)
-def _writers(url: str):
+def _writers(url: str) -> AbstractContextManager[object]:
     """SQLite has one writer at a time, and a writer that finds the lock taken sleeps in steps of up to
     100 ms: the threads of one process queue on a lock of their own instead, woken the moment it frees."""
     return threading.RLock() if engine_for(url).dialect.name == "sqlite" else nullcontext()
@@ -153,7 +176,7 @@ def read_only(url: str) -> Iterator[Session]:
         yield session
 
 
-def alembic_config(url: str):
+def alembic_config(url: str) -> Config:
     """Alembic's configuration for the database at `url`, with our migrations."""
     from alembic.config import Config
 
@@ -170,7 +193,7 @@ def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
-def _writer(column, dialect_name: str):
+def _writer(column: Column[Any], dialect_name: str) -> Callable[[Any], Any] | None:
     """How a value reaches the driver for `column`, as the column's type would send it."""
     if isinstance(column.type, UTCDateTime):
         if dialect_name == "sqlite":
@@ -181,11 +204,11 @@ def _writer(column, dialect_name: str):
     return None
 
 
-def _placeholder(dialect) -> str:
+def _placeholder(dialect: Dialect) -> str:
     return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
-def _params(table: Table, dialect_name: str, rows: list[dict], names: list[str]) -> list:
+def _params(table: Table, dialect_name: str, rows: list[dict[str, Any]], names: list[str]) -> list[tuple[Any, ...]]:
     take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     converted = [(i, w) for i, w in enumerate(_writer(table.c[n], dialect_name) for n in names) if w]
     if not converted:
@@ -207,7 +230,9 @@ def load(session: Session, model: type[M], row_id: int, *, lock: bool = False) -
     return session.scalar(query)
 
 
-def page(query, column, *, after: int | None, limit: int | None, descending: bool = False):
+def page(
+    query: _Query, column: InstrumentedAttribute[int], *, after: int | None, limit: int | None, descending: bool = False
+) -> _Query:
     """One page of `query` in `column`'s order: the rows after the id `after`, at most `limit` of them."""
     if after is not None:
         query = query.where(column < after if descending else column > after)
@@ -215,7 +240,7 @@ def page(query, column, *, after: int | None, limit: int | None, descending: boo
     return query if limit is None else query.limit(limit)
 
 
-def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
+def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """INSERT many rows straight through the driver's executemany.
 
     For the billing run's hot path only: it skips SQLAlchemy's per-row parameter handling,
@@ -231,7 +256,7 @@ def bulk_insert(session: Session, table: Table, rows: list[dict]) -> None:
     connection.exec_driver_sql(sql, _params(table, connection.dialect.name, rows, names))
 
 
-def bulk_update(session: Session, table: Table, rows: list[dict], *, key: str = "id") -> None:
+def bulk_update(session: Session, table: Table, rows: list[dict[str, Any]], *, key: str = "id") -> None:
     """UPDATE many rows by `key` straight through the driver's executemany (see bulk_insert)."""
     if not rows:
         return

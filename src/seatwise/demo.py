@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from seatwise.accounts import service as accounts
 from seatwise.billing_run import service as billing_run
 from seatwise.catalog import service as catalog
 from seatwise.catalog.models import Product
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
-from seatwise.organizations.models import Organization
+from seatwise.organizations.models import Organization, User
 from seatwise.payments import service as payments
 from seatwise.subscriptions import service as subscriptions
-from seatwise.accounts import service as accounts
+from seatwise.subscriptions.models import Subscription
 
-PRODUCTS = [
+PRODUCTS: list[dict[str, Any]] = [
     dict(sku="SW-BUSINESS", name="Seatwise Business", price="12.50", interval="monthly", max_seats=300,
          policy="standard"),
     dict(sku="SW-ENTERPRISE", name="Seatwise Enterprise", price="396.00", interval="annual", max_seats=None,
@@ -30,7 +32,7 @@ PRODUCTS = [
 PASSWORD = "seatwise-demo"
 OPERATOR_EMAIL = "operator@seatwise.example"
 
-CUSTOMERS = [
+CUSTOMERS: list[dict[str, Any]] = [
     dict(name="Contoso Ltd", locale="en", domain="contoso.example", users=40,
          admins=[("global_admin", "admin", "Alex Wilber"), ("billing_admin", "billing", "Megan Bowen"),
                  ("user_admin", "people", "Lee Gu")]),
@@ -40,7 +42,7 @@ CUSTOMERS = [
 ]
 
 
-def seed(session: Session, *, now: datetime) -> dict:
+def seed(session: Session, *, now: datetime) -> dict[str, Any]:
     """Create the demo once; on a database that has it, change nothing and describe what is there."""
     existing = session.scalar(select(Organization).where(Organization.name == CUSTOMERS[0]["name"]))
     if existing is None:
@@ -77,7 +79,7 @@ def _create(session: Session, *, now: datetime) -> None:
     payments.add_payment_method(session, org_id=fabrikam.id, card_number=None, expiry=None, invoice=True,
                                 actor=OPERATOR, now=start)
 
-    def assign(sub, people, at):
+    def assign(sub: Subscription, people: list[User], at: datetime) -> None:
         for user in people:
             licenses.assign(session, sub_id=sub.id, user_id=user.id, actor=OPERATOR, now=at)
 
@@ -105,7 +107,7 @@ def _create(session: Session, *, now: datetime) -> None:
     billing_run.run(session, as_of=now)
 
 
-def _summary(session: Session, *, seeded: bool) -> dict:
+def _summary(session: Session, *, seeded: bool) -> dict[str, Any]:
     orgs = [o for o in organizations.list_orgs(session) if o.name in {c["name"] for c in CUSTOMERS}]
     return {
         "seeded": seeded,
@@ -124,7 +126,7 @@ def _summary(session: Session, *, seeded: bool) -> dict:
     }
 
 
-def describe(summary: dict) -> str:
+def describe(summary: dict[str, Any]) -> str:
     """The summary for people: who can sign in as what, and which subscription is in which state."""
     lines = ["demo data created" if summary["seeded"] else "demo data already present; nothing changed",
              f"sign in with password {PASSWORD!r}: as an admin below to the admin center (/), "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel.dates import format_date, format_interval
@@ -18,11 +18,13 @@ _DIR = Path(__file__).parent / "locale"
 _BABEL_LOCALE = {"en": "en_GB", "nl": "nl_NL"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalog(locale: str) -> dict[str, str]:
     with open(_DIR / locale / "LC_MESSAGES" / "messages.po", "rb") as f:
         catalog = read_po(f, locale=locale)
-    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    # Plural messages (a tuple of forms) are not used: gettext looks up one string.
+    return {m.id: m.string for m in catalog
+            if isinstance(m.id, str) and isinstance(m.string, str) and m.id and m.string and not m.fuzzy}
 
 
 def N_(msgid: str) -> str:

@@ -30,6 +30,7 @@ def create(session: Session, *, operator: bool, org_id: int | None, as_user: int
     if (org_id is not None or as_user is not None) if operator else (org_id is None or as_user is None):
         raise BadInput("a key is the operator's, or acts as one admin of one organisation: expected either, not both", code=ErrorCode.INVALID_API_KEY_OWNER)
     if not operator:
+        assert org_id is not None and as_user is not None  # a key that is not the operator's has both, as checked above
         get_org(session, org_id=org_id)
         user = get_user(session, user_id=as_user)
         if user.org_id != org_id or user.removed_at is not None:

@@ -20,7 +20,7 @@ class ProductOut(BaseModel):
     policy: str
 
     @classmethod
-    def of(cls, product: Product) -> "ProductOut":
+    def of(cls, product: Product) -> ProductOut:
         """A product of the catalogue, its price per licence per period."""
         return cls(id=product.id, sku=product.sku, name=product.name,
                    price=Money(product.unit_price, product.currency).decimal_string(), currency=product.currency,

@@ -94,7 +94,7 @@ def decide_cancellation(
                 current_period_end=period.end,
             )
     credit = credit_for_unused_days(unit_price=unit_price, seats=seats, period=period, on=now)
-    dates = {
+    dates: dict[str, datetime | None] = {
         "canceled_on": now,
         "current_period_end": period.end,
         "credit_returned_by": period.end,

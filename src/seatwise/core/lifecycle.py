@@ -62,6 +62,7 @@ class Lifecycle:
     @property
     def current_period(self) -> Period:
         if self.status is Status.TRIAL:
+            assert self.trial_end is not None  # a trial always has its end
             return Period(self.anchor, self.trial_end)
         return period_at(self.anchor, self.interval, self.period_index)
 
@@ -122,6 +123,7 @@ def next_transition(
     `payment_method_at(t)` tells whether a usable payment method was on file at time t.
     """
     if state.status is Status.TRIAL:
+        assert state.trial_end is not None  # a trial always has its end
         if state.trial_end > as_of:
             return None
         at = state.trial_end
@@ -139,10 +141,12 @@ def next_transition(
         return Transition(Event.EXPIRED, at, _expire(state, at=at, reason=Reason.RECURRING_BILLING_OFF))
 
     if state.status in (Status.EXPIRED, Status.DISABLED):
+        assert state.state_until is not None  # expired and disabled subscriptions always have their end date
         at = state.state_until
         if at > as_of:
             return None
         if state.status is Status.EXPIRED and state.reason is not Reason.TRIAL_ENDED:
+            assert state.reason is not None  # an expired subscription always has its reason
             return Transition(Event.DISABLED, at, _disable(state, at=at, reason=state.reason))
         after = replace(state, status=Status.DELETED, state_until=None)
         return Transition(Event.DELETED, at, after)
@@ -215,5 +219,6 @@ def deletion_date(state: Lifecycle) -> datetime | None:
     if state.status is Status.DISABLED or (state.status is Status.EXPIRED and state.reason is Reason.TRIAL_ENDED):
         return state.state_until
     if state.status is Status.EXPIRED:
+        assert state.state_until is not None  # an expired subscription always has its end date
         return state.state_until + timedelta(days=DISABLED_DAYS)
     return None

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
 from seatwise.core.errors import BadInput, ErrorCode
 
-
 MAX_MINOR_DIGITS = 18  # amounts stay below 10**18 minor units, which fits a signed 64-bit column
 
 
-@lru_cache(maxsize=None)
+@cache
 def _known_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
@@ -70,7 +69,7 @@ class Money:
             raise TypeError("Money.amount must be an int of minor units")
 
     @classmethod
-    def parse(cls, text: str, currency: str) -> "Money":
+    def parse(cls, text: str, currency: str) -> Money:
         """Read a decimal string such as '12.50' in the currency's minor units."""
         code = check_currency(currency)
         digits = exponent(code)
@@ -83,6 +82,7 @@ class Money:
         # Scale with integers, not Decimal arithmetic: Decimal rounds to 28 digits and
         # under/overflows silently or with its own exceptions.
         sign, coefficient_digits, exp = value.as_tuple()
+        assert isinstance(exp, int)  # only NaN and infinities have a letter here, and they are refused above
         coefficient = int("".join(map(str, coefficient_digits)))
         if coefficient == 0:
             return cls(0, code)
@@ -103,7 +103,7 @@ class Money:
         return cls(-coefficient if sign else coefficient, code)
 
     @classmethod
-    def zero(cls, currency: str) -> "Money":
+    def zero(cls, currency: str) -> Money:
         return cls(0, check_currency(currency))
 
     def decimal_string(self) -> str:
@@ -111,21 +111,21 @@ class Money:
         digits = exponent(self.currency)
         return str(Decimal(self.amount).scaleb(-digits).quantize(Decimal(1).scaleb(-digits)))
 
-    def __add__(self, other: "Money") -> "Money":
+    def __add__(self, other: Money) -> Money:
         self._same_currency(other)
         return Money(self.amount + other.amount, self.currency)
 
-    def __sub__(self, other: "Money") -> "Money":
+    def __sub__(self, other: Money) -> Money:
         self._same_currency(other)
         return Money(self.amount - other.amount, self.currency)
 
-    def __neg__(self) -> "Money":
+    def __neg__(self) -> Money:
         return Money(-self.amount, self.currency)
 
-    def times_fraction(self, numerator: int, denominator: int) -> "Money":
+    def times_fraction(self, numerator: int, denominator: int) -> Money:
         """Multiply by numerator/denominator, rounding half up once (R15)."""
         return Money(divide_half_up(self.amount * numerator, denominator), self.currency)
 
-    def _same_currency(self, other: "Money") -> None:
+    def _same_currency(self, other: Money) -> None:
         if other.currency != self.currency:
             raise ValueError(f"cannot combine {self.currency} and {other.currency}")

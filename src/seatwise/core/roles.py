@@ -59,6 +59,7 @@ def may(actor: Actor, permission: Permission, org_id: int) -> bool:
     """Whether `actor` holds `permission` in organisation `org_id`; nobody acts outside their own."""
     if actor.is_operator:
         return True
+    assert actor.role is not None  # every actor but the operator has a role
     return actor.org_id == org_id and permission in GRANTS[actor.role]
 
 
@@ -91,6 +92,7 @@ def require(actor: Actor, permission: Permission, org_id: int) -> None:
     if not may(actor, permission, org_id):
         if actor.org_id != org_id:
             raise Forbidden(f"{actor.label} belongs to another organisation and cannot act here")
+        assert actor.role is not None  # the operator may do anything
         raise Forbidden(
             f"{actor.label} is a {actor.role.value}; this needs a role that may {permission.value.replace('_', ' ')}"
         )

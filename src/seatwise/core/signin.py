@@ -20,7 +20,7 @@ class Attempts:
         """Whether sign-in is refused at `now`, even with the right password."""
         return self.locked_until is not None and now < self.locked_until
 
-    def after_failure(self, now: datetime) -> "Attempts":
+    def after_failure(self, now: datetime) -> Attempts:
         """The count after one more wrong password; the fifth in a row locks for 15 minutes."""
         failures = 1 if self.locked_until is not None and now >= self.locked_until else self.failures + 1
         return Attempts(failures, now + LOCKOUT if failures >= MAX_FAILURES else None)

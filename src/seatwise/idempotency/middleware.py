@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seatwise import db
@@ -12,10 +16,16 @@ from seatwise.idempotency import service
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+class ProblemResponse(Protocol):
+    """The JSON API's problem details answer (seatwise.app.problem)."""
+
+    def __call__(self, *, status: int, code: str, detail: str) -> Response: ...
+
+
 class IdempotencyMiddleware:
     """Replays the first answer to a write retried with the same Idempotency-Key (kept 24 hours)."""
 
-    def __init__(self, app: ASGIApp, *, problem) -> None:
+    def __init__(self, app: ASGIApp, *, problem: ProblemResponse) -> None:
         self.app = app
         self.problem = problem
 
@@ -42,7 +52,7 @@ class IdempotencyMiddleware:
                 (b"idempotent-replayed", b"true")]})
             return await send({"type": "http.response.body", "body": replay.body})
 
-        answer: dict = {"status": 500, "body": b"", "content_type": None}
+        answer: dict[str, Any] = {"status": 500, "body": b"", "content_type": None}
 
         first = True
 
@@ -68,12 +78,12 @@ class IdempotencyMiddleware:
             await run_in_threadpool(_finish, state, caller=caller, key=key, answer=answer)
 
 
-def _begin(state, *, caller: str, key: str, fingerprint: str) -> service.Replay | None:
+def _begin(state: State, *, caller: str, key: str, fingerprint: str) -> service.Replay | None:
     with db.unit_of_work(state.database_url) as session:
         return service.begin(session, caller=caller, key=key, fingerprint=fingerprint, now=state.clock.now())
 
 
-def _finish(state, *, caller: str, key: str, answer: dict) -> None:
+def _finish(state: State, *, caller: str, key: str, answer: dict[str, Any]) -> None:
     with db.unit_of_work(state.database_url) as session:
         service.finish(session, caller=caller, key=key, **answer)
 

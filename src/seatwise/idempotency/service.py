@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -83,4 +84,7 @@ def finish(session: Session, *, caller: str, key: str, status: int, body: bytes,
 
 def forget_old(session: Session, *, now: datetime) -> int:
     """Drop keys older than 24 hours; returns how many."""
-    return session.execute(delete(IdempotentRequest).where(IdempotentRequest.created_at <= now - KEPT)).rowcount
+    # A DELETE's result is a CursorResult, which Session.execute's annotation does not say.
+    old = delete(IdempotentRequest).where(IdempotentRequest.created_at <= now - KEPT)
+    result = cast(CursorResult[Any], session.execute(old))
+    return result.rowcount

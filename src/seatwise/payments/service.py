@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from seatwise.core.cards import parse_card
@@ -40,6 +40,7 @@ def add_payment_method(
         if expiry is None:
             raise BadInput("missing expiry: expected the card's expiry as MM/YY (--exp; API: exp)",
                            code=ErrorCode.INVALID_EXPIRY)
+        assert card_number is not None  # a card number comes with every payment method but pay-by-invoice
         card = parse_card(number=card_number, expiry=expiry, now=now)
         token = (gateway or SimulatedGateway()).tokenize(card)
         method = PaymentMethod(org_id=org_id, kind="card", brand=card.brand, last4=card.last4,
@@ -58,7 +59,7 @@ def list_payment_methods(session: Session, *, org_id: int, after: int | None = N
         PaymentMethod.id, after=after, limit=limit, descending=True)))
 
 
-def _usable_at(at: datetime):
+def _usable_at(at: datetime) -> ColumnElement[bool]:
     card_valid = (PaymentMethod.exp_year > at.year) | (
         (PaymentMethod.exp_year == at.year) & (PaymentMethod.exp_month >= at.month))
     return (PaymentMethod.created_at <= at) & or_(PaymentMethod.removed_at.is_(None), PaymentMethod.removed_at > at) \

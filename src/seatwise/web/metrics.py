@@ -70,10 +70,10 @@ def monthly_revenue(session: Session, *, now: datetime, months: int = 12) -> lis
         return []
     firsts = month_starts(now=now, months=months)
     end = firsts[-1] + relativedelta(months=1)
-    monthly = [defaultdict(int) for _ in firsts]
-    annual = [defaultdict(int) for _ in firsts]
+    monthly: list[defaultdict[str, int]] = [defaultdict(int) for _ in firsts]
+    annual: list[defaultdict[str, int]] = [defaultdict(int) for _ in firsts]
 
-    def bucket(start: datetime, stop: datetime) -> list[defaultdict]:
+    def bucket(start: datetime, stop: datetime) -> list[defaultdict[str, int]]:
         return annual if stop - start > ANNUAL_AFTER else monthly
 
     in_force = (Charge.kind == LineKind.PERIOD.value, Charge.period_start <= firsts[-1],
@@ -86,8 +86,8 @@ def monthly_revenue(session: Session, *, now: datetime, months: int = 12) -> lis
             bucket(start, stop)[i][currency] += int(amount)  # PostgreSQL sums bigints as numeric
 
     history = _history(session, before=end)
-    started = [set() for _ in firsts]
-    churned = [set() for _ in firsts]
+    started: list[set[int]] = [set() for _ in firsts]
+    churned: list[set[int]] = [set() for _ in firsts]
     for sub_id, events in history.items():
         paying = True
         for at, action in events:

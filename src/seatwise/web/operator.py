@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from seatwise.billing_run import jobs
 from seatwise.billing_run.models import BillingRun
@@ -26,13 +25,22 @@ from seatwise.web import auth
 from seatwise.web.charts import revenue_chart_svg
 from seatwise.web.metrics import monthly_revenue
 from seatwise.web.pages import (
-    done, language, now, operator_form, operator_signed_in, reading, render, text_fields, writing,
+    TextForm,
+    done,
+    language,
+    now,
+    operator_form,
+    operator_signed_in,
+    reading,
+    render,
+    text_fields,
+    writing,
 )
 from seatwise.web.routes import signin, signin_page
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
 OperatorWho = Annotated[auth.Principal, Depends(operator_signed_in)]
-Form = Annotated[FormData, Depends(operator_form)]
+Form = Annotated[TextForm, Depends(operator_form)]
 
 
 @router.get("/signin")
@@ -42,7 +50,7 @@ def signin_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/signin")
-def signin_post(request: Request, form: Annotated[FormData, Depends(text_fields)]) -> Response:
+def signin_post(request: Request, form: Annotated[TextForm, Depends(text_fields)]) -> Response:
     """Sign an operator in."""
     return signin(request, form, operator=True)
 

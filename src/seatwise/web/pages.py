@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any, cast
 from urllib.parse import quote, urlsplit
 
 from babel import negotiate_locale
@@ -14,7 +14,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import ImmutableMultiDict
 
 from seatwise import db
 from seatwise.core.errors import BadInput, ErrorCode, SeatwiseError
@@ -97,15 +97,19 @@ def _principal(request: Request, *, operator: bool) -> auth.Principal:
     return who
 
 
-async def text_fields(request: Request) -> FormData:
+# A posted form as text_fields answers it: a FormData whose values are all text, as files are refused.
+TextForm = ImmutableMultiDict[str, str]
+
+
+async def text_fields(request: Request) -> TextForm:
     """A posted form of text fields only (alone: the sign-in form, which comes before a session)."""
     data = await request.form()
     if any(not isinstance(value, str) for _key, value in data.multi_items()):
         raise BadInput("files cannot be sent to the admin center: expected text fields only", code=ErrorCode.INVALID_VALUE)
-    return data
+    return cast(TextForm, data)
 
 
-async def form_of(request: Request, who: auth.Principal) -> FormData:
+async def form_of(request: Request, who: auth.Principal) -> TextForm:
     """The posted form, refused unless it carries the session's CSRF token."""
     data = await text_fields(request)
     if not auth.csrf_ok(who.csrf_token, data.get("csrf_token")):
@@ -113,17 +117,17 @@ async def form_of(request: Request, who: auth.Principal) -> FormData:
     return data
 
 
-async def admin_form(request: Request, who: Annotated[auth.Principal, Depends(signed_in)]) -> FormData:
+async def admin_form(request: Request, who: Annotated[auth.Principal, Depends(signed_in)]) -> TextForm:
     """A customer admin's posted form, with its CSRF token checked (read here so that handlers need not be async)."""
     return await form_of(request, who)
 
 
-async def operator_form(request: Request, who: Annotated[auth.Principal, Depends(operator_signed_in)]) -> FormData:
+async def operator_form(request: Request, who: Annotated[auth.Principal, Depends(operator_signed_in)]) -> TextForm:
     """An operator's posted form, with its CSRF token checked."""
     return await form_of(request, who)
 
 
-async def any_form(request: Request, who: Annotated[auth.Principal | None, Depends(anyone_signed_in)]) -> FormData:
+async def any_form(request: Request, who: Annotated[auth.Principal | None, Depends(anyone_signed_in)]) -> TextForm:
     """A posted form of whoever is signed in (checked against their session's token), or of nobody."""
     return await form_of(request, who) if who is not None else await text_fields(request)
 
@@ -133,7 +137,7 @@ Page = Annotated[int, Query(ge=1, le=MAX_ID)]
 
 
 def render(request: Request, template: str, *, who: auth.Principal | None, status: int = 200,
-           **context) -> HTMLResponse:
+           **context: Any) -> HTMLResponse:
     """A page in the reader's language, with what their role lets them do."""
     locale = language(request, who)
     actor, org_id = (who.actor, who.org_id) if who else (None, None)
@@ -151,7 +155,9 @@ def render(request: Request, template: str, *, who: auth.Principal | None, statu
         day=lambda at: format_day(at, locale),
         days=lambda start, end: format_day_range(start, end, locale),
         fill=lambda text, params: gettext(locale, text, **{k: _shown(v, locale) for k, v in params.items()}),
-        may_manage_user=lambda role: actor is not None and may_manage_user(actor, role, org_id),
+        # The operator, who has no organisation, may manage anyone (as may_manage_user says for them).
+        may_manage_user=lambda role: actor is not None and (
+            actor.is_operator or (org_id is not None and may_manage_user(actor, role, org_id))),
         **context,
     )
     return HTMLResponse(html, status_code=status)

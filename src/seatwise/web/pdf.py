@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 from fpdf import FPDF
 
@@ -92,7 +93,7 @@ _LABEL = (90, 90, 90)  # labels in grey rather than bold: one embedded font inst
 _LINE, _PAD = 5, 1.5  # mm
 
 
-def _lines_table(pdf: FPDF, heading: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _lines_table(pdf: FPDF, heading: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     """The invoice lines: only the description wraps, so it alone is broken into lines (fpdf's own
     table breaks every cell twice, which made a long invoice several times slower)."""
     left, width = pdf.l_margin, sum(_COLUMNS)
@@ -112,8 +113,9 @@ def _lines_table(pdf: FPDF, heading: tuple[str, ...], rows: list[tuple[str, ...]
     head()
     for row in rows:
         fits = pdf.get_string_width(row[0]) <= _COLUMNS[0] - 2 * pdf.c_margin
-        wrapped = [row[0]] if fits else pdf.multi_cell(w=_COLUMNS[0], h=_LINE, text=row[0], dry_run=True,
-                                                         output="LINES")
+        # With output="LINES", multi_cell answers the lines alone (its annotation covers every output).
+        wrapped = [row[0]] if fits else cast(list[str], pdf.multi_cell(w=_COLUMNS[0], h=_LINE, text=row[0],
+                                                                       dry_run=True, output="LINES"))
         height = len(wrapped) * _LINE + 2 * _PAD
         if pdf.get_y() + height > pdf.page_break_trigger:
             pdf.add_page()

@@ -8,13 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from seatwise.accounts import service as accounts
 from seatwise.billing import service as billing
 from seatwise.billing.models import Invoice
 from seatwise.core.cancellation import CANCEL_REASONS, Code
-from seatwise.core.errors import BadInput, ErrorCode, NotFound, Refused
+from seatwise.core.errors import BadInput, ErrorCode, Refused
 from seatwise.core.roles import Role
 from seatwise.deps import MAX_ID, Id
 from seatwise.i18n import N_
@@ -25,17 +24,34 @@ from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Subscription
 from seatwise.web import auth, views
 from seatwise.web.pages import (
-    Page, admin_form, any_form, anyone_signed_in, done, now, reading, render, same_site_path, signed_in, text_fields,
+    Page,
+    TextForm,
+    admin_form,
+    any_form,
+    anyone_signed_in,
+    done,
+    now,
+    reading,
+    render,
+    same_site_path,
+    signed_in,
+    text_fields,
     writing,
 )
 from seatwise.web.pdf import invoice_pdf
 
 router = APIRouter(include_in_schema=False)
 Who = Annotated[auth.Principal, Depends(signed_in)]
-Form = Annotated[FormData, Depends(admin_form)]
+Form = Annotated[TextForm, Depends(admin_form)]
 
 
-def _whole(text: str | None, *, field: str, code: str = "invalid_value") -> int:
+def _org(who: auth.Principal) -> int:
+    """The organisation of the customer admin a page of `Who` is for, which an admin always has."""
+    assert who.org_id is not None  # `signed_in` answers customer admins only, never the operator
+    return who.org_id
+
+
+def _whole(text: str | None, *, field: str, code: ErrorCode = ErrorCode.INVALID_VALUE) -> int:
     """A whole number typed into a form or a link."""
     text = (text or "").strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 9:
@@ -43,7 +59,7 @@ def _whole(text: str | None, *, field: str, code: str = "invalid_value") -> int:
     return int(text)
 
 
-def _back(form: FormData, request: Request, default: str) -> str:
+def _back(form: TextForm, request: Request, default: str) -> str:
     """Where a form sends the browser afterwards: the page it names, if it is one of this site."""
     return same_site_path(form.get("back"), request) or default
 
@@ -64,7 +80,7 @@ def signin_page(request: Request, *, operator: bool, error: str | None = None, s
     return response
 
 
-def signin(request: Request, form: FormData, *, operator: bool) -> Response:
+def signin(request: Request, form: TextForm, *, operator: bool) -> Response:
     """Check the form and the password; on success set the session cookie and go on."""
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     target = same_site_path(form.get("next"), request)
@@ -97,14 +113,14 @@ def signin_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/signin")
-def signin_post(request: Request, form: Annotated[FormData, Depends(text_fields)]) -> Response:
+def signin_post(request: Request, form: Annotated[TextForm, Depends(text_fields)]) -> Response:
     """Sign a customer admin in."""
     return signin(request, form, operator=False)
 
 
 @router.post("/signout")
 def signout(request: Request, who: Annotated[auth.Principal | None, Depends(anyone_signed_in)],
-            _form: Annotated[FormData, Depends(any_form)]) -> Response:
+            _form: Annotated[TextForm, Depends(any_form)]) -> Response:
     """End the session (customer admin or operator) and go back to sign-in."""
     if who is not None:
         with writing(request) as session:
@@ -116,7 +132,7 @@ def signout(request: Request, who: Annotated[auth.Principal | None, Depends(anyo
 
 @router.post("/language")
 def set_language(request: Request, who: Annotated[auth.Principal | None, Depends(anyone_signed_in)],
-                 form: Annotated[FormData, Depends(any_form)]) -> Response:
+                 form: Annotated[TextForm, Depends(any_form)]) -> Response:
     """Remember the signed-in person's language for every page."""
     if who is None:
         return RedirectResponse("/signin", status_code=303)
@@ -131,8 +147,8 @@ def set_language(request: Request, who: Annotated[auth.Principal | None, Depends
 def home(request: Request, who: Who) -> HTMLResponse:
     """What needs the admin's attention."""
     with reading(request) as session:
-        org = organizations.get_org(session, org_id=who.org_id)
-        items = views.attention(session, org_id=who.org_id, now=now(request))
+        org = organizations.get_org(session, org_id=_org(who))
+        items = views.attention(session, org_id=_org(who), now=now(request))
     return render(request, "home.html", who=who, org=org, items=items)
 
 
@@ -140,7 +156,7 @@ def home(request: Request, who: Who) -> HTMLResponse:
 def products(request: Request, who: Who, page: Page = 1) -> HTMLResponse:
     """Billing > Your products: one row per subscription."""
     with reading(request) as session:
-        listing = views.product_rows(session, org_id=who.org_id, now=now(request), page=page)
+        listing = views.product_rows(session, org_id=_org(who), now=now(request), page=page)
     return render(request, "products.html", who=who, listing=listing)
 
 
@@ -153,8 +169,8 @@ def subscription(request: Request, who: Who, sub_id: Id) -> HTMLResponse:
     """A subscription's key dates, licences, and Settings & Actions."""
     with reading(request) as session:
         row = views.row(session, sub=_visible(session, who, sub_id), now=now(request))
-        credits = views.pending_credits(session, org_id=who.org_id, sub_id=sub_id)
-        methods = payments.list_payment_methods(session, org_id=who.org_id)
+        credits = views.pending_credits(session, org_id=_org(who), sub_id=sub_id)
+        methods = payments.list_payment_methods(session, org_id=_org(who))
     return render(request, "subscription.html", who=who, row=row, timeline=views.timeline(row), credits=credits,
                   methods=methods)
 
@@ -229,9 +245,9 @@ def users(request: Request, who: Who, page: Page = 1, q: str = "",
           sub: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None, removed: bool = False) -> HTMLResponse:
     """Active users with their licences, or the users removed in the last 30 days."""
     with reading(request) as session:
-        listing = views.user_page(session, org_id=who.org_id, page=page, now=now(request), query=q.strip()[:100],
+        listing = views.user_page(session, org_id=_org(who), page=page, now=now(request), query=q.strip()[:100],
                                   sub_id=sub, removed=removed)
-        choices = views.assignable(session, org_id=who.org_id)
+        choices = views.assignable(session, org_id=_org(who))
     filtered = next((c for c in choices if c.id == sub), None)
     return render(request, "users.html", who=who, listing=listing, q=q, sub=sub, filtered=filtered,
                   removed=removed, assignable=choices, roles=list(Role), Role=Role)
@@ -241,7 +257,7 @@ def users(request: Request, who: Who, page: Page = 1, q: str = "",
 def add_user(request: Request, who: Who, form: Form) -> Response:
     """Add a user to the organisation."""
     with writing(request) as session:
-        organizations.add_user(session, org_id=who.org_id, email=form.get("email", ""),
+        organizations.add_user(session, org_id=_org(who), email=form.get("email", ""),
                                name=form.get("name", "").strip() or None, role=form.get("role", "user"),
                                actor=who.actor, now=now(request))
     return done("/users", "user_added")
@@ -294,8 +310,8 @@ def unassign(request: Request, who: Who, form: Form, user_id: Id, sub_id: Id) ->
 def invoices(request: Request, who: Who) -> HTMLResponse:
     """Invoices, newest first, and payment methods."""
     with reading(request) as session:
-        rows = billing.list_invoices(session, org_id=who.org_id)
-        methods = payments.list_payment_methods(session, org_id=who.org_id)
+        rows = billing.list_invoices(session, org_id=_org(who))
+        methods = payments.list_payment_methods(session, org_id=_org(who))
     return render(request, "invoices.html", who=who, invoices=rows, methods=methods)
 
 
@@ -317,7 +333,7 @@ def invoice_as_pdf(request: Request, who: Who, invoice_id: Id) -> Response:
     """The invoice as a PDF, in the organisation's language like its lines."""
     with reading(request) as session:
         found = _invoice(session, who, invoice_id)
-        org = organizations.get_org(session, org_id=who.org_id)
+        org = organizations.get_org(session, org_id=_org(who))
         pdf = invoice_pdf(invoice=found, lines=billing.lines_of(session, invoice_id=invoice_id), org_name=org.name,
                           locale=org.locale)
     return Response(pdf, media_type="application/pdf",
@@ -329,7 +345,7 @@ def add_payment_method(request: Request, who: Who, form: Form) -> Response:
     """Add a card, or paying by invoice; the newest usable method is the one charged."""
     by_invoice = form.get("kind") == "invoice"
     with writing(request) as session:
-        payments.add_payment_method(session, org_id=who.org_id, invoice=by_invoice,
+        payments.add_payment_method(session, org_id=_org(who), invoice=by_invoice,
                                     card_number=None if by_invoice else form.get("card", ""),
                                     expiry=None if by_invoice else form.get("expiry", ""), actor=who.actor,
                                     now=now(request))

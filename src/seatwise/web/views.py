@@ -15,11 +15,10 @@ from seatwise.core.licenses import ASSIGNABLE, RESTORE_DAYS
 from seatwise.core.lifecycle import Lifecycle, Status, deletion_date
 from seatwise.core.money import Money
 from seatwise.i18n import N_
-from seatwise.subscriptions.models import Assignment
 from seatwise.organizations.models import User
 from seatwise.payments.service import payment_method_at
 from seatwise.subscriptions import service as subscriptions
-from seatwise.subscriptions.models import Subscription
+from seatwise.subscriptions.models import Assignment, Subscription
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +72,7 @@ def _rows(session: Session, subs: list[Subscription], *, now: datetime) -> list[
 def product_rows(session: Session, *, org_id: int, now: datetime, page: int = 1) -> ProductPage:
     """One page of the organisation's subscriptions, 100 a page, deleted ones last."""
     where = Subscription.org_id == org_id
-    total = session.scalar(select(func.count()).select_from(Subscription).where(where))
+    total = session.execute(select(func.count()).select_from(Subscription).where(where)).scalar_one()
     pages = max(1, -(-total // PRODUCTS_PAGE))
     page = min(page, pages)
     subs = list(session.scalars(select(Subscription).where(where)
@@ -184,13 +183,16 @@ def attention(session: Session, *, org_id: int, now: datetime) -> list[Attention
             text = (N_("Your trial of {product} becomes a paid subscription on {date}.")
                     if r.state.recurring_billing and converts
                     else N_("Your trial of {product} ends on {date}. Add a payment method to keep it."))
+            assert r.state.trial_end is not None  # a trial always has its end
             items.append(Attention("trial_ending", text, {"product": r.product.name, "date": r.state.trial_end},
                                    href, urgent=(r.state.trial_end - now).days < 7))
         elif r.state.status in (Status.EXPIRED, Status.DISABLED):
+            deleted_on = deletion_date(r.state)
+            assert deleted_on is not None  # an expired or disabled subscription always has one
             items.append(Attention("deletion_coming",
                                    N_("{product} will be deleted on {date}. Reactivate it to keep it."),
-                                   {"product": r.product.name, "date": deletion_date(r.state)}, href,
-                                   urgent=(deletion_date(r.state) - now).days < 14))
+                                   {"product": r.product.name, "date": deleted_on}, href,
+                                   urgent=(deleted_on - now).days < 14))
     for invoice in session.scalars(select(Invoice).where(
             Invoice.org_id == org_id, Invoice.status == InvoiceStatus.OPEN).order_by(Invoice.due_at)):
         owed = Money(invoice.amount_due - invoice.amount_paid, invoice.currency)
@@ -229,7 +231,7 @@ def user_page(session: Session, *, org_id: int, page: int, now: datetime, query:
     if sub_id is not None:
         where.append(User.id.in_(select(Assignment.user_id).where(
             Assignment.subscription_id == sub_id, Assignment.suspended_at.is_(None))))
-    total = session.scalar(select(func.count()).select_from(User).where(*where))
+    total = session.execute(select(func.count()).select_from(User).where(*where)).scalar_one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
     users = list(session.scalars(select(User).where(*where).order_by(User.name, User.id)

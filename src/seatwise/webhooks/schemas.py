@@ -16,7 +16,7 @@ class EndpointOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, endpoint: WebhookEndpoint) -> "EndpointOut":
+    def of(cls, endpoint: WebhookEndpoint) -> EndpointOut:
         """An endpoint, without its signing secret."""
         return cls(id=endpoint.id, org_id=endpoint.org_id, url=endpoint.url, created_at=endpoint.created_at)
 
@@ -25,6 +25,6 @@ class NewEndpointOut(EndpointOut):
     secret: str  # whsec_…: shown once, when the endpoint is added
 
     @classmethod
-    def of(cls, endpoint: WebhookEndpoint) -> "NewEndpointOut":
+    def of(cls, endpoint: WebhookEndpoint) -> NewEndpointOut:
         """A new endpoint with the secret that verifies its signatures."""
         return cls(**EndpointOut.of(endpoint).model_dump(), secret=endpoint.secret)

@@ -71,6 +71,7 @@ def list_endpoints(session: Session, *, actor: Actor, after: int | None, limit: 
     """The endpoints the caller may see: their organisation's, or every one for the operator."""
     query = select(WebhookEndpoint).order_by(WebhookEndpoint.id).limit(limit)
     if not actor.is_operator:
+        assert actor.org_id is not None  # every actor but the operator belongs to an organisation
         require(actor, Permission.MANAGE_BILLING, actor.org_id)
         require(actor, Permission.MANAGE_USERS, actor.org_id)
         query = query.where(WebhookEndpoint.org_id == actor.org_id)
@@ -164,6 +165,7 @@ def claim(session: Session, *, now: datetime) -> Claim | None:
         return None
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
     event = session.get(Event, delivery.event_id)
+    assert endpoint is not None and event is not None  # foreign keys of the delivery
     body = json.dumps(payload(event), separators=(",", ":")).encode()
     message_id, timestamp = f"evt_{event.id}", int(now.timestamp())
     delivery.next_attempt_at = now + LEASE
@@ -176,6 +178,7 @@ def claim(session: Session, *, now: datetime) -> Claim | None:
 def record(session: Session, *, delivery_id: int, answer: Answer, now: datetime) -> None:
     """Write down how the endpoint answered: delivered, or to be retried after a while, or given up."""
     delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
+    assert delivery is not None  # claimed by this worker, and deliveries are never deleted
     delivery.attempts += 1
     delivery.last_status, delivery.last_error = answer.status, answer.error
     if answer.ok:
