@@ -230,6 +230,14 @@ def load(session: Session, model: type[M], row_id: int, *, lock: bool = False) -
     return session.scalar(query)
 
 
+def get_existing(session: Session, model: type[M], key: object) -> M:
+    """A row that must exist, such as the one a foreign key names; a missing one is a bug, not bad input."""
+    found = session.get(model, key)
+    if found is None:
+        raise LookupError(f"no {model.__name__} {key!r}")
+    return found
+
+
 def page(
     query: _Query, column: InstrumentedAttribute[int], *, after: int | None, limit: int | None, descending: bool = False
 ) -> _Query:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from seatwise import db
+from seatwise.db import get_existing
 from seatwise.accounts.models import Operator, Setting, SignInAttempts, WebSession
 from seatwise.core.errors import BadInput, ErrorCode, Refused
 from seatwise.core.roles import OPERATOR, Actor, Role
@@ -76,10 +77,15 @@ def sign_in(session: Session, *, email: str, password: str, operator: bool, now:
     if attempts.locked(now):
         raise Refused("too many wrong passwords: try again in 15 minutes", code=ErrorCode.SIGNIN_LOCKED,
                       detail=attempts.locked_until)
-    model = Operator if operator else User
-    account = session.scalar(select(model).where(model.email == email))
-    usable = account is not None and (operator or (account.removed_at is None and account.role != Role.USER))
-    if not verify_password(account.password_hash if usable else None, password):
+    account: Operator | User | None
+    if operator:
+        account = session.scalar(select(Operator).where(Operator.email == email))
+    else:
+        account = session.scalar(select(User).where(User.email == email))
+        if account is not None and (account.removed_at is not None or account.role == Role.USER):
+            account = None  # users who hold licences, and removed admins, never sign in
+    # With no usable account the dummy hash is checked: a wrong address takes as long as a wrong password.
+    if not verify_password(account.password_hash if account is not None else None, password) or account is None:
         attempts = attempts.after_failure(now)
         row.failures, row.locked_until = attempts.failures, attempts.locked_until
         return None
@@ -97,7 +103,8 @@ def _attempts_of(session: Session, email: str) -> SignInAttempts:
     # instead of each counting from zero.
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(insert(SignInAttempts).values(email=email, failures=0).on_conflict_do_nothing())
-    return session.get(SignInAttempts, email, with_for_update=True, populate_existing=True)
+    return session.scalars(select(SignInAttempts).where(SignInAttempts.email == email).with_for_update()
+                           .execution_options(populate_existing=True)).one()
 
 
 def end_sessions(session: Session, *, user_id: int) -> None:
@@ -111,9 +118,9 @@ def principal(session: Session, *, token: str, now: datetime) -> Principal | Non
     if web is None or web.expires_at <= now:
         return None
     if web.operator_id is not None:
-        op = session.get(Operator, web.operator_id)
+        op = get_existing(session, Operator, web.operator_id)
         return Principal(OPERATOR, op.name, op.email, op.locale, web.csrf_token, operator_id=op.id)
-    user = session.get(User, web.user_id)
+    user = get_existing(session, User, web.user_id)
     if user.removed_at is not None or user.role == Role.USER:
         return None
     return Principal(Actor(role=Role(user.role), org_id=user.org_id, user_id=user.id), user.name, user.email,
@@ -147,7 +154,8 @@ def set_language(session: Session, *, who: Principal, locale: str, now: datetime
     if locale not in LOCALES:
         raise BadInput(f"invalid language {locale!r}: expected one of {', '.join(LOCALES)}",
                        code=ErrorCode.INVALID_LOCALE)
-    account = session.get(Operator, who.operator_id) if who.actor.is_operator else session.get(User, who.user_id)
+    account: Operator | User = (get_existing(session, Operator, who.operator_id) if who.actor.is_operator
+                                else get_existing(session, User, who.user_id))
     before = events.snapshot(account)
     account.locale = locale
     events.audit_change(session, actor=who.actor.label, action=f"{'operator' if who.actor.is_operator else 'user'}"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from seatwise.billing import service
+from seatwise.billing.models import Invoice
 from seatwise.billing.schemas import InvoiceOut
 from seatwise.deps import DB, Caller, Id, Page, Pages, page_of
 from seatwise.organizations.service import check_visible_org, get_org
@@ -12,7 +16,7 @@ from seatwise.organizations.service import check_visible_org, get_org
 router = APIRouter(prefix="/v1", tags=["billing"])
 
 
-def _invoices_out(session, invoices) -> list[InvoiceOut]:
+def _invoices_out(session: Session, invoices: Sequence[Invoice]) -> list[InvoiceOut]:
     lines = service.lines_by_invoice(session, invoice_ids=[i.id for i in invoices])
     return [InvoiceOut.of(i, lines[i.id]) for i in invoices]
 

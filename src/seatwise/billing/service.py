@@ -8,8 +8,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Executable, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -36,7 +37,7 @@ from seatwise.core.periods import Period, add_days
 from seatwise.core.proration import Proration
 from seatwise.core.domain_events import PaymentRecorded
 from seatwise.core.roles import Actor, Permission, can_see, require
-from seatwise.db import bulk_insert, bulk_update, page
+from seatwise.db import bulk_insert, bulk_update, get_existing, page
 from seatwise.events import service as events
 from seatwise.i18n import N_, format_day_range, gettext
 from seatwise.organizations.models import Organization
@@ -66,7 +67,7 @@ def _billing_date(session: Session, *, org_id: int, wanted: datetime, at: dateti
 
 
 @lru_cache(maxsize=4096)
-def _describe(locale: str, kind: LineKind, seats: int, start: datetime, end: datetime, **text) -> str:
+def _describe(locale: str, kind: LineKind, seats: int, start: datetime, end: datetime, **text: object) -> str:
     one, several = _DESCRIPTIONS[kind]
     return gettext(locale, one if seats == 1 else several, seats=seats, days=format_day_range(start, end, locale),
                    **text)
@@ -79,7 +80,7 @@ def period_key(sub_id: int, anchor: datetime, index: int) -> str:
 
 def period_line(*, sub_id: int, org_id: int, anchor: datetime, index: int, seats: int, unit_price: int,
                 currency: str, period: Period, product_name: str, locale: str, at: datetime,
-                bill_on: datetime) -> dict:
+                bill_on: datetime) -> dict[str, Any]:
     """The row of a whole period's charge; its key makes it unique per subscription and period (R20)."""
     return dict(org_id=org_id, subscription_id=sub_id, kind=LineKind.PERIOD.value,
                 description=_describe(locale, LineKind.PERIOD, seats, period.start, period.end,
@@ -89,11 +90,27 @@ def period_line(*, sub_id: int, org_id: int, anchor: datetime, index: int, seats
                 key=period_key(sub_id, anchor, index), invoice_id=None)
 
 
-def bill_period(session: Session, *, sub, period: Period, product_name: str, at: datetime) -> Charge | None:
+class Billable(Protocol):
+    """What billing needs of a subscription, without knowing subscriptions."""
+
+    id: int
+    org_id: int
+    anchor: datetime
+    period_index: int
+    seats: int
+    unit_price: int
+    currency: str
+
+
+def _locale(session: Session, org_id: int) -> str:
+    return get_existing(session, Organization, org_id).locale
+
+
+def bill_period(session: Session, *, sub: Billable, period: Period, product_name: str, at: datetime) -> Charge | None:
     """Charge a whole period in advance, once per subscription and period (R3, R20)."""
     row = period_line(sub_id=sub.id, org_id=sub.org_id, anchor=sub.anchor, index=sub.period_index,
                       seats=sub.seats, unit_price=sub.unit_price, currency=sub.currency, period=period,
-                      product_name=product_name, locale=session.get(Organization, sub.org_id).locale, at=at,
+                      product_name=product_name, locale=_locale(session, sub.org_id), at=at,
                       bill_on=_billing_date(session, org_id=sub.org_id, wanted=period.start, at=at))
     if session.scalar(select(Charge.id).where(Charge.key == row["key"])) is not None:
         return None
@@ -102,7 +119,7 @@ def bill_period(session: Session, *, sub, period: Period, product_name: str, at:
     return charge
 
 
-def bill_proration(session: Session, *, sub, kind: LineKind, proration: Proration, period: Period,
+def bill_proration(session: Session, *, sub: Billable, kind: LineKind, proration: Proration, period: Period,
                    at: datetime, bill_on: datetime) -> Charge | None:
     """A prorated charge (seats bought, reactivation) or credit (seats removed, cancellation) (R12, R15)."""
     if proration.days == 0:
@@ -111,7 +128,7 @@ def bill_proration(session: Session, *, sub, kind: LineKind, proration: Proratio
     end = add_days(proration.first_day, proration.days)
     charge = Charge(
         org_id=sub.org_id, subscription_id=sub.id, kind=kind.value,
-        description=_describe(session.get(Organization, sub.org_id).locale, kind, proration.seats,
+        description=_describe(_locale(session, sub.org_id), kind, proration.seats,
                               proration.first_day, end, used=proration.days, period=period.days),
         quantity=proration.seats, amount=-proration.amount.amount if credit else proration.amount.amount,
         currency=sub.currency, period_start=proration.first_day, period_end=end, created_at=at,
@@ -132,9 +149,9 @@ def credit_issued(session: Session, *, charge: Charge | None, at: datetime) -> N
 
 def _take_numbers(session: Session, *, year: int, count: int) -> list[str]:
     """`count` consecutive invoice numbers; the counter row stays locked until the commit (R17)."""
-    dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
-    session.execute(dialect_insert(InvoiceCounter).values(year=year, last=0).on_conflict_do_nothing())
-    counter = session.scalar(select(InvoiceCounter).where(InvoiceCounter.year == year).with_for_update())
+    new = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(InvoiceCounter)
+    session.execute(new.values(year=year, last=0).on_conflict_do_nothing())
+    counter = session.scalars(select(InvoiceCounter).where(InvoiceCounter.year == year).with_for_update()).one()
     first = counter.last + 1
     counter.last += count
     session.flush()
@@ -184,10 +201,11 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
         kind = MethodKind(method.kind) if method else None
         due = due_date(issued=at, method=kind)
         outcome = None
-        if sums.amount_due and kind is MethodKind.CARD:
-            outcome = GATEWAY.charge(method.token, Money(sums.amount_due, currency), idempotency_key=f"{number}/1")
-        if refund and kind is MethodKind.CARD:
-            GATEWAY.refund(method.token, Money(refund, currency), idempotency_key=f"{number}/refund")
+        token = method.token if method is not None and kind is MethodKind.CARD else None
+        if sums.amount_due and token is not None:
+            outcome = GATEWAY.charge(token, Money(sums.amount_due, currency), idempotency_key=f"{number}/1")
+        if refund and token is not None:
+            GATEWAY.refund(token, Money(refund, currency), idempotency_key=f"{number}/refund")
         collected = outcome is not None and outcome.succeeded
         paid = sums.amount_due == 0 or collected
         if paid:
@@ -305,6 +323,7 @@ def collect(session: Session, invoice: Invoice, *, method: PaymentMethod, at: da
     """Charge the card again; on failure, schedule the next retry or, after the last, disabling (R21)."""
     outstanding = invoice.amount_due - invoice.amount_paid
     invoice.attempts += 1
+    assert method.token is not None  # a card always has its gateway token
     outcome = GATEWAY.charge(method.token, Money(outstanding, invoice.currency),
                              idempotency_key=f"{invoice.number}/{invoice.attempts}")
     invoice.payment_method_id = method.id
@@ -363,7 +382,7 @@ def lines_by_invoice(session: Session, *, invoice_ids: list[int]) -> dict[int, l
     """The lines of several invoices at once, in the order they arose."""
     found: dict[int, list[Charge]] = {i: [] for i in invoice_ids}
     for line in session.scalars(select(Charge).where(Charge.invoice_id.in_(invoice_ids)).order_by(Charge.id)):
-        found[line.invoice_id].append(line)
+        found[line.invoice_id].append(line)  # type: ignore[index]  # taken by invoice id, so never None
     return found
 
 
@@ -429,7 +448,7 @@ def check_ledger(session: Session) -> list[Imbalance]:
             problems.append(Imbalance(org_id, "ledger balance vs open invoices", owed.get(org_id) or 0,
                                       ledger.get(org_id) or 0))
 
-    def sums(query) -> dict:
+    def sums(query: Executable) -> dict[tuple[Any, ...], int]:
         return {tuple(row[:-1]): row[-1] for row in session.execute(query)}
 
     lines = sums(select(Charge.invoice_id, func.sum(Charge.amount)).where(Charge.invoice_id.is_not(None))

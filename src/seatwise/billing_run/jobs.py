@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from seatwise import db
+from seatwise.db import get_existing
 from seatwise.billing_run.models import BillingRun, RunStatus
 from seatwise.billing_run import service
 from seatwise.billing_run.service import RunSummary
@@ -44,10 +45,10 @@ def start(session: Session, *, as_of: datetime, started_by: str, now: datetime) 
 def perform(url: str, *, run_id: int, clock: Clock) -> None:
     """Do the recorded run step by step, writing its progress after each step; a failure is recorded too."""
     with db.read_only(url) as session:
-        as_of = session.get(BillingRun, run_id).as_of
+        as_of = get_existing(session, BillingRun, run_id).as_of
 
     def progress(session: Session, summary: RunSummary) -> None:
-        run = session.get(BillingRun, run_id)
+        run = get_existing(session, BillingRun, run_id)
         run.subscriptions, run.invoices = summary.subscriptions, summary.invoices
         if summary.done:
             run.status, run.finished_at = RunStatus.DONE, clock.now()
@@ -56,7 +57,7 @@ def perform(url: str, *, run_id: int, clock: Clock) -> None:
         run_to_end(url, as_of=as_of, after_step=progress)
     except Exception as exc:  # noqa: BLE001  the console shows what stopped the run; a new run resumes it
         with db.unit_of_work(url) as session:
-            run = session.get(BillingRun, run_id)
+            run = get_existing(session, BillingRun, run_id)
             run.status, run.finished_at = RunStatus.FAILED, clock.now()
             run.error = f"{type(exc).__name__}: {exc}"[:300]
 

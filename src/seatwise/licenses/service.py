@@ -14,7 +14,7 @@ from seatwise.core.domain_events import SubscriptionDeleted, UserRemoved, UserRe
 from seatwise.core.errors import BadInput, ErrorCode, Refused
 from seatwise.core.invoicing import LineKind
 from seatwise.core.licenses import SeatChange, check_assign, check_seat_change
-from seatwise.core.lifecycle import Status
+from seatwise.core.lifecycle import Lifecycle, Status
 from seatwise.core.proration import Proration, charge_for_remaining_days, credit_for_unused_days
 from seatwise.core.roles import Actor, Permission, require
 from seatwise.events import service as events
@@ -34,7 +34,7 @@ class LicenseChange:
     proration: Proration | None
 
 
-def _plan(session: Session, *, sub: Subscription, state, total: int, actor: Actor, now: datetime) -> LicenseChange:
+def _plan(session: Session, *, sub: Subscription, state: Lifecycle, total: int, actor: Actor, now: datetime) -> LicenseChange:
     product = subscriptions.product_of(session, sub)
     change = check_seat_change(
         state=state,

@@ -108,8 +108,8 @@ def remove_user(session: Session, *, user_id: int, actor: Actor, now: datetime) 
     require_user_management(actor, Role(user.role), user.org_id)
     if user.removed_at is not None:
         raise Refused(f"user {user_id} was already removed", code=ErrorCode.ALREADY_REMOVED)
-    global_admins = session.scalar(select(func.count()).select_from(User).where(
-        User.org_id == user.org_id, User.role == Role.GLOBAL_ADMIN, User.removed_at.is_(None)))
+    global_admins = session.execute(select(func.count()).select_from(User).where(
+        User.org_id == user.org_id, User.role == Role.GLOBAL_ADMIN, User.removed_at.is_(None))).scalar_one()
     check_removal(actor, user_id=user.id, role=Role(user.role), global_admins=global_admins)
     before = events.snapshot(user)
     user.removed_at = now

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from seatwise import db
+from seatwise.catalog.models import Product
 from seatwise.core.cancellation import CancellationDecision
 from seatwise.core.errors import Refused
 from seatwise.deps import DB, Body, Caller, Id, Page, Pages, page_of
@@ -25,9 +28,9 @@ def subscription_out(session: Session, sub: Subscription) -> SubscriptionOut:
     return _out(session, [sub])[0]
 
 
-def _out(session: Session, subs) -> list[SubscriptionOut]:
+def _out(session: Session, subs: Sequence[Subscription]) -> list[SubscriptionOut]:
     counts = service.assigned_counts(session, sub_ids=[s.id for s in subs])
-    products = {}
+    products: dict[int, Product] = {}
     rows = []
     for sub in subs:
         product = products.get(sub.product_id) or products.setdefault(sub.product_id, service.product_of(session, sub))
@@ -38,7 +41,7 @@ def _out(session: Session, subs) -> list[SubscriptionOut]:
 @router.get("", response_model=Page[SubscriptionOut])
 def list_subscriptions(caller: Caller, session: DB, paging: Pages) -> Page[SubscriptionOut]:
     """The caller's subscriptions (every organisation's for the operator), oldest first."""
-    if caller.is_operator:
+    if caller.org_id is None:  # the operator
         subs = service.list_all(session, after=paging.after, limit=paging.fetch)
     else:
         subs = service.list_for_org(session, org_id=caller.org_id, after=paging.after, limit=paging.fetch)

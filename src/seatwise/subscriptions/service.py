@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -24,7 +25,7 @@ from seatwise.core.proration import Proration, charge_for_remaining_days, credit
 from seatwise.core.purchase import check_new_subscription, check_trial, require_payment_method
 from seatwise.core.domain_events import PaymentRecorded, SubscriptionDeleted
 from seatwise.core.roles import SYSTEM_BILLING_RUN, Actor, Permission, can_see, may, require
-from seatwise.db import load, page
+from seatwise.db import get_existing, load, page
 from seatwise.events import service as events
 from seatwise.organizations.service import get_org
 from seatwise.payments.service import payment_method_at
@@ -95,7 +96,7 @@ def _bill_period(session: Session, *, sub: Subscription, at: datetime) -> None:
                         product_name=product_of(session, sub).name, at=at)
 
 
-def _payment_method_of(session: Session, sub: Subscription):
+def _payment_method_of(session: Session, sub: Subscription) -> Callable[[datetime], bool]:
     return lambda at: payment_method_at(session, org_id=sub.org_id, at=at)
 
 
@@ -137,10 +138,10 @@ def list_all(session: Session, *, after: int | None = None, limit: int | None = 
 
 def assigned_count(session: Session, *, sub_id: int) -> int:
     """Licences of the subscription held by users (suspended ones hold no seat)."""
-    return session.scalar(
+    return session.execute(
         select(func.count()).select_from(Assignment)
         .where(Assignment.subscription_id == sub_id, Assignment.suspended_at.is_(None))
-    )
+    ).scalar_one()
 
 
 def assigned_counts(session: Session, *, sub_ids: list[int]) -> dict[int, int]:
@@ -159,7 +160,7 @@ def assigned_counts(session: Session, *, sub_ids: list[int]) -> dict[int, int]:
 
 def product_of(session: Session, sub: Subscription) -> Product:
     """The product a subscription is for."""
-    return session.get(Product, sub.product_id)
+    return get_existing(session, Product, sub.product_id)
 
 
 def _check_new(session: Session, *, org_id: int, sku: str, seats: int, actor: Actor) -> Product:
@@ -236,7 +237,8 @@ def cancel(
     catch_up(session, sub=sub, now=now)
     decision = cancellation_decision(session, sub=sub, actor=actor, now=now)
     if not decision.allowed:
-        raise Refused(f"cancellation refused: {decision.code}", code=decision.code.value, detail=decision)
+        raise Refused(f"cancellation refused: {decision.code}", code=ErrorCode(decision.code.value),
+                      detail=decision)
     before = events.snapshot(sub)
     period = lifecycle_of(sub).current_period
     credit = credit_for_unused_days(unit_price=unit_price(sub), seats=sub.seats, period=period, on=now)
