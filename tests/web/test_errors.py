@@ -29,7 +29,8 @@ NOT_FROM_THE_WEB = {
 
 def _codes() -> set[str]:
     source = Path(seatwise.__file__).parent
-    found = {code for path in source.rglob("*.py") if path.name != "cli.py" and "migrations" not in path.parts
+    skipped = {"cli", "migrations"}  # the CLI's own codes (usage, no_schema, ...) never reach a page
+    found = {code for path in source.rglob("*.py") if not skipped & set(path.relative_to(source).parts)
              for code in re.findall(r'code ?= ?"([a-z_]+)"', path.read_text())}
     return found | {code.value for code in Code}
 
