@@ -13,14 +13,25 @@ from typing import Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from seatwise.cli import apikeys, audit, billing, billing_run, catalog, licenses, operators, organizations, payments
-from seatwise.cli import subscriptions, system
+from seatwise.cli import (
+    apikeys,
+    audit,
+    billing,
+    billing_run,
+    catalog,
+    licenses,
+    operators,
+    organizations,
+    payments,
+    subscriptions,
+    system,
+)
 from seatwise.cli.errors import UsageError, fail, usage_error
 
 try:  # Typer vendors Click since 0.2x; older releases use Click itself
     from typer._click import Context
 except ImportError:  # pragma: no cover
-    from click import Context  # type: ignore[no-redef]
+    from click import Context  # type: ignore[no-redef, assignment]
 
 
 class _RootGroup(TyperGroup):

@@ -18,7 +18,7 @@ from seatwise.subscriptions.schemas import DecisionOut
 try:  # Typer vendors Click since 0.2x; older releases use Click itself
     from typer._click.exceptions import UsageError
 except ImportError:  # pragma: no cover
-    from click.exceptions import UsageError  # type: ignore[no-redef]
+    from click.exceptions import UsageError  # type: ignore[no-redef, assignment]
 
 # Keyed by the error's code (a str, or a StrEnum member, which hashes and compares as its value).
 HINTS: dict[str, str] = {

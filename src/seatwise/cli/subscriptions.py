@@ -112,8 +112,9 @@ def subscription_cancel(
                 sub = subscriptions.get(session, sub_id=sub_id)
                 exc.detail = _decision_out(session, sub, exc.detail)
             raise
-        result = {"subscription": sub_out(session, sub), "decision": _decision_out(session, sub, decision)}
-    return Out(result, text=f"subscription {sub_id} cancelled. {result['decision'].message}")
+        told = _decision_out(session, sub, decision)
+        result = {"subscription": sub_out(session, sub), "decision": told}
+    return Out(result, text=f"subscription {sub_id} cancelled. {told.message}")
 
 
 @command(subscription, "recurring-billing")
