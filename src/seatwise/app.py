@@ -222,7 +222,7 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
     async def sign_in_first(request: Request, exc: pages.SignInRequired) -> Response:
         return pages.sign_in_redirect(request, exc)
 
-    @app.get("/health", tags=["health"])
+    @app.get("/health", tags=["health"], operation_id="getHealth")
     def health() -> dict:
         """Whether the app and its database answer."""
         with db.read_only(app.state.database_url) as session:

@@ -21,7 +21,7 @@ def _invoices_out(session: Session, invoices: Sequence[Invoice]) -> list[Invoice
     return [InvoiceOut.of(i, lines[i.id]) for i in invoices]
 
 
-@router.get("/organizations/{org_id}/invoices", response_model=Page[InvoiceOut])
+@router.get("/organizations/{org_id}/invoices", operation_id="listInvoices", response_model=Page[InvoiceOut])
 def list_invoices(caller: Caller, session: DB, org_id: Id, paging: Pages) -> Page[InvoiceOut]:
     """The organisation's invoices with their lines, oldest first."""
     check_visible_org(org_id=org_id, actor=caller)
@@ -30,7 +30,7 @@ def list_invoices(caller: Caller, session: DB, org_id: Id, paging: Pages) -> Pag
     return page_of(rows, paging, lambda invoices: _invoices_out(session, invoices))
 
 
-@router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
+@router.get("/invoices/{invoice_id}", operation_id="getInvoice", response_model=InvoiceOut)
 def get_invoice(caller: Caller, session: DB, invoice_id: Id) -> InvoiceOut:
     """One invoice with its lines; another organisation's answers 404 as a missing one does."""
     return _invoices_out(session, [service.get_visible_invoice(session, invoice_id=invoice_id, actor=caller)])[0]

@@ -30,7 +30,7 @@ class BillingRunOut(BaseModel):
     invoiced: dict[str, str]  # currency -> amount due, as a decimal string
 
 
-@router.post("/billing-runs", response_model=BillingRunOut)
+@router.post("/billing-runs", operation_id="createBillingRun", response_model=BillingRunOut)
 def billing_run(caller: Caller, body: BillingRunIn, request: Request) -> BillingRunOut:
     """Perform everything due up to `as_of` (R19), one commit per step so that it resumes if cut (R20);
     the operator only."""

@@ -11,7 +11,7 @@ from seatwise.deps import DB, Caller, Page, Pages, page_of
 router = APIRouter(prefix="/v1/products", tags=["products"])
 
 
-@router.get("", response_model=Page[ProductOut])
+@router.get("", operation_id="listProducts", response_model=Page[ProductOut])
 def list_products(_caller: Caller, session: DB, paging: Pages) -> Page[ProductOut]:
     """The products of the catalogue, oldest first."""
     rows = service.page_products(session, after=paging.after, limit=paging.fetch)

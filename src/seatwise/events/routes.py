@@ -13,7 +13,7 @@ from seatwise.events.schemas import EventOut
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
 
-@router.get("", response_model=Page[EventOut])
+@router.get("", operation_id="listEvents", response_model=Page[EventOut])
 def list_events(caller: Caller, session: DB, paging: Pages,
                 type: Annotated[str | None, Query(max_length=40, description="Only events of this type")] = None,
                 ) -> Page[EventOut]:

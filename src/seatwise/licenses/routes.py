@@ -23,7 +23,7 @@ class AssignIn(Body):
     user_id: int = Field(ge=1, le=MAX_ID)
 
 
-@router.put("/licenses", response_model=LicenseChangeOut)
+@router.put("/licenses", operation_id="setLicenses", response_model=LicenseChangeOut)
 def set_total(caller: Caller, sub_id: Id, body: TotalIn, request: Request) -> LicenseChangeOut:
     """Buy or remove licences to reach `total`, charged or credited by the day."""
     with db.unit_of_work(request.app.state.database_url) as session:
@@ -32,7 +32,7 @@ def set_total(caller: Caller, sub_id: Id, body: TotalIn, request: Request) -> Li
         return LicenseChangeOut.of(change, subscription=subscription_out(session, change.subscription))
 
 
-@router.post("/assignments", response_model=AssignmentOut, status_code=201)
+@router.post("/assignments", operation_id="assignLicense", response_model=AssignmentOut, status_code=201)
 def assign(caller: Caller, sub_id: Id, body: AssignIn, request: Request) -> AssignmentOut:
     """Give a user of the organisation one of the subscription's licences."""
     with db.unit_of_work(request.app.state.database_url) as session:
@@ -42,7 +42,7 @@ def assign(caller: Caller, sub_id: Id, body: AssignIn, request: Request) -> Assi
         return AssignmentOut(subscription_id=sub_id, user_id=body.user_id, assigned_at=assignment.assigned_at)
 
 
-@router.delete("/assignments/{user_id}", status_code=204)
+@router.delete("/assignments/{user_id}", operation_id="unassignLicense", status_code=204)
 def unassign(caller: Caller, sub_id: Id, user_id: Id, request: Request) -> Response:
     """Take a user's licence back; the seat stays bought."""
     with db.unit_of_work(request.app.state.database_url) as session:

@@ -12,14 +12,14 @@ from seatwise.organizations.schemas import OrganizationOut, UserOut
 router = APIRouter(prefix="/v1", tags=["organizations"])
 
 
-@router.get("/organizations/{org_id}", response_model=OrganizationOut)
+@router.get("/organizations/{org_id}", operation_id="getOrganization", response_model=OrganizationOut)
 def get_organization(caller: Caller, session: DB, org_id: Id) -> OrganizationOut:
     """One organisation; another one answers 404 as a missing one does."""
     service.check_visible_org(org_id=org_id, actor=caller)
     return OrganizationOut.of(service.get_org(session, org_id=org_id))
 
 
-@router.get("/organizations/{org_id}/users", response_model=Page[UserOut])
+@router.get("/organizations/{org_id}/users", operation_id="listUsers", response_model=Page[UserOut])
 def list_users(caller: Caller, session: DB, org_id: Id, paging: Pages) -> Page[UserOut]:
     """The organisation's users, removed ones included, oldest first."""
     service.check_visible_org(org_id=org_id, actor=caller)
@@ -33,7 +33,7 @@ class UserIn(Body):
     role: str = "user"  # global_admin, billing_admin, user_admin or user
 
 
-@router.post("/organizations/{org_id}/users", response_model=UserOut, status_code=201)
+@router.post("/organizations/{org_id}/users", operation_id="createUser", response_model=UserOut, status_code=201)
 def add_user(caller: Caller, org_id: Id, body: UserIn, request: Request) -> UserOut:
     """Add a user to the organisation (admins only by a Global admin, R9)."""
     service.check_visible_org(org_id=org_id, actor=caller)
@@ -44,7 +44,7 @@ def add_user(caller: Caller, org_id: Id, body: UserIn, request: Request) -> User
         return UserOut.of(user)
 
 
-@router.delete("/users/{user_id}", response_model=UserOut)
+@router.delete("/users/{user_id}", operation_id="removeUser", response_model=UserOut)
 def remove_user(caller: Caller, user_id: Id, request: Request) -> UserOut:
     """Remove a user: their licences are freed, and they can be restored for 30 days (R13)."""
     with db.unit_of_work(request.app.state.database_url) as session:
@@ -53,7 +53,7 @@ def remove_user(caller: Caller, user_id: Id, request: Request) -> UserOut:
                                               now=request.app.state.clock.now()))
 
 
-@router.post("/users/{user_id}/restore", response_model=UserOut)
+@router.post("/users/{user_id}/restore", operation_id="restoreUser", response_model=UserOut)
 def restore_user(caller: Caller, user_id: Id, request: Request) -> UserOut:
     """Restore a user removed in the last 30 days, with the licences that still have a free seat."""
     with db.unit_of_work(request.app.state.database_url) as session:

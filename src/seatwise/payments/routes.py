@@ -15,7 +15,7 @@ from seatwise.payments.schemas import PaymentMethodOut
 router = APIRouter(prefix="/v1/organizations/{org_id}/payment-methods", tags=["payments"])
 
 
-@router.get("", response_model=Page[PaymentMethodOut])
+@router.get("", operation_id="listPaymentMethods", response_model=Page[PaymentMethodOut])
 def list_payment_methods(caller: Caller, session: DB, org_id: Id, paging: Pages) -> Page[PaymentMethodOut]:
     """The organisation's payment methods, newest first (the newest usable one is charged); any admin sees
     them, as on the admin center's Bills & payments, and only Global and Billing admins add them (R9)."""
@@ -32,7 +32,7 @@ class PaymentMethodIn(Body):
     invoice: bool = False  # pay by bank transfer against invoices instead of a card
 
 
-@router.post("", response_model=PaymentMethodOut, status_code=201)
+@router.post("", operation_id="createPaymentMethod", response_model=PaymentMethodOut, status_code=201)
 def add_payment_method(caller: Caller, org_id: Id, body: PaymentMethodIn, request: Request) -> PaymentMethodOut:
     """Add a card (`card` and `exp`) or pay-by-invoice (`invoice: true`)."""
     check_visible_org(org_id=org_id, actor=caller)

@@ -38,7 +38,7 @@ def _out(session: Session, subs: Sequence[Subscription]) -> list[SubscriptionOut
     return rows
 
 
-@router.get("", response_model=Page[SubscriptionOut])
+@router.get("", operation_id="listSubscriptions", response_model=Page[SubscriptionOut])
 def list_subscriptions(caller: Caller, session: DB, paging: Pages) -> Page[SubscriptionOut]:
     """The caller's subscriptions (every organisation's for the operator), oldest first."""
     if caller.org_id is None:  # the operator
@@ -48,7 +48,7 @@ def list_subscriptions(caller: Caller, session: DB, paging: Pages) -> Page[Subsc
     return page_of(subs, paging, lambda rows: _out(session, rows))
 
 
-@org_router.get("", response_model=Page[SubscriptionOut])
+@org_router.get("", operation_id="listOrganizationSubscriptions", response_model=Page[SubscriptionOut])
 def list_org_subscriptions(caller: Caller, session: DB, org_id: Id, paging: Pages) -> Page[SubscriptionOut]:
     """One organisation's subscriptions, oldest first."""
     check_visible_org(org_id=org_id, actor=caller)
@@ -62,7 +62,7 @@ class SubscriptionIn(Body):
     trial: bool = False  # a trial (fixed seats, R1) instead of a paid subscription from today
 
 
-@org_router.post("", response_model=SubscriptionOut, status_code=201)
+@org_router.post("", operation_id="createSubscription", response_model=SubscriptionOut, status_code=201)
 def start_subscription(caller: Caller, org_id: Id, body: SubscriptionIn, request: Request) -> SubscriptionOut:
     """Start a trial, or buy a subscription active from today (a Global or Billing admin, R9)."""
     check_visible_org(org_id=org_id, actor=caller)
@@ -74,7 +74,7 @@ def start_subscription(caller: Caller, org_id: Id, body: SubscriptionIn, request
         return subscription_out(session, sub)
 
 
-@router.get("/{sub_id}", response_model=SubscriptionOut)
+@router.get("/{sub_id}", operation_id="getSubscription", response_model=SubscriptionOut)
 def get_subscription(caller: Caller, session: DB, sub_id: SubId) -> SubscriptionOut:
     """One subscription; another organisation's answers 404 as a missing one does."""
     return _out(session, [service.get_visible(session, sub_id=sub_id, actor=caller)])[0]
@@ -84,7 +84,7 @@ def _decision_out(session: Session, sub: Subscription, decision: CancellationDec
     return DecisionOut.of(decision, locale=get_org(session, org_id=sub.org_id).locale, status=sub.status)
 
 
-@router.get("/{sub_id}/cancellation", response_model=DecisionOut)
+@router.get("/{sub_id}/cancellation", operation_id="previewCancellation", response_model=DecisionOut)
 def cancellation_preview(caller: Caller, session: DB, sub_id: SubId, request: Request) -> DecisionOut:
     """What cancelling now would do (R10): allowed or not, why, the remedy, the dates and the credit."""
     sub = service.get_visible(session, sub_id=sub_id, actor=caller)
@@ -102,7 +102,7 @@ class CancellationOut(BaseModel):
     decision: DecisionOut
 
 
-@router.post("/{sub_id}/cancellation", response_model=CancellationOut,
+@router.post("/{sub_id}/cancellation", operation_id="cancelSubscription", response_model=CancellationOut,
              responses={409: {"description": "A rule refuses: the problem carries the decision"}})
 def cancel(caller: Caller, sub_id: SubId, body: CancellationIn, request: Request) -> CancellationOut:
     """Cancel if the decision of R10 allows it; otherwise 409 with that decision, and nothing changed."""
@@ -122,7 +122,7 @@ class RecurringBillingIn(Body):
     enabled: bool
 
 
-@router.put("/{sub_id}/recurring-billing", response_model=SubscriptionOut)
+@router.put("/{sub_id}/recurring-billing", operation_id="setRecurringBilling", response_model=SubscriptionOut)
 def recurring_billing(caller: Caller, sub_id: SubId, body: RecurringBillingIn, request: Request) -> SubscriptionOut:
     """Turn recurring billing on or off (off lets the subscription expire at its period's end, R4)."""
     with db.unit_of_work(request.app.state.database_url) as session:
@@ -137,7 +137,7 @@ class ReactivationOut(BaseModel):
     charged_days: int
 
 
-@router.post("/{sub_id}/reactivation", response_model=ReactivationOut)
+@router.post("/{sub_id}/reactivation", operation_id="reactivateSubscription", response_model=ReactivationOut)
 def reactivate(caller: Caller, sub_id: SubId, request: Request) -> ReactivationOut:
     """Reactivate an expired or disabled subscription (R6), with what that charges now."""
     with db.unit_of_work(request.app.state.database_url) as session:

@@ -14,7 +14,7 @@ from seatwise.webhooks.schemas import EndpointOut, NewEndpointOut
 router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
 
 
-@router.get("", response_model=Page[EndpointOut])
+@router.get("", operation_id="listWebhookEndpoints", response_model=Page[EndpointOut])
 def list_endpoints(caller: Caller, session: DB, paging: Pages) -> Page[EndpointOut]:
     """The endpoints events are sent to, oldest first."""
     rows = service.list_endpoints(session, actor=caller, after=paging.after, limit=paging.fetch)
@@ -26,7 +26,7 @@ class EndpointIn(Body):
     org_id: int | None = Field(default=None, ge=1, le=MAX_ID)  # default: the key's organisation; operator: all
 
 
-@router.post("", response_model=NewEndpointOut, status_code=201)
+@router.post("", operation_id="createWebhookEndpoint", response_model=NewEndpointOut, status_code=201)
 def add_endpoint(caller: Caller, body: EndpointIn, request: Request) -> NewEndpointOut:
     """Send events to `url`, signed with the secret in the answer (shown this once)."""
     org_id = body.org_id if caller.is_operator else (body.org_id or caller.org_id)

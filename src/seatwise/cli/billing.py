@@ -1,0 +1,84 @@
+"""`seatwise invoice` and `seatwise ledger`: invoices, payments received, and the books."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from seatwise.billing import service as billing
+from seatwise.billing.models import Invoice
+from seatwise.billing.schemas import InvoiceOut, LedgerEntryOut
+from seatwise.cli.common import Ctx, OrgId, command, group
+from seatwise.cli.output import Out
+from seatwise.core.errors import ErrorCode, SeatwiseError
+from seatwise.organizations import service as organizations
+
+invoices = group("Invoices and payments received.")
+ledger = group("The ledger of money movements.")
+
+InvoiceId = Annotated[int, typer.Argument(metavar="ID", help="Invoice id.")]
+
+
+def _invoice_out(session: Session, invoice: Invoice) -> InvoiceOut:
+    return InvoiceOut.of(invoice, billing.lines_of(session, invoice_id=invoice.id))
+
+
+@command(invoices, "list")
+def invoice_list(ctx: Ctx, org: OrgId) -> Out:
+    """List an organisation's invoices."""
+    with ctx.read() as session:
+        organizations.get_org(session, org_id=org)
+        rows = [_invoice_out(session, i) for i in billing.list_invoices(session, org_id=org)]
+    if ctx.json:
+        return Out(rows)
+    return Out([{"id": i.id, "number": i.number, "date": i.billing_date.date(), "status": i.status,
+                 "total": i.total, "credit": i.credit_applied, "due": i.amount_due, "refunded": i.refunded,
+                 "currency": i.currency} for i in rows])
+
+
+@command(invoices, "show")
+def invoice_show(ctx: Ctx, invoice_id: InvoiceId) -> Out:
+    """Show an invoice with its lines."""
+    with ctx.read() as session:
+        invoice = _invoice_out(session, billing.get_invoice(session, invoice_id=invoice_id))
+    lines = [f"  {line.description}: {line.amount}" for line in invoice.lines]
+    return Out(invoice, text="\n".join([
+        f"invoice {invoice.number} of {invoice.billing_date.date()} ({invoice.status}), organisation "
+        f"{invoice.org_id}", *lines,
+        f"  total {invoice.total}, credit applied {invoice.credit_applied}, amount due {invoice.amount_due}, "
+        f"refunded {invoice.refunded} {invoice.currency}; due {invoice.due_at.date()}"]))
+
+
+@command(invoices, "pay")
+def invoice_pay(
+    ctx: Ctx, invoice_id: InvoiceId,
+    as_: Annotated[str, typer.Option("--as", help="Who records it: `operator`, or a user id or e-mail.")] = "operator",
+) -> Out:
+    """Record a payment received for an open invoice (what non-payment disabled comes back)."""
+    with ctx.uow() as session:
+        actor = organizations.resolve_actor(session, who=as_)
+        return Out(_invoice_out(session, billing.pay_invoice(session, invoice_id=invoice_id, actor=actor,
+                                                             now=ctx.now)))
+
+
+@command(ledger, "show")
+def ledger_show(ctx: Ctx, org: OrgId) -> Out:
+    """Show an organisation's ledger: charges, credits, payments and refunds."""
+    with ctx.read() as session:
+        organizations.get_org(session, org_id=org)
+        return Out([LedgerEntryOut.of(e) for e in billing.ledger_entries(session, org_id=org)])
+
+
+@command(ledger, "check")
+def ledger_check(ctx: Ctx) -> Out:
+    """Prove that every organisation's books balance (R18); exit 1 and list what does not."""
+    with ctx.read() as session:
+        problems = billing.check_ledger(session)
+    if problems:
+        raise SeatwiseError(f"{len(problems)} imbalances: " + "; ".join(
+            f"organisation {p.org_id} {p.what}: expected {p.expected}, found {p.found}" for p in problems[:20]),
+            code=ErrorCode.LEDGER_IMBALANCE, detail=[asdict(p) for p in problems])
+    return Out({"balanced": True}, text="every organisation balances")

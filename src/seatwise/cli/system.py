@@ -1,0 +1,107 @@
+"""The installation itself: `seatwise db`, `seatwise demo`, and the long-running `serve` and `worker`."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import threading
+from typing import Annotated, Optional
+
+import typer
+import uvicorn
+
+from seatwise import config, db, demo
+from seatwise.cli.common import Ctx, command, fail_at_start, group
+from seatwise.cli.output import Out, out
+from seatwise.clock import Clock, FixedClock, SystemClock, parse_instant
+from seatwise.core.errors import SeatwiseError
+from seatwise.webhooks import worker as webhooks_worker
+
+schema = group("The database schema.")
+demo_data = group("Demo data.")
+
+Db = Annotated[Optional[str], typer.Option("--db", help="Database URL.")]
+FrozenNow = Annotated[Optional[str], typer.Option("--now", help="Freeze the clock at this ISO-8601 time.")]
+
+
+@command(schema, "upgrade")
+def db_upgrade(ctx: Ctx) -> Out:
+    """Create or migrate the database schema to the newest version."""
+    db.upgrade(ctx.url)
+    return Out({"database": db.engine_for(ctx.url).url.render_as_string(hide_password=True), "schema": "head"},
+               text="database is up to date")
+
+
+@command(demo_data, "seed")
+def demo_seed(ctx: Ctx) -> Out:
+    """Load the demo catalogue, customers, admins, users and subscriptions (idempotent)."""
+    with ctx.uow() as session:
+        summary = demo.seed(session, now=ctx.now)
+    return Out(summary, text=demo.describe(summary))
+
+
+def _clock(now: str | None) -> Clock:
+    return FixedClock(parse_instant(now, what="--now")) if now else SystemClock()
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    db_url: Db = None,
+    now: FrozenNow = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the address as JSON on start.")] = False,
+    worker: Annotated[bool, typer.Option("--worker/--no-worker",
+                                         help="Deliver webhooks from this process too.")] = True,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64,
+                                         help="Server processes (one per core serves the most requests).")] = 1,
+) -> None:
+    """Serve the HTTP API and admin center (and deliver webhooks, unless --no-worker)."""
+    # The app imports every route, page and template (about a second): only `serve` pays for it.
+    from seatwise.app import create_app
+
+    try:
+        clock = _clock(now)
+        application = create_app(url=config.database_url(db_url), clock=clock)
+    except SeatwiseError as exc:
+        raise fail_at_start(exc) from None
+    url = f"http://{host}:{port}/"
+    if json_output:
+        print(json.dumps({"url": url}), flush=True)
+    else:
+        out.print(f"Seatwise is serving {url}: admin center {url}, operator console {url}operator, "
+                  f"health {url}health, JSON {url}v1/subscriptions")
+    # What was loaded at start lives as long as the server: keeping it out of the garbage collector's
+    # full collections keeps their pauses out of page times.
+    gc.collect()
+    gc.freeze()
+    if worker:
+        webhooks_worker.start_thread(application.state.database_url, clock=clock)
+    if workers == 1:
+        uvicorn.run(application, host=host, port=port, log_level="warning")
+        return
+    # Each server process makes its own app from the environment; the webhooks thread stays here.
+    os.environ["SEATWISE_DATABASE_URL"] = application.state.database_url
+    if now:
+        os.environ["SEATWISE_NOW"] = now
+    uvicorn.run("seatwise.app:create_app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level="warning")
+
+
+def worker(
+    db_url: Db = None,
+    now: FrozenNow = None,
+    once: Annotated[bool, typer.Option("--once", help="Make the attempts due now, then stop.")] = False,
+) -> None:
+    """Deliver events to webhook endpoints (signed, retried with backoff) until stopped."""
+    try:
+        clock = _clock(now)
+        url = config.database_url(db_url)
+        db.engine_for(url)
+    except SeatwiseError as exc:
+        raise fail_at_start(exc) from None
+    if once:
+        out.print(f"{webhooks_worker.run_once(url, clock=clock)} delivery attempts")
+        return
+    out.print("Seatwise worker: delivering webhooks (Ctrl+C stops)")
+    webhooks_worker.run(url, clock=clock, stop=threading.Event())
