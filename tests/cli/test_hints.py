@@ -11,14 +11,14 @@ import pytest
 
 import seatwise
 from seatwise.cli.errors import HINTS, with_hint
-from seatwise.core.errors import NotFound, SeatwiseError
+from seatwise.core.errors import ErrorCode, NotFound, SeatwiseError
 from tests.cli.conftest import one_line_error
 
 
 def _service_codes() -> set[str]:
     source = Path(seatwise.__file__).parent
-    return {code for path in source.rglob("*.py") if path.relative_to(source).parts[0] != "cli"
-            for code in re.findall(r'code ?= ?"([a-z_]+)"', path.read_text())}
+    return {ErrorCode[name] for path in source.rglob("*.py") if path.relative_to(source).parts[0] != "cli"
+            and path.name != "errors.py" for name in re.findall(r"ErrorCode\.([A-Z_]+)", path.read_text())}
 
 
 def test_every_hint_is_for_a_code_the_services_raise():
