@@ -24,8 +24,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from seatwise import db
+from seatwise.accounts import service as accounts
 from seatwise.app import create_app
-from seatwise.billing import service as billing
 from seatwise.billing_run import service as billing_run
 from seatwise.catalog import service as catalog
 from seatwise.clock import FixedClock
@@ -34,7 +34,6 @@ from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
 from seatwise.payments import service as payments
 from seatwise.subscriptions import service as subscriptions
-from seatwise.accounts import service as accounts
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 PASSWORD = "bench-password"
@@ -44,20 +43,51 @@ def build(url: str, *, subs: int, users: int) -> dict:
     """The organisation, as six months of use would leave it."""
     start = NOW - timedelta(days=190)
     with db.unit_of_work(url) as s:
-        for sku, price, interval in (("BIZ", "12.50", "monthly"), ("ENT", "396.00", "annual"),
-                                     ("COMMIT", "11.00", "monthly")):
-            catalog.add_product(s, sku=sku, name=f"Product {sku}", price=price, currency="EUR", interval=interval,
-                                trial_days=30, max_seats=None, policy="standard", now=start)
+        for sku, price, interval in (
+            ("BIZ", "12.50", "monthly"),
+            ("ENT", "396.00", "annual"),
+            ("COMMIT", "11.00", "monthly"),
+        ):
+            catalog.add_product(
+                s,
+                sku=sku,
+                name=f"Product {sku}",
+                price=price,
+                currency="EUR",
+                interval=interval,
+                trial_days=30,
+                max_seats=None,
+                policy="standard",
+                now=start,
+            )
         org = organizations.add_org(s, name="Northwind", currency="EUR", locale="en", now=start)
-        admin = organizations.add_user(s, org_id=org.id, email="admin@northwind.example", name="Admin",
-                                       role="global_admin", actor=OPERATOR, now=start)
+        admin = organizations.add_user(
+            s,
+            org_id=org.id,
+            email="admin@northwind.example",
+            name="Admin",
+            role="global_admin",
+            actor=OPERATOR,
+            now=start,
+        )
         s.flush()
         organizations.set_password(s, user_id=admin.id, password=PASSWORD, now=start)
         accounts.add_operator(s, email="operator@bench.example", name="Operator", password=PASSWORD, now=start)
-        user_ids = [organizations.add_user(s, org_id=org.id, email=f"user{n:05d}@northwind.example", name=None,
-                                           role="user", actor=OPERATOR, now=start).id for n in range(users)]
-        payments.add_payment_method(s, org_id=org.id, card_number="4242424242424242", expiry="12/30",
-                                    invoice=False, actor=OPERATOR, now=start)
+        user_ids = [
+            organizations.add_user(
+                s,
+                org_id=org.id,
+                email=f"user{n:05d}@northwind.example",
+                name=None,
+                role="user",
+                actor=OPERATOR,
+                now=start,
+            ).id
+            for n in range(users)
+        ]
+        payments.add_payment_method(
+            s, org_id=org.id, card_number="4242424242424242", expiry="12/30", invoice=False, actor=OPERATOR, now=start
+        )
         s.flush()
         org_id = org.id
     per_sub = max(1, users // subs)
@@ -65,10 +95,11 @@ def build(url: str, *, subs: int, users: int) -> dict:
     for k in range(subs):  # bought one after another over the first five months
         at = start + timedelta(minutes=k * (150 * 24 * 60 // subs))
         with db.unit_of_work(url) as s:
-            sub = subscriptions.buy(s, org_id=org_id, sku=("BIZ", "ENT", "COMMIT")[k % 3], seats=per_sub + 2,
-                                    actor=OPERATOR, now=at)
+            sub = subscriptions.buy(
+                s, org_id=org_id, sku=("BIZ", "ENT", "COMMIT")[k % 3], seats=per_sub + 2, actor=OPERATOR, now=at
+            )
             s.flush()
-            for user_id in user_ids[k * per_sub:(k + 1) * per_sub]:
+            for user_id in user_ids[k * per_sub : (k + 1) * per_sub]:
                 licenses.assign(s, sub_id=sub.id, user_id=user_id, actor=OPERATOR, now=at)
             sub_ids.append(sub.id)
     later = start + timedelta(days=160)
@@ -76,8 +107,9 @@ def build(url: str, *, subs: int, users: int) -> dict:
         billing_run.run(s, as_of=later)
     with db.unit_of_work(url) as s:
         for sub_id in sub_ids[::20]:  # one in twenty cancelled: credits pending, subscriptions disabled
-            subscriptions.cancel(s, sub_id=sub_id, actor=OPERATOR, now=later + timedelta(hours=1),
-                                 reason="too_expensive")
+            subscriptions.cancel(
+                s, sub_id=sub_id, actor=OPERATOR, now=later + timedelta(hours=1), reason="too_expensive"
+            )
         for user_id in user_ids[::100]:  # a hundred users removed, restorable
             organizations.remove_user(s, user_id=user_id, actor=OPERATOR, now=later + timedelta(hours=2))
     with db.unit_of_work(url) as s:
@@ -111,8 +143,10 @@ def main() -> None:
     if url.startswith("postgresql"):  # the statistics autovacuum would have gathered by now
         with db.engine_for(url).begin() as conn:
             conn.execute(text("ANALYZE"))
-    print(f"built {args.subs:,} subscriptions and {args.users:,} users in {time.perf_counter() - started:.0f} s "
-          f"({url.split(':')[0]})")
+    print(
+        f"built {args.subs:,} subscriptions and {args.users:,} users in {time.perf_counter() - started:.0f} s "
+        f"({url.split(':')[0]})"
+    )
 
     app = create_app(url=url, clock=FixedClock(NOW))
     gc.collect()  # as `seatwise serve` does before it serves
@@ -128,11 +162,22 @@ def main() -> None:
 
     sub, invoice = ids["sub"], ids["invoice"]
     pages = {
-        False: ["/", "/billing/products", "/billing/products?page=10", f"/billing/subscriptions/{sub}",
-                f"/billing/subscriptions/{sub}/cancel",
-                f"/billing/subscriptions/{sub}/licenses?total=40", "/users", "/users?page=150", "/users?q=user0999",
-                f"/users?sub={sub}", "/users?removed=true", "/billing/invoices", f"/billing/invoices/{invoice}",
-                f"/billing/invoices/{invoice}/pdf"],
+        False: [
+            "/",
+            "/billing/products",
+            "/billing/products?page=10",
+            f"/billing/subscriptions/{sub}",
+            f"/billing/subscriptions/{sub}/cancel",
+            f"/billing/subscriptions/{sub}/licenses?total=40",
+            "/users",
+            "/users?page=150",
+            "/users?q=user0999",
+            f"/users?sub={sub}",
+            "/users?removed=true",
+            "/billing/invoices",
+            f"/billing/invoices/{invoice}",
+            f"/billing/invoices/{invoice}/pdf",
+        ],
         True: ["/operator", "/operator/products", "/operator/billing-runs", "/operator/audit"],
     }
     worst = 0.0

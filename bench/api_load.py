@@ -61,6 +61,7 @@ QUIET = 0.25  # the share of the machine's cores busy with other work that count
 
 # --- the database ----------------------------------------------------------------------------
 
+
 def reset_pg(url: str) -> None:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
@@ -91,15 +92,43 @@ def build(url: str, *, users: int, subs: int, keys: int) -> dict:
 
     start = NOW - timedelta(days=40)
     with db.unit_of_work(url) as s:
-        catalog.add_product(s, sku=SKU, name="Seatwise Business", price="12.50", currency="EUR", interval="monthly",
-                            trial_days=30, max_seats=None, policy="standard", now=start)
+        catalog.add_product(
+            s,
+            sku=SKU,
+            name="Seatwise Business",
+            price="12.50",
+            currency="EUR",
+            interval="monthly",
+            trial_days=30,
+            max_seats=None,
+            policy="standard",
+            now=start,
+        )
         org = organizations.add_org(s, name="Northwind", currency="EUR", locale="en", now=start)
-        admin = organizations.add_user(s, org_id=org.id, email="admin@northwind.example", name="Admin",
-                                       role="global_admin", actor=OPERATOR, now=start)
-        user_ids = [organizations.add_user(s, org_id=org.id, email=f"user{n:05d}@northwind.example", name=None,
-                                           role="user", actor=OPERATOR, now=start) for n in range(users)]
-        payments.add_payment_method(s, org_id=org.id, card_number="4242424242424242", expiry="12/30",
-                                    invoice=False, actor=OPERATOR, now=start)
+        admin = organizations.add_user(
+            s,
+            org_id=org.id,
+            email="admin@northwind.example",
+            name="Admin",
+            role="global_admin",
+            actor=OPERATOR,
+            now=start,
+        )
+        user_ids = [
+            organizations.add_user(
+                s,
+                org_id=org.id,
+                email=f"user{n:05d}@northwind.example",
+                name=None,
+                role="user",
+                actor=OPERATOR,
+                now=start,
+            )
+            for n in range(users)
+        ]
+        payments.add_payment_method(
+            s, org_id=org.id, card_number="4242424242424242", expiry="12/30", invoice=False, actor=OPERATOR, now=start
+        )
         s.flush()
         org_id, admin_id = org.id, admin.id
         user_ids = [u.id for u in user_ids]
@@ -110,16 +139,16 @@ def build(url: str, *, users: int, subs: int, keys: int) -> dict:
             sub = subscriptions.buy(s, org_id=org_id, sku=SKU, seats=SEATS, actor=OPERATOR, now=at)
             s.flush()
             for j in range(ASSIGNED):
-                licenses.assign(s, sub_id=sub.id, user_id=user_ids[(ASSIGNED * k + j) % users], actor=OPERATOR,
-                                now=at)
+                licenses.assign(s, sub_id=sub.id, user_id=user_ids[(ASSIGNED * k + j) % users], actor=OPERATOR, now=at)
             sub_ids.append(sub.id)
     with db.unit_of_work(url) as s:
         billing_run.run(s, as_of=NOW - timedelta(hours=1))
     secrets = []
     with db.unit_of_work(url) as s:
         for _ in range(keys):
-            secrets.append(apikeys.create(s, operator=False, org_id=org_id, as_user=admin_id,
-                                          now=NOW - timedelta(hours=1))[1])
+            secrets.append(
+                apikeys.create(s, operator=False, org_id=org_id, as_user=admin_id, now=NOW - timedelta(hours=1))[1]
+            )
     with db.read_only(url) as s:
         invoices = s.scalar(text("SELECT count(*) FROM invoices"))
         lines = s.scalar(text("SELECT count(*) FROM charges WHERE invoice_id IS NOT NULL"))
@@ -129,11 +158,19 @@ def build(url: str, *, users: int, subs: int, keys: int) -> dict:
     db.engine_for(url).dispose()  # no connection crosses into the client processes
     # For licence assignments in the mix: a user of the organisation that sub k does not hold.
     spare = {sub_id: user_ids[(ASSIGNED * k + users // 2) % users] for k, sub_id in enumerate(sub_ids)}
-    return {"org": org_id, "subs": sub_ids, "spare": spare, "keys": secrets, "invoices": invoices,
-            "lines": lines, "users": users}
+    return {
+        "org": org_id,
+        "subs": sub_ids,
+        "spare": spare,
+        "keys": secrets,
+        "invoices": invoices,
+        "lines": lines,
+        "users": users,
+    }
 
 
 # --- the server --------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -143,10 +180,26 @@ def free_port() -> int:
 
 def start_server(url: str, port: int, log_dir: str) -> subprocess.Popen:
     log = Path(log_dir) / f"serve-{port}.log"
-    proc = subprocess.Popen([str(SEATWISE), "serve", "--db", url, "--port", str(port), "--host", "127.0.0.1",
-                             "--now", NOW.isoformat().replace("+00:00", "Z"), "--no-worker",
-                             "--workers", str(WORKERS[0])],
-                            stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            str(SEATWISE),
+            "serve",
+            "--db",
+            url,
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--now",
+            NOW.isoformat().replace("+00:00", "Z"),
+            "--no-worker",
+            "--workers",
+            str(WORKERS[0]),
+        ],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
         try:
@@ -189,6 +242,7 @@ def machine_busy() -> tuple[float, float]:
 
 
 # --- the clients -------------------------------------------------------------------------------
+
 
 @dataclass
 class Request:
@@ -246,8 +300,9 @@ class Connection:
         if status != req.expect:
             self.error_count += 1
             if len(self.errors) < 5:
-                self.errors.append(f"{req.method} {req.path}: {status} (expected {req.expect}) "
-                                   f"{data[:300].decode(errors='replace')}")
+                self.errors.append(
+                    f"{req.method} {req.path}: {status} (expected {req.expect}) {data[:300].decode(errors='replace')}"
+                )
             return None
         return data
 
@@ -271,8 +326,9 @@ def reads_thread(conn: Connection, plan: list[Request], t0: float, until: float)
         i += 1
 
 
-def mix_thread(conn: Connection, plan: list[Request], t0: float, until: float, *, offset: float,
-               interval: float) -> None:
+def mix_thread(
+    conn: Connection, plan: list[Request], t0: float, until: float, *, offset: float, interval: float
+) -> None:
     planned = max(0, int((until - t0 - offset) / interval + 1 - 1e-9))
     cutoff = until + 0.5 * (until - t0) + 2  # a server far behind is not waited for: what is left is unsent
     i = 0
@@ -292,19 +348,35 @@ def workflow_thread(conn: Connection, org: int, tag: str, t0: float, until: floa
     n = 0
     while time.monotonic() < until:
         email = f"wf-{tag}-{n}@bench.example"
-        user = conn.send(Request("add user", "POST", f"/v1/organizations/{org}/users",
-                                 {"email": email, "name": f"Workflow {tag} {n}"}, 201))
-        sub = conn.send(Request("buy 3 licences", "POST", f"/v1/organizations/{org}/subscriptions",
-                                {"sku": SKU, "seats": 3}, 201))
+        user = conn.send(
+            Request(
+                "add user",
+                "POST",
+                f"/v1/organizations/{org}/users",
+                {"email": email, "name": f"Workflow {tag} {n}"},
+                201,
+            )
+        )
+        sub = conn.send(
+            Request("buy 3 licences", "POST", f"/v1/organizations/{org}/subscriptions", {"sku": SKU, "seats": 3}, 201)
+        )
         n += 1
         if user is None or sub is None:
             continue
         user_id, sub_id = json.loads(user)["id"], json.loads(sub)["id"]
-        done = [conn.send(Request("licences to 5", "PUT", f"/v1/subscriptions/{sub_id}/licenses", {"total": 5}, 200)),
-                conn.send(Request("assign", "POST", f"/v1/subscriptions/{sub_id}/assignments", {"user_id": user_id},
-                                  201)),
-                conn.send(Request("cancel", "POST", f"/v1/subscriptions/{sub_id}/cancellation",
-                                  {"reason": "no_longer_needed", "comment": "bench"}, 200))]
+        done = [
+            conn.send(Request("licences to 5", "PUT", f"/v1/subscriptions/{sub_id}/licenses", {"total": 5}, 200)),
+            conn.send(Request("assign", "POST", f"/v1/subscriptions/{sub_id}/assignments", {"user_id": user_id}, 201)),
+            conn.send(
+                Request(
+                    "cancel",
+                    "POST",
+                    f"/v1/subscriptions/{sub_id}/cancellation",
+                    {"reason": "no_longer_needed", "comment": "bench"},
+                    200,
+                )
+            ),
+        ]
         counts[0] += all(answer is not None for answer in done)  # workflows done without an error
 
 
@@ -313,7 +385,7 @@ def client_process(spec: dict, queue) -> None:
     outcome, lock = Outcome(), threading.Lock()
     t0, until = spec["t0"], spec["t0"] + spec["seconds"]
     threads, conns, counts = [], [], []
-    for k, task in enumerate(spec["threads"]):
+    for _k, task in enumerate(spec["threads"]):
         conn = Connection(task["port"], task["key"], outcome, lock)
         conns.append(conn)
         if spec["kind"] == "reads":
@@ -356,6 +428,7 @@ def _timed(target, args, kwargs, outcome: Outcome, lock: threading.Lock) -> None
 
 # --- running a phase -----------------------------------------------------------------------------
 
+
 @dataclass
 class Result:
     outcome: Outcome
@@ -372,8 +445,9 @@ class Result:
         return self.outcome.requests / self.seconds
 
 
-def run_phase(kind: str, per_thread: list[dict], *, seconds: float, clients: int, servers: list,
-              org: int = 0) -> Result:
+def run_phase(
+    kind: str, per_thread: list[dict], *, seconds: float, clients: int, servers: list, org: int = 0
+) -> Result:
     """Spread the threads over `clients` processes, start them together, gather what they saw."""
     background = idle_check()
     waited = 0.0
@@ -384,8 +458,13 @@ def run_phase(kind: str, per_thread: list[dict], *, seconds: float, clients: int
     queue = ctx.Queue()
     t0 = time.monotonic() + 0.4 + 0.05 * clients
     groups = [per_thread[i::clients] for i in range(clients)]
-    procs = [ctx.Process(target=client_process, args=({"kind": kind, "threads": g, "t0": t0, "seconds": seconds,
-                                                        "org": org}, queue)) for g in groups if g]
+    procs = [
+        ctx.Process(
+            target=client_process, args=({"kind": kind, "threads": g, "t0": t0, "seconds": seconds, "org": org}, queue)
+        )
+        for g in groups
+        if g
+    ]
     for proc in procs:
         proc.start()
     while time.monotonic() < t0:
@@ -411,9 +490,16 @@ def run_phase(kind: str, per_thread: list[dict], *, seconds: float, clients: int
         total.first, total.last = min(total.first, o.first), max(total.last, o.last)
         total.cpu += o.cpu
     elapsed = max(total.last - t0, 1e-9)
-    return Result(total, elapsed, len(procs), len(per_thread), (server_after - server_before) / elapsed,
-                  total.cpu / elapsed, (machine_after[0] - machine_before[0]) / (machine_after[1] - machine_before[1]),
-                  background)
+    return Result(
+        total,
+        elapsed,
+        len(procs),
+        len(per_thread),
+        (server_after - server_before) / elapsed,
+        total.cpu / elapsed,
+        (machine_after[0] - machine_before[0]) / (machine_after[1] - machine_before[1]),
+        background,
+    )
 
 
 def idle_check(seconds: float = 0.5) -> float:
@@ -446,10 +532,12 @@ def verdict(ok: bool) -> str:
 
 def cpu_note(r: Result) -> str:
     per_request = 1000 * r.server_cpu * r.seconds / max(r.outcome.requests, 1)
-    return (f"  [{r.clients} client processes, {r.connections} connections; CPU: server {100 * r.server_cpu:.0f} % "
-            f"of a core ({per_request:.1f} ms a request), clients {100 * r.client_cpu:.0f} % of a core; machine "
-            f"{100 * r.machine_busy:.0f} % busy of {os.cpu_count()} cores, {100 * r.background:.0f} % busy with other "
-            f"work just before]")
+    return (
+        f"  [{r.clients} client processes, {r.connections} connections; CPU: server {100 * r.server_cpu:.0f} % "
+        f"of a core ({per_request:.1f} ms a request), clients {100 * r.client_cpu:.0f} % of a core; machine "
+        f"{100 * r.machine_busy:.0f} % busy of {os.cpu_count()} cores, {100 * r.background:.0f} % busy with other "
+        f"work just before]"
+    )
 
 
 # --- the benchmark ----------------------------------------------------------------------------
@@ -461,8 +549,10 @@ WORKERS = [1]  # --workers, for start_server
 def check(r: Result, what: str) -> None:
     ERRORS[0] += r.outcome.error_count
     if r.outcome.error_count:
-        print(f"!! {what}: {r.outcome.error_count} of {r.outcome.requests} responses had an unexpected status; "
-              f"first ones:")
+        print(
+            f"!! {what}: {r.outcome.error_count} of {r.outcome.requests} responses had an unexpected status; "
+            f"first ones:"
+        )
         for line in r.outcome.errors[:10]:
             print(f"   {line}")
 
@@ -488,18 +578,28 @@ class Setup:
         limit = self.args.invoice_limit
         invoices = f"/v1/organizations/{self.data['org']}/invoices" + (f"?limit={limit}" if limit != 50 else "")
         return {
-            "GET subscription": lambda i: Request("GET subscription", "GET", f"/v1/subscriptions/{self.sub(i)}",
-                                                  None, 200),
-            "GET cancellation": lambda i: Request("GET cancellation", "GET",
-                                                  f"/v1/subscriptions/{self.sub(i)}/cancellation", None, 200),
-            f"GET invoices (limit {limit})": lambda i: Request(f"GET invoices (limit {limit})", "GET", invoices,
-                                                               None, 200),
+            "GET subscription": lambda i: Request(
+                "GET subscription", "GET", f"/v1/subscriptions/{self.sub(i)}", None, 200
+            ),
+            "GET cancellation": lambda i: Request(
+                "GET cancellation", "GET", f"/v1/subscriptions/{self.sub(i)}/cancellation", None, 200
+            ),
+            f"GET invoices (limit {limit})": lambda i: Request(
+                f"GET invoices (limit {limit})", "GET", invoices, None, 200
+            ),
         }
 
-    def run(self, kind: str, per_thread: list[dict], *, seconds: float, clients: int | None = None,
-            what: str = "") -> Result:
-        r = run_phase(kind, per_thread, seconds=seconds, clients=clients or self.args.clients, servers=self.servers,
-                      org=self.data["org"])
+    def run(
+        self, kind: str, per_thread: list[dict], *, seconds: float, clients: int | None = None, what: str = ""
+    ) -> Result:
+        r = run_phase(
+            kind,
+            per_thread,
+            seconds=seconds,
+            clients=clients or self.args.clients,
+            servers=self.servers,
+            org=self.data["org"],
+        )
         check(r, what or kind)
         return r
 
@@ -512,8 +612,10 @@ def bench(url: str, label: str, args, report: dict, tmp: str) -> int:
     db.upgrade(url)
     started = time.perf_counter()
     data = build(url, users=args.users, subs=args.subs, keys=max(args.clients, 8))
-    print(f"\n== {label}: built 1 organisation, {data['users']} users, {len(data['subs'])} subscriptions, "
-          f"{data['invoices']} invoices ({data['lines']} lines) in {time.perf_counter() - started:.1f} s")
+    print(
+        f"\n== {label}: built 1 organisation, {data['users']} users, {len(data['subs'])} subscriptions, "
+        f"{data['invoices']} invoices ({data['lines']} lines) in {time.perf_counter() - started:.1f} s"
+    )
     ports = [free_port() for _ in range(args.servers)]
     servers = [start_server(url, port, tmp) for port in ports]
     ERRORS[0] = 0
@@ -521,11 +623,20 @@ def bench(url: str, label: str, args, report: dict, tmp: str) -> int:
         setup = Setup(args, label, data, ports, servers, report)
         reads = setup.reads()
         # warm up: statements compiled and cached, connections in the pools
-        setup.run("reads", [{**setup.conn(k), "plan": [make(k * 7 + j) for make in reads.values() for j in range(3)]}
-                            for k in range(args.clients * args.threads)], seconds=args.warmup, what="warm-up")
+        setup.run(
+            "reads",
+            [
+                {**setup.conn(k), "plan": [make(k * 7 + j) for make in reads.values() for j in range(3)]}
+                for k in range(args.clients * args.threads)
+            ],
+            seconds=args.warmup,
+            what="warm-up",
+        )
         size = len(_get(ports[0], data["keys"][0], reads[f"GET invoices (limit {args.invoice_limit})"](0).path))
-        print(f"server: {args.servers} × `seatwise serve --no-worker --workers {args.workers}`; "
-              f"a page of invoices is {size:,} bytes")
+        print(
+            f"server: {args.servers} × `seatwise serve --no-worker --workers {args.workers}`; "
+            f"a page of invoices is {size:,} bytes"
+        )
         if "reads" in args.phases:
             read_phase(setup)
         if "mix" in args.phases:
@@ -540,40 +651,50 @@ def bench(url: str, label: str, args, report: dict, tmp: str) -> int:
 
 def read_phase(setup: Setup) -> None:
     args, connections = setup.args, setup.args.clients * setup.args.threads
-    print(f"\n-- a. reads, closed loop, {connections} connections, {args.seconds:.0f} s each "
-          f"(target ≥ {TARGET_READS:,} requests/s each)")
+    print(
+        f"\n-- a. reads, closed loop, {connections} connections, {args.seconds:.0f} s each "
+        f"(target ≥ {TARGET_READS:,} requests/s each)"
+    )
     print(f"{'endpoint':<28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}   target")
     for name, make in setup.reads().items():
-        r = setup.run("reads", [{**setup.conn(k), "plan": [make(k * 101 + j) for j in range(50)]}
-                                for k in range(connections)], seconds=args.seconds, what=name)
+        r = setup.run(
+            "reads",
+            [{**setup.conn(k), "plan": [make(k * 101 + j) for j in range(50)]} for k in range(connections)],
+            seconds=args.seconds,
+            what=name,
+        )
         lat = r.outcome.latencies[name]
         ok = r.rate >= TARGET_READS
-        print(f"{name:<28} {r.rate:8.0f} {ms(lat, .5):8.1f} {ms(lat, .99):8.1f}   ≥ {TARGET_READS:,}/s {verdict(ok)}")
+        print(f"{name:<28} {r.rate:8.0f} {ms(lat, 0.5):8.1f} {ms(lat, 0.99):8.1f}   ≥ {TARGET_READS:,}/s {verdict(ok)}")
         print(cpu_note(r))
-        setup.report[(setup.label, name)] = (r.rate, ms(lat, .5), ms(lat, .99), ok)
+        setup.report[(setup.label, name)] = (r.rate, ms(lat, 0.5), ms(lat, 0.99), ok)
 
 
 def mix_phase(setup: Setup) -> None:
     """Each connection keeps its own schedule and writes to its own four subscriptions only."""
     args, reads, n = setup.args, setup.reads(), setup.args.mix_threads
     invoices = f"GET invoices (limit {args.invoice_limit})"
-    print(f"\n-- b. mix paced at {args.rate} requests/s for {args.mix_seconds:.0f} s, {n} connections, half reads, "
-          f"half writes (target p99 < {TARGET_MIX_P99} ms, counted from the moment each request was due)")
+    print(
+        f"\n-- b. mix paced at {args.rate} requests/s for {args.mix_seconds:.0f} s, {n} connections, half reads, "
+        f"half writes (target p99 < {TARGET_MIX_P99} ms, counted from the moment each request was due)"
+    )
     per_thread, interval = [], n / args.rate
     for k in range(n):
-        own = setup.data["subs"][k * 4:(k + 1) * 4]
+        own = setup.data["subs"][k * 4 : (k + 1) * 4]
         plan = []
         for c in range(40):
             sub = own[c % len(own)]
             user = setup.data["spare"][sub]
-            plan += [reads["GET subscription"](k * 13 + c),
-                     Request("POST assignment", "POST", f"/v1/subscriptions/{sub}/assignments", {"user_id": user}, 201),
-                     reads["GET cancellation"](k * 17 + c),
-                     Request("DELETE assignment", "DELETE", f"/v1/subscriptions/{sub}/assignments/{user}", None, 204),
-                     reads[invoices](0),
-                     Request("PUT licences up", "PUT", f"/v1/subscriptions/{sub}/licenses", {"total": SEATS + 1}, 200),
-                     reads["GET subscription"](k * 19 + c + 7),
-                     Request("PUT licences down", "PUT", f"/v1/subscriptions/{sub}/licenses", {"total": SEATS}, 200)]
+            plan += [
+                reads["GET subscription"](k * 13 + c),
+                Request("POST assignment", "POST", f"/v1/subscriptions/{sub}/assignments", {"user_id": user}, 201),
+                reads["GET cancellation"](k * 17 + c),
+                Request("DELETE assignment", "DELETE", f"/v1/subscriptions/{sub}/assignments/{user}", None, 204),
+                reads[invoices](0),
+                Request("PUT licences up", "PUT", f"/v1/subscriptions/{sub}/licenses", {"total": SEATS + 1}, 200),
+                reads["GET subscription"](k * 19 + c + 7),
+                Request("PUT licences down", "PUT", f"/v1/subscriptions/{sub}/licenses", {"total": SEATS}, 200),
+            ]
         per_thread.append({**setup.conn(k), "plan": plan, "offset": k * interval / n, "interval": interval})
     r = setup.run("mix", per_thread, seconds=args.mix_seconds)
     print(f"{'endpoint':<28} {'count':>7} {'p50 ms':>8} {'p99 ms':>8} {'p99 from send':>14}")
@@ -582,34 +703,47 @@ def mix_phase(setup: Setup) -> None:
         late, lat = r.outcome.late[name], r.outcome.latencies[name]
         everything += late
         sent += lat
-        print(f"{name:<28} {len(late):7d} {ms(late, .5):8.1f} {ms(late, .99):8.1f} {ms(lat, .99):14.1f}")
-    ok = ms(everything, .99) < TARGET_MIX_P99 and not r.outcome.unsent
-    print(f"{'all':<28} {len(everything):7d} {ms(everything, .5):8.1f} {ms(everything, .99):8.1f} "
-          f"{ms(sent, .99):14.1f}   p99 < {TARGET_MIX_P99} ms {verdict(ok)}")
-    print(f"  achieved {r.rate:.0f} requests/s" + (f"; {r.outcome.unsent} of the {args.rate * args.mix_seconds:.0f} "
-                                                   f"requests were still unsent when time was up (server behind)"
-                                                   if r.outcome.unsent else ""))
+        print(f"{name:<28} {len(late):7d} {ms(late, 0.5):8.1f} {ms(late, 0.99):8.1f} {ms(lat, 0.99):14.1f}")
+    ok = ms(everything, 0.99) < TARGET_MIX_P99 and not r.outcome.unsent
+    print(
+        f"{'all':<28} {len(everything):7d} {ms(everything, 0.5):8.1f} {ms(everything, 0.99):8.1f} "
+        f"{ms(sent, 0.99):14.1f}   p99 < {TARGET_MIX_P99} ms {verdict(ok)}"
+    )
+    print(
+        f"  achieved {r.rate:.0f} requests/s"
+        + (
+            f"; {r.outcome.unsent} of the {args.rate * args.mix_seconds:.0f} "
+            f"requests were still unsent when time was up (server behind)"
+            if r.outcome.unsent
+            else ""
+        )
+    )
     print(cpu_note(r))
-    setup.report[(setup.label, f"mix at {args.rate}/s")] = (r.rate, ms(everything, .5), ms(everything, .99), ok)
+    setup.report[(setup.label, f"mix at {args.rate}/s")] = (r.rate, ms(everything, 0.5), ms(everything, 0.99), ok)
 
 
 def workflow_phase(setup: Setup) -> None:
     args = setup.args
-    print(f"\n-- c. workflow: add a user, buy 3 licences, raise to 5, assign one, cancel "
-          f"(target ≥ {TARGET_WORKFLOW:,} requests/s with 8 clients)")
+    print(
+        f"\n-- c. workflow: add a user, buy 3 licences, raise to 5, assign one, cancel "
+        f"(target ≥ {TARGET_WORKFLOW:,} requests/s with 8 clients)"
+    )
     print(f"{'clients':<28} {'req/s':>8} {'wf/s':>8} {'p50 ms':>8} {'p99 ms':>8}   target")
     for n in (1, 8):
         tasks = [{**setup.conn(k), "tag": f"{setup.label[:2].lower()}{n}x{k}"} for k in range(n)]
-        r = setup.run("workflow", tasks, seconds=args.workflow_seconds, clients=min(n, args.clients),
-                      what=f"workflow × {n}")
+        r = setup.run(
+            "workflow", tasks, seconds=args.workflow_seconds, clients=min(n, args.clients), what=f"workflow × {n}"
+        )
         lat = [v for values in r.outcome.latencies.values() for v in values]
         ok = r.rate >= TARGET_WORKFLOW
-        print(f"{n:<28} {r.rate:8.0f} {r.outcome.workflows / r.seconds:8.1f} {ms(lat, .5):8.1f} "
-              f"{ms(lat, .99):8.1f}   {f'≥ {TARGET_WORKFLOW:,}/s ' + verdict(ok) if n == 8 else '-'}")
-        per = ", ".join(f"{name} {ms(v, .5):.1f}/{ms(v, .99):.1f}" for name, v in r.outcome.latencies.items())
+        print(
+            f"{n:<28} {r.rate:8.0f} {r.outcome.workflows / r.seconds:8.1f} {ms(lat, 0.5):8.1f} "
+            f"{ms(lat, 0.99):8.1f}   {f'≥ {TARGET_WORKFLOW:,}/s ' + verdict(ok) if n == 8 else '-'}"
+        )
+        per = ", ".join(f"{name} {ms(v, 0.5):.1f}/{ms(v, 0.99):.1f}" for name, v in r.outcome.latencies.items())
         print(f"  p50/p99 ms: {per}")
         print(cpu_note(r))
-        setup.report[(setup.label, f"workflow × {n}")] = (r.rate, ms(lat, .5), ms(lat, .99), ok if n == 8 else None)
+        setup.report[(setup.label, f"workflow × {n}")] = (r.rate, ms(lat, 0.5), ms(lat, 0.99), ok if n == 8 else None)
 
 
 def _get(port: int, key: str, path: str) -> bytes:
@@ -636,8 +770,13 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=300, help="requests/s of the mix")
     parser.add_argument("--invoice-limit", type=int, default=10, help="invoices per page read (the API's default: 50)")
     parser.add_argument("--phases", default="reads,mix,workflow", help="which of reads, mix, workflow to run")
-    parser.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
-                        help="before each phase, wait up to this long for other work on the machine to pause")
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each phase, wait up to this long for other work on the machine to pause",
+    )
     args = parser.parse_args()
     args.phases = set(args.phases.split(","))
     WORKERS[0] = args.workers
@@ -656,9 +795,11 @@ def main() -> None:
         targets.append((f"sqlite:///{tmp.name}/seatwise.db", "SQLite"))
     if args.db in ("pg", "both"):
         targets.append((pg_url, "PostgreSQL"))
-    print(f"Seatwise HTTP API load benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
-          f"Python {sys.version.split()[0]}; reference loop {python_speed():.0f} µs; machine "
-          f"{100 * idle_check(1.0):.0f} % busy with other work")
+    print(
+        f"Seatwise HTTP API load benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+        f"Python {sys.version.split()[0]}; reference loop {python_speed():.0f} µs; machine "
+        f"{100 * idle_check(1.0):.0f} % busy with other work"
+    )
     report: dict = {}
     errors = 0
     started = time.perf_counter()

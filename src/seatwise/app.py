@@ -49,12 +49,19 @@ def problem(
     *, status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     """An error of the JSON API as RFC 9457 problem details, with the stable `code` of the domain error."""
-    body = {"type": f"urn:seatwise:problem:{code}", "title": code.replace("_", " ").capitalize(), "status": status,
-            "detail": detail, "code": code, **extra}
+    body = {
+        "type": f"urn:seatwise:problem:{code}",
+        "title": code.replace("_", " ").capitalize(),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
     if status == 401:
         headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
-    return JSONResponse(to_jsonable_python(body), status_code=status, media_type="application/problem+json",
-                        headers=headers)
+    return JSONResponse(
+        to_jsonable_python(body), status_code=status, media_type="application/problem+json", headers=headers
+    )
 
 
 class FieldError(BaseModel):
@@ -89,7 +96,9 @@ PROBLEMS = {
 
 
 IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key", "in": "header", "required": False,
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
     "description": "Send the same key again to get the first answer again instead of acting twice (kept 24 h)",
 }
@@ -104,7 +113,10 @@ def _document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     schemas.update(problem_schema.pop("$defs", {}))
     schemas["Problem"] = problem_schema
     components.setdefault("securitySchemes", {})["ApiKey"] = {
-        "type": "http", "scheme": "bearer", "description": "An API key from `seatwise apikey create`"}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key from `seatwise apikey create`",
+    }
     content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path, operations in schema.get("paths", {}).items():
         if not path.startswith("/v1/"):
@@ -141,8 +153,12 @@ def _allowed_methods(app: FastAPI, path: str) -> str:
     return ""
 
 
-SECURITY_HEADERS = [(b"x-frame-options", b"DENY"), (b"content-security-policy", b"frame-ancestors 'none'"),
-                    (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+SECURITY_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
 
 
 class SecurityHeaders:
@@ -159,8 +175,10 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []),
-                                      *((k, v) for k, v in SECURITY_HEADERS if k not in present)]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((k, v) for k, v in SECURITY_HEADERS if k not in present),
+                ]
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -190,8 +208,12 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
             first = errors[0] if errors else {"field": "request", "message": "invalid"}
             in_path = bool(exc.errors()) and exc.errors()[0]["loc"][0] == "path"
             status = 404 if in_path else 422  # an id in the path that cannot exist names nothing
-            return problem(status=status, code=ErrorCode.NOT_FOUND if status == 404 else "invalid_request",
-                           detail=f"invalid {first['field']}: {first['message']}", errors=errors)
+            return problem(
+                status=status,
+                code=ErrorCode.NOT_FOUND if status == 404 else "invalid_request",
+                detail=f"invalid {first['field']}: {first['message']}",
+                errors=errors,
+            )
         # A malformed id or page number in an admin center URL names no page.
         return pages.error_page(request, NotFound("there is no such page", code=ErrorCode.NOT_FOUND))
 
@@ -215,8 +237,11 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
         # Not in an `except` block: the exception is passed in, as `exc_info`.
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         error = SeatwiseError("something went wrong on our side; it has been logged", code=ErrorCode.INTERNAL_ERROR)
-        return problem(status=500, code=error.code, detail=error.message) if _is_api(request) \
+        return (
+            problem(status=500, code=error.code, detail=error.message)
+            if _is_api(request)
             else pages.error_page(request, error)
+        )
 
     @app.exception_handler(pages.SignInRequired)
     async def sign_in_first(request: Request, exc: pages.SignInRequired) -> Response:

@@ -43,5 +43,7 @@ def parse_instant(text: str, *, what: str = "time") -> datetime:
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)  # a bare date or time is read as UTC
     if not 1970 <= at.year <= 2999:  # keeps every period and deadline computable
-        raise BadInput(f"invalid {what} {text!r}: expected a time between 1970 and 2999", code=ErrorCode.INVALID_DATETIME)
+        raise BadInput(
+            f"invalid {what} {text!r}: expected a time between 1970 and 2999", code=ErrorCode.INVALID_DATETIME
+        )
     return at.astimezone(UTC)

@@ -19,8 +19,10 @@ def cancel_threshold() -> int:
     """Assigned licences at which self-service cancellation stops (R8); policy, default 25."""
     text = os.environ.get("SEATWISE_CANCEL_THRESHOLD", "25")
     if not text.isdigit() or int(text) < 1:
-        raise SeatwiseError(f"invalid SEATWISE_CANCEL_THRESHOLD {text!r}: expected a whole number of 1 or more",
-                            code=ErrorCode.INVALID_CONFIGURATION)
+        raise SeatwiseError(
+            f"invalid SEATWISE_CANCEL_THRESHOLD {text!r}: expected a whole number of 1 or more",
+            code=ErrorCode.INVALID_CONFIGURATION,
+        )
     return int(text)
 
 

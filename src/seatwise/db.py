@@ -142,8 +142,10 @@ def engine_for(url: str) -> Engine:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True)
-    raise BadInput(f"unsupported database {parsed.get_backend_name()!r}: expected sqlite or postgresql",
-                   code=ErrorCode.INVALID_DATABASE_URL)
+    raise BadInput(
+        f"unsupported database {parsed.get_backend_name()!r}: expected sqlite or postgresql",
+        code=ErrorCode.INVALID_DATABASE_URL,
+    )
 
 
 @lru_cache(maxsize=8)

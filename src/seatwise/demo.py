@@ -21,24 +21,53 @@ from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Subscription
 
 PRODUCTS: list[dict[str, Any]] = [
-    dict(sku="SW-BUSINESS", name="Seatwise Business", price="12.50", interval="monthly", max_seats=300,
-         policy="standard"),
-    dict(sku="SW-ENTERPRISE", name="Seatwise Enterprise", price="396.00", interval="annual", max_seats=None,
-         policy="standard"),
-    dict(sku="SW-COMMIT", name="Seatwise Business (commitment)", price="11.00", interval="monthly", max_seats=None,
-         policy="window"),
+    dict(
+        sku="SW-BUSINESS", name="Seatwise Business", price="12.50", interval="monthly", max_seats=300, policy="standard"
+    ),
+    dict(
+        sku="SW-ENTERPRISE",
+        name="Seatwise Enterprise",
+        price="396.00",
+        interval="annual",
+        max_seats=None,
+        policy="standard",
+    ),
+    dict(
+        sku="SW-COMMIT",
+        name="Seatwise Business (commitment)",
+        price="11.00",
+        interval="monthly",
+        max_seats=None,
+        policy="window",
+    ),
 ]
 # Printed by `make run` and `seatwise demo seed`: a demo is for trying out, not for guarding.
 PASSWORD = "seatwise-demo"
 OPERATOR_EMAIL = "operator@seatwise.example"
 
 CUSTOMERS: list[dict[str, Any]] = [
-    dict(name="Contoso Ltd", locale="en", domain="contoso.example", users=40,
-         admins=[("global_admin", "admin", "Alex Wilber"), ("billing_admin", "billing", "Megan Bowen"),
-                 ("user_admin", "people", "Lee Gu")]),
-    dict(name="Fabrikam BV", locale="nl", domain="fabrikam.example", users=15,
-         admins=[("global_admin", "beheer", "Daan de Vries"), ("billing_admin", "facturen", "Sanne Jansen"),
-                 ("user_admin", "gebruikers", "Emma Bakker")]),
+    dict(
+        name="Contoso Ltd",
+        locale="en",
+        domain="contoso.example",
+        users=40,
+        admins=[
+            ("global_admin", "admin", "Alex Wilber"),
+            ("billing_admin", "billing", "Megan Bowen"),
+            ("user_admin", "people", "Lee Gu"),
+        ],
+    ),
+    dict(
+        name="Fabrikam BV",
+        locale="nl",
+        domain="fabrikam.example",
+        users=15,
+        admins=[
+            ("global_admin", "beheer", "Daan de Vries"),
+            ("billing_admin", "facturen", "Sanne Jansen"),
+            ("user_admin", "gebruikers", "Emma Bakker"),
+        ],
+    ),
 ]
 
 
@@ -60,24 +89,49 @@ def _create(session: Session, *, now: datetime) -> None:
         catalog.add_product(session, currency="EUR", trial_days=30, now=start, **product)
     orgs, users = [], []
     for customer in CUSTOMERS:
-        org = organizations.add_org(session, name=customer["name"], currency="EUR", locale=customer["locale"],
-                                    now=start)
+        org = organizations.add_org(
+            session, name=customer["name"], currency="EUR", locale=customer["locale"], now=start
+        )
         orgs.append(org)
         for role, local, name in customer["admins"]:
-            admin = organizations.add_user(session, org_id=org.id, email=f"{local}@{customer['domain']}", name=name,
-                                           role=role, actor=OPERATOR, now=start)
+            admin = organizations.add_user(
+                session,
+                org_id=org.id,
+                email=f"{local}@{customer['domain']}",
+                name=name,
+                role=role,
+                actor=OPERATOR,
+                now=start,
+            )
             session.flush()
             organizations.set_password(session, user_id=admin.id, password=PASSWORD, now=start)
-        users.append([
-            organizations.add_user(session, org_id=org.id, email=f"user{n:02d}@{customer['domain']}", name=None,
-                                   role="user", actor=OPERATOR, now=start)
-            for n in range(1, customer["users"] + 1)
-        ])
+        users.append(
+            [
+                organizations.add_user(
+                    session,
+                    org_id=org.id,
+                    email=f"user{n:02d}@{customer['domain']}",
+                    name=None,
+                    role="user",
+                    actor=OPERATOR,
+                    now=start,
+                )
+                for n in range(1, customer["users"] + 1)
+            ]
+        )
     contoso, fabrikam = orgs
-    payments.add_payment_method(session, org_id=contoso.id, card_number="4242424242424242", expiry="12/30",
-                                invoice=False, actor=OPERATOR, now=start)
-    payments.add_payment_method(session, org_id=fabrikam.id, card_number=None, expiry=None, invoice=True,
-                                actor=OPERATOR, now=start)
+    payments.add_payment_method(
+        session,
+        org_id=contoso.id,
+        card_number="4242424242424242",
+        expiry="12/30",
+        invoice=False,
+        actor=OPERATOR,
+        now=start,
+    )
+    payments.add_payment_method(
+        session, org_id=fabrikam.id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=start
+    )
 
     def assign(sub: Subscription, people: list[User], at: datetime) -> None:
         for user in people:
@@ -86,21 +140,17 @@ def _create(session: Session, *, now: datetime) -> None:
     # Contoso: 30 of 40 licences assigned (too many to cancel online), 10 of 10 (can cancel), a trial.
     big = subscriptions.buy(session, org_id=contoso.id, sku="SW-BUSINESS", seats=40, actor=OPERATOR, now=ago(45))
     assign(big, users[0][:30], ago(45))
-    small = subscriptions.buy(session, org_id=contoso.id, sku="SW-ENTERPRISE", seats=10, actor=OPERATOR,
-                              now=ago(2))
+    small = subscriptions.buy(session, org_id=contoso.id, sku="SW-ENTERPRISE", seats=10, actor=OPERATOR, now=ago(2))
     assign(small, users[0][30:40], ago(2))
-    trial = subscriptions.start_trial(session, org_id=contoso.id, sku="SW-COMMIT", seats=25, actor=OPERATOR,
-                                      now=ago(5))
+    trial = subscriptions.start_trial(session, org_id=contoso.id, sku="SW-COMMIT", seats=25, actor=OPERATOR, now=ago(5))
     assign(trial, users[0][:5], ago(5))
 
     # Fabrikam: a trial, one expired (recurring billing off), one disabled (cancelled), one deleted.
-    subscriptions.start_trial(session, org_id=fabrikam.id, sku="SW-BUSINESS", seats=25, actor=OPERATOR,
-                              now=ago(10))
+    subscriptions.start_trial(session, org_id=fabrikam.id, sku="SW-BUSINESS", seats=25, actor=OPERATOR, now=ago(10))
     lapsed = subscriptions.buy(session, org_id=fabrikam.id, sku="SW-COMMIT", seats=8, actor=OPERATOR, now=ago(40))
     assign(lapsed, users[1][:8], ago(40))
     subscriptions.set_recurring_billing(session, sub_id=lapsed.id, enabled=False, actor=OPERATOR, now=ago(35))
-    canceled = subscriptions.buy(session, org_id=fabrikam.id, sku="SW-ENTERPRISE", seats=5, actor=OPERATOR,
-                                 now=ago(20))
+    canceled = subscriptions.buy(session, org_id=fabrikam.id, sku="SW-ENTERPRISE", seats=5, actor=OPERATOR, now=ago(20))
     subscriptions.cancel(session, sub_id=canceled.id, actor=OPERATOR, now=ago(10), reason="too_expensive")
     gone = subscriptions.buy(session, org_id=fabrikam.id, sku="SW-BUSINESS", seats=3, actor=OPERATOR, now=ago(130))
     subscriptions.cancel(session, sub_id=gone.id, actor=OPERATOR, now=ago(100), reason="no_longer_needed")
@@ -114,12 +164,24 @@ def _summary(session: Session, *, seeded: bool) -> dict[str, Any]:
         "products": [p.sku for p in session.scalars(select(Product).order_by(Product.id))],
         "organizations": [
             {
-                "id": org.id, "name": org.name, "locale": org.locale,
-                "admins": [{"id": u.id, "email": u.email, "role": u.role}
-                           for u in organizations.list_users(session, org_id=org.id) if u.role != "user"],
-                "subscriptions": [{"id": s.id, "sku": subscriptions.product_of(session, s).sku, "status": s.status,
-                                   "assigned": subscriptions.assigned_count(session, sub_id=s.id), "seats": s.seats}
-                                  for s in subscriptions.list_for_org(session, org_id=org.id)],
+                "id": org.id,
+                "name": org.name,
+                "locale": org.locale,
+                "admins": [
+                    {"id": u.id, "email": u.email, "role": u.role}
+                    for u in organizations.list_users(session, org_id=org.id)
+                    if u.role != "user"
+                ],
+                "subscriptions": [
+                    {
+                        "id": s.id,
+                        "sku": subscriptions.product_of(session, s).sku,
+                        "status": s.status,
+                        "assigned": subscriptions.assigned_count(session, sub_id=s.id),
+                        "seats": s.seats,
+                    }
+                    for s in subscriptions.list_for_org(session, org_id=org.id)
+                ],
             }
             for org in orgs
         ],
@@ -128,12 +190,16 @@ def _summary(session: Session, *, seeded: bool) -> dict[str, Any]:
 
 def describe(summary: dict[str, Any]) -> str:
     """The summary for people: who can sign in as what, and which subscription is in which state."""
-    lines = ["demo data created" if summary["seeded"] else "demo data already present; nothing changed",
-             f"sign in with password {PASSWORD!r}: as an admin below to the admin center (/), "
-             f"as {OPERATOR_EMAIL} to the operator console (/operator)"]
+    lines = [
+        "demo data created" if summary["seeded"] else "demo data already present; nothing changed",
+        f"sign in with password {PASSWORD!r}: as an admin below to the admin center (/), "
+        f"as {OPERATOR_EMAIL} to the operator console (/operator)",
+    ]
     for org in summary["organizations"]:
         lines.append(f"{org['name']} (organisation {org['id']}, {org['locale']})")
         lines += [f"  admin {a['email']} (user {a['id']}, {a['role']})" for a in org["admins"]]
-        lines += [f"  subscription {s['id']}: {s['sku']} {s['status']}, {s['assigned']}/{s['seats']} assigned"
-                  for s in org["subscriptions"]]
+        lines += [
+            f"  subscription {s['id']}: {s['sku']} {s['status']}, {s['assigned']}/{s['seats']} assigned"
+            for s in org["subscriptions"]
+        ]
     return "\n".join(lines)

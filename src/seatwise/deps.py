@@ -67,8 +67,10 @@ class Paging:
 
 
 async def paging(  # no I/O: async keeps it out of the thread pool
-    cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,9}$",
-                                        description="`next_cursor` of the page before; absent for the first")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=r"^[1-9][0-9]{0,9}$", description="`next_cursor` of the page before; absent for the first"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Items per page")] = 50,
 ) -> Paging:
     """The cursor and page size of a list request."""
@@ -95,6 +97,6 @@ class Page(BaseModel, Generic[T]):
 
 def page_of(rows: Sequence[Any], paging: Paging, out: Callable[[Sequence[Any]], list[T]]) -> Page[T]:
     """A page of `rows` (fetched with `paging.fetch`), shown through `out`."""
-    shown = rows[:paging.limit]
+    shown = rows[: paging.limit]
     more = len(rows) > paging.limit
     return Page(data=out(shown), next_cursor=str(shown[-1].id) if more else None)

@@ -23,8 +23,11 @@ def _catalog(locale: str) -> dict[str, str]:
     with open(_DIR / locale / "LC_MESSAGES" / "messages.po", "rb") as f:
         catalog = read_po(f, locale=locale)
     # Plural messages (a tuple of forms) are not used: gettext looks up one string.
-    return {m.id: m.string for m in catalog
-            if isinstance(m.id, str) and isinstance(m.string, str) and m.id and m.string and not m.fuzzy}
+    return {
+        m.id: m.string
+        for m in catalog
+        if isinstance(m.id, str) and isinstance(m.string, str) and m.id and m.string and not m.fuzzy
+    }
 
 
 def N_(msgid: str) -> str:

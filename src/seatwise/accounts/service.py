@@ -14,14 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from seatwise import db
-from seatwise.db import get_existing
 from seatwise.accounts.models import Operator, Setting, SignInAttempts, WebSession
 from seatwise.core.errors import BadInput, ErrorCode, Refused
 from seatwise.core.roles import OPERATOR, Actor, Role
 from seatwise.core.signin import Attempts
 from seatwise.core.text import email_address, required_text
-from seatwise.i18n import LOCALES
+from seatwise.db import get_existing
 from seatwise.events import service as events
+from seatwise.i18n import LOCALES
 from seatwise.organizations.models import User
 from seatwise.passwords import hash_password, verify_password
 
@@ -50,12 +50,17 @@ def add_operator(session: Session, *, email: str, name: str | None, password: st
     email = email_address(email)
     if session.scalar(select(Operator.id).where(Operator.email == email)) is not None:
         raise BadInput(f"e-mail {email} is already in use: expected a new address", code=ErrorCode.DUPLICATE_EMAIL)
-    op = Operator(email=email, name=required_text(name or email.split("@")[0], field="name", max_length=200),
-                  password_hash=hash_password(password), created_at=now)
+    op = Operator(
+        email=email,
+        name=required_text(name or email.split("@")[0], field="name", max_length=200),
+        password_hash=hash_password(password),
+        created_at=now,
+    )
     session.add(op)
     session.flush()
-    events.audit_change(session, actor=OPERATOR.label, action="operator.added", row=op, org_id=None, before=None,
-                        at=now)
+    events.audit_change(
+        session, actor=OPERATOR.label, action="operator.added", row=op, org_id=None, before=None, at=now
+    )
     return op
 
 
@@ -75,8 +80,11 @@ def sign_in(session: Session, *, email: str, password: str, operator: bool, now:
     row = _attempts_of(session, email)
     attempts = Attempts(row.failures, row.locked_until)
     if attempts.locked(now):
-        raise Refused("too many wrong passwords: try again in 15 minutes", code=ErrorCode.SIGNIN_LOCKED,
-                      detail=attempts.locked_until)
+        raise Refused(
+            "too many wrong passwords: try again in 15 minutes",
+            code=ErrorCode.SIGNIN_LOCKED,
+            detail=attempts.locked_until,
+        )
     account: Operator | User | None
     if operator:
         account = session.scalar(select(Operator).where(Operator.email == email))
@@ -91,9 +99,16 @@ def sign_in(session: Session, *, email: str, password: str, operator: bool, now:
         return None
     session.delete(row)
     token = secrets.token_urlsafe(32)
-    session.add(WebSession(token_hash=_hash(token), user_id=None if operator else account.id,
-                           operator_id=account.id if operator else None, csrf_token=secrets.token_urlsafe(32),
-                           created_at=now, expires_at=now + LIFETIME))
+    session.add(
+        WebSession(
+            token_hash=_hash(token),
+            user_id=None if operator else account.id,
+            operator_id=account.id if operator else None,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + LIFETIME,
+        )
+    )
     session.execute(delete(WebSession).where(WebSession.expires_at < now))
     return token
 
@@ -103,8 +118,12 @@ def _attempts_of(session: Session, email: str) -> SignInAttempts:
     # instead of each counting from zero.
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     session.execute(insert(SignInAttempts).values(email=email, failures=0).on_conflict_do_nothing())
-    return session.scalars(select(SignInAttempts).where(SignInAttempts.email == email).with_for_update()
-                           .execution_options(populate_existing=True)).one()
+    return session.scalars(
+        select(SignInAttempts)
+        .where(SignInAttempts.email == email)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def end_sessions(session: Session, *, user_id: int) -> None:
@@ -123,8 +142,14 @@ def principal(session: Session, *, token: str, now: datetime) -> Principal | Non
     user = get_existing(session, User, web.user_id)
     if user.removed_at is not None or user.role == Role.USER:
         return None
-    return Principal(Actor(role=Role(user.role), org_id=user.org_id, user_id=user.id), user.name, user.email,
-                     user.locale, web.csrf_token, user_id=user.id)
+    return Principal(
+        Actor(role=Role(user.role), org_id=user.org_id, user_id=user.id),
+        user.name,
+        user.email,
+        user.locale,
+        web.csrf_token,
+        user_id=user.id,
+    )
 
 
 def sign_out(session: Session, *, token: str) -> None:
@@ -152,11 +177,22 @@ def installation_key(url: str) -> str:
 def set_language(session: Session, *, who: Principal, locale: str, now: datetime) -> None:
     """Remember the signed-in person's language for every page of the admin center."""
     if locale not in LOCALES:
-        raise BadInput(f"invalid language {locale!r}: expected one of {', '.join(LOCALES)}",
-                       code=ErrorCode.INVALID_LOCALE)
-    account: Operator | User = (get_existing(session, Operator, who.operator_id) if who.actor.is_operator
-                                else get_existing(session, User, who.user_id))
+        raise BadInput(
+            f"invalid language {locale!r}: expected one of {', '.join(LOCALES)}", code=ErrorCode.INVALID_LOCALE
+        )
+    account: Operator | User = (
+        get_existing(session, Operator, who.operator_id)
+        if who.actor.is_operator
+        else get_existing(session, User, who.user_id)
+    )
     before = events.snapshot(account)
     account.locale = locale
-    events.audit_change(session, actor=who.actor.label, action=f"{'operator' if who.actor.is_operator else 'user'}"
-                        ".language_changed", row=account, org_id=who.org_id, before=before, at=now)
+    events.audit_change(
+        session,
+        actor=who.actor.label,
+        action=f"{'operator' if who.actor.is_operator else 'user'}.language_changed",
+        row=account,
+        org_id=who.org_id,
+        before=before,
+        at=now,
+    )

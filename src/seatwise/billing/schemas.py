@@ -24,11 +24,17 @@ class LineOut(BaseModel):
     amount: str
 
     @classmethod
-    def of(cls, line: Charge) -> "LineOut":
+    def of(cls, line: Charge) -> LineOut:
         """A line as the customer reads it."""
-        return cls(description=line.description, kind=line.kind, subscription_id=line.subscription_id,
-                   period_start=line.period_start, period_end=line.period_end, quantity=line.quantity,
-                   amount=_amount(line.amount, line.currency))
+        return cls(
+            description=line.description,
+            kind=line.kind,
+            subscription_id=line.subscription_id,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            quantity=line.quantity,
+            amount=_amount(line.amount, line.currency),
+        )
 
 
 class InvoiceOut(BaseModel):
@@ -48,14 +54,25 @@ class InvoiceOut(BaseModel):
     paid_at: datetime | None
 
     @classmethod
-    def of(cls, invoice: Invoice, lines: list[Charge]) -> "InvoiceOut":
+    def of(cls, invoice: Invoice, lines: list[Charge]) -> InvoiceOut:
         """An invoice with its lines; amounts as decimal strings of its currency."""
         c = invoice.currency
-        return cls(id=invoice.id, number=invoice.number, org_id=invoice.org_id, billing_date=invoice.billing_date,
-                   issued_at=invoice.issued_at, due_at=invoice.due_at, status=invoice.status, currency=c,
-                   lines=[LineOut.of(line) for line in lines], total=_amount(invoice.total, c),
-                   credit_applied=_amount(invoice.credit_applied, c), amount_due=_amount(invoice.amount_due, c),
-                   refunded=_amount(invoice.refunded, c), paid_at=invoice.paid_at)
+        return cls(
+            id=invoice.id,
+            number=invoice.number,
+            org_id=invoice.org_id,
+            billing_date=invoice.billing_date,
+            issued_at=invoice.issued_at,
+            due_at=invoice.due_at,
+            status=invoice.status,
+            currency=c,
+            lines=[LineOut.of(line) for line in lines],
+            total=_amount(invoice.total, c),
+            credit_applied=_amount(invoice.credit_applied, c),
+            amount_due=_amount(invoice.amount_due, c),
+            refunded=_amount(invoice.refunded, c),
+            paid_at=invoice.paid_at,
+        )
 
 
 class LedgerEntryOut(BaseModel):
@@ -69,8 +86,15 @@ class LedgerEntryOut(BaseModel):
     payment_id: int | None
 
     @classmethod
-    def of(cls, entry: LedgerEntry) -> "LedgerEntryOut":
+    def of(cls, entry: LedgerEntry) -> LedgerEntryOut:
         """A ledger entry; positive amounts raise what the organisation owes."""
-        return cls(id=entry.id, org_id=entry.org_id, at=entry.at, kind=entry.kind,
-                   amount=_amount(entry.amount, entry.currency), currency=entry.currency,
-                   invoice_id=entry.invoice_id, payment_id=entry.payment_id)
+        return cls(
+            id=entry.id,
+            org_id=entry.org_id,
+            at=entry.at,
+            kind=entry.kind,
+            amount=_amount(entry.amount, entry.currency),
+            currency=entry.currency,
+            invoice_id=entry.invoice_id,
+            payment_id=entry.payment_id,
+        )

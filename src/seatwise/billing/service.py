@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from seatwise import bus
 from seatwise.billing.models import Charge, Invoice, InvoiceCounter, LedgerEntry
+from seatwise.core.domain_events import PaymentRecorded
 from seatwise.core.errors import ErrorCode, NotFound, Refused
 from seatwise.core.invoicing import (
     InvoiceStatus,
@@ -35,7 +36,6 @@ from seatwise.core.invoicing import (
 from seatwise.core.money import Money
 from seatwise.core.periods import Period, add_days
 from seatwise.core.proration import Proration
-from seatwise.core.domain_events import PaymentRecorded
 from seatwise.core.roles import Actor, Permission, can_see, require
 from seatwise.db import bulk_insert, bulk_update, get_existing, page
 from seatwise.events import service as events
@@ -47,18 +47,27 @@ from seatwise.payments.service import usable_methods_at
 
 _DESCRIPTIONS = {  # (one licence, several licences); English and Dutch both single out 1
     LineKind.PERIOD: (N_("{seats} licence of {product}, {days}"), N_("{seats} licences of {product}, {days}")),
-    LineKind.SEATS_ADDED: (N_("{seats} licence added × {used}/{period} days, {days}"),
-                           N_("{seats} licences added × {used}/{period} days, {days}")),
-    LineKind.SEATS_REMOVED: (N_("Credit: {seats} licence removed × {used}/{period} days, {days}"),
-                             N_("Credit: {seats} licences removed × {used}/{period} days, {days}")),
-    LineKind.CANCELLATION: (N_("Credit: cancellation, {seats} licence × {used}/{period} days, {days}"),
-                            N_("Credit: cancellation, {seats} licences × {used}/{period} days, {days}")),
-    LineKind.REACTIVATION: (N_("Reactivation, {seats} licence × {used}/{period} days, {days}"),
-                            N_("Reactivation, {seats} licences × {used}/{period} days, {days}")),
+    LineKind.SEATS_ADDED: (
+        N_("{seats} licence added × {used}/{period} days, {days}"),
+        N_("{seats} licences added × {used}/{period} days, {days}"),
+    ),
+    LineKind.SEATS_REMOVED: (
+        N_("Credit: {seats} licence removed × {used}/{period} days, {days}"),
+        N_("Credit: {seats} licences removed × {used}/{period} days, {days}"),
+    ),
+    LineKind.CANCELLATION: (
+        N_("Credit: cancellation, {seats} licence × {used}/{period} days, {days}"),
+        N_("Credit: cancellation, {seats} licences × {used}/{period} days, {days}"),
+    ),
+    LineKind.REACTIVATION: (
+        N_("Reactivation, {seats} licence × {used}/{period} days, {days}"),
+        N_("Reactivation, {seats} licences × {used}/{period} days, {days}"),
+    ),
 }
 
 
 # --- charges -----------------------------------------------------------------------------
+
 
 def _billing_date(session: Session, *, org_id: int, wanted: datetime, at: datetime) -> datetime:
     """The midnight on which a line arising at `at` is invoiced (see `billing_date_for`)."""
@@ -69,8 +78,9 @@ def _billing_date(session: Session, *, org_id: int, wanted: datetime, at: dateti
 @lru_cache(maxsize=4096)
 def _describe(locale: str, kind: LineKind, seats: int, start: datetime, end: datetime, **text: object) -> str:
     one, several = _DESCRIPTIONS[kind]
-    return gettext(locale, one if seats == 1 else several, seats=seats, days=format_day_range(start, end, locale),
-                   **text)
+    return gettext(
+        locale, one if seats == 1 else several, seats=seats, days=format_day_range(start, end, locale), **text
+    )
 
 
 def period_key(sub_id: int, anchor: datetime, index: int) -> str:
@@ -78,16 +88,37 @@ def period_key(sub_id: int, anchor: datetime, index: int) -> str:
     return f"period:{sub_id}:{anchor.date().isoformat()}:{index}"
 
 
-def period_line(*, sub_id: int, org_id: int, anchor: datetime, index: int, seats: int, unit_price: int,
-                currency: str, period: Period, product_name: str, locale: str, at: datetime,
-                bill_on: datetime) -> dict[str, Any]:
+def period_line(
+    *,
+    sub_id: int,
+    org_id: int,
+    anchor: datetime,
+    index: int,
+    seats: int,
+    unit_price: int,
+    currency: str,
+    period: Period,
+    product_name: str,
+    locale: str,
+    at: datetime,
+    bill_on: datetime,
+) -> dict[str, Any]:
     """The row of a whole period's charge; its key makes it unique per subscription and period (R20)."""
-    return dict(org_id=org_id, subscription_id=sub_id, kind=LineKind.PERIOD.value,
-                description=_describe(locale, LineKind.PERIOD, seats, period.start, period.end,
-                                      product=product_name),
-                quantity=seats, amount=unit_price * seats, currency=currency, period_start=period.start,
-                period_end=period.end, created_at=at, bill_on=bill_on,
-                key=period_key(sub_id, anchor, index), invoice_id=None)
+    return dict(
+        org_id=org_id,
+        subscription_id=sub_id,
+        kind=LineKind.PERIOD.value,
+        description=_describe(locale, LineKind.PERIOD, seats, period.start, period.end, product=product_name),
+        quantity=seats,
+        amount=unit_price * seats,
+        currency=currency,
+        period_start=period.start,
+        period_end=period.end,
+        created_at=at,
+        bill_on=bill_on,
+        key=period_key(sub_id, anchor, index),
+        invoice_id=None,
+    )
 
 
 class Billable(Protocol):
@@ -108,10 +139,20 @@ def _locale(session: Session, org_id: int) -> str:
 
 def bill_period(session: Session, *, sub: Billable, period: Period, product_name: str, at: datetime) -> Charge | None:
     """Charge a whole period in advance, once per subscription and period (R3, R20)."""
-    row = period_line(sub_id=sub.id, org_id=sub.org_id, anchor=sub.anchor, index=sub.period_index,
-                      seats=sub.seats, unit_price=sub.unit_price, currency=sub.currency, period=period,
-                      product_name=product_name, locale=_locale(session, sub.org_id), at=at,
-                      bill_on=_billing_date(session, org_id=sub.org_id, wanted=period.start, at=at))
+    row = period_line(
+        sub_id=sub.id,
+        org_id=sub.org_id,
+        anchor=sub.anchor,
+        index=sub.period_index,
+        seats=sub.seats,
+        unit_price=sub.unit_price,
+        currency=sub.currency,
+        period=period,
+        product_name=product_name,
+        locale=_locale(session, sub.org_id),
+        at=at,
+        bill_on=_billing_date(session, org_id=sub.org_id, wanted=period.start, at=at),
+    )
     if session.scalar(select(Charge.id).where(Charge.key == row["key"])) is not None:
         return None
     charge = Charge(**row)
@@ -119,20 +160,42 @@ def bill_period(session: Session, *, sub: Billable, period: Period, product_name
     return charge
 
 
-def bill_proration(session: Session, *, sub: Billable, kind: LineKind, proration: Proration, period: Period,
-                   at: datetime, bill_on: datetime) -> Charge | None:
+def bill_proration(
+    session: Session,
+    *,
+    sub: Billable,
+    kind: LineKind,
+    proration: Proration,
+    period: Period,
+    at: datetime,
+    bill_on: datetime,
+) -> Charge | None:
     """A prorated charge (seats bought, reactivation) or credit (seats removed, cancellation) (R12, R15)."""
     if proration.days == 0:
         return None
     credit = kind in (LineKind.SEATS_REMOVED, LineKind.CANCELLATION)
     end = add_days(proration.first_day, proration.days)
     charge = Charge(
-        org_id=sub.org_id, subscription_id=sub.id, kind=kind.value,
-        description=_describe(_locale(session, sub.org_id), kind, proration.seats,
-                              proration.first_day, end, used=proration.days, period=period.days),
-        quantity=proration.seats, amount=-proration.amount.amount if credit else proration.amount.amount,
-        currency=sub.currency, period_start=proration.first_day, period_end=end, created_at=at,
-        bill_on=_billing_date(session, org_id=sub.org_id, wanted=bill_on, at=at))
+        org_id=sub.org_id,
+        subscription_id=sub.id,
+        kind=kind.value,
+        description=_describe(
+            _locale(session, sub.org_id),
+            kind,
+            proration.seats,
+            proration.first_day,
+            end,
+            used=proration.days,
+            period=period.days,
+        ),
+        quantity=proration.seats,
+        amount=-proration.amount.amount if credit else proration.amount.amount,
+        currency=sub.currency,
+        period_start=proration.first_day,
+        period_end=end,
+        created_at=at,
+        bill_on=_billing_date(session, org_id=sub.org_id, wanted=bill_on, at=at),
+    )
     session.add(charge)
     return charge
 
@@ -141,11 +204,17 @@ def credit_issued(session: Session, *, charge: Charge | None, at: datetime) -> N
     """The `credit.issued` event of a prorated credit, written after the change that gave it."""
     if charge is not None and charge.amount < 0:
         session.flush()
-        events.publish(session, type="credit.issued", org_id=charge.org_id,
-                   data={"object": "credit", **events.snapshot(charge)}, at=at)
+        events.publish(
+            session,
+            type="credit.issued",
+            org_id=charge.org_id,
+            data={"object": "credit", **events.snapshot(charge)},
+            at=at,
+        )
 
 
 # --- invoices, payments and the ledger ------------------------------------------------------
+
 
 def _take_numbers(session: Session, *, year: int, count: int) -> list[str]:
     """`count` consecutive invoice numbers; the counter row stays locked until the commit (R17)."""
@@ -158,10 +227,20 @@ def _take_numbers(session: Session, *, year: int, count: int) -> list[str]:
     return [invoice_number(year, n) for n in range(first, first + count)]
 
 
-def _ledger(session: Session, invoice: Invoice, *, kind: LedgerKind, amount: int, at: datetime,
-            payment: Payment | None = None) -> None:
-    session.add(LedgerEntry(org_id=invoice.org_id, at=at, kind=kind, amount=amount, currency=invoice.currency,
-                            invoice_id=invoice.id, payment_id=payment.id if payment else None))
+def _ledger(
+    session: Session, invoice: Invoice, *, kind: LedgerKind, amount: int, at: datetime, payment: Payment | None = None
+) -> None:
+    session.add(
+        LedgerEntry(
+            org_id=invoice.org_id,
+            at=at,
+            kind=kind,
+            amount=amount,
+            currency=invoice.currency,
+            invoice_id=invoice.id,
+            payment_id=payment.id if payment else None,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -184,8 +263,11 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
     lines_t, invoices_t, payments_t = Charge.__table__, Invoice.__table__, Payment.__table__
     pending = (lines_t.c.invoice_id.is_(None)) & ((lines_t.c.created_at <= at) | (lines_t.c.bill_on <= at))
     by_org: dict[int, list] = defaultdict(list)
-    for line in session.execute(select(lines_t.c.id, lines_t.c.org_id, lines_t.c.amount, lines_t.c.currency)
-                                .where(lines_t.c.org_id.in_(org_ids), pending).order_by(lines_t.c.id)):
+    for line in session.execute(
+        select(lines_t.c.id, lines_t.c.org_id, lines_t.c.amount, lines_t.c.currency)
+        .where(lines_t.c.org_id.in_(org_ids), pending)
+        .order_by(lines_t.c.id)
+    ):
         by_org[line.org_id].append(line)
     orgs = sorted(by_org)
     if not orgs:
@@ -194,10 +276,10 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
     older = _open_invoices(session, org_ids=[o for o in orgs if totals[o].leftover])
     methods = usable_methods_at(session, org_ids=orgs, at=at)
     invoices, plans, transfers = [], [], []
-    for org_id, number in zip(orgs, _take_numbers(session, year=at.year, count=len(orgs))):
+    for org_id, number in zip(orgs, _take_numbers(session, year=at.year, count=len(orgs)), strict=True):
         currency, sums, method = by_org[org_id][0].currency, totals[org_id], methods.get(org_id)
         parts, refund = spread(sums.leftover, [i.amount_due - i.amount_paid for i in older.get(org_id, [])])
-        transfers += [(invoice, part) for invoice, part in zip(older.get(org_id, []), parts) if part]
+        transfers += [(invoice, part) for invoice, part in zip(older.get(org_id, []), parts, strict=True) if part]
         kind = MethodKind(method.kind) if method else None
         due = due_date(issued=at, method=kind)
         outcome = None
@@ -214,74 +296,152 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
             next_action = next_retry(issued=at, attempts=1)
         else:
             next_action = disable_date(due=due)
-        invoices.append(dict(
-            number=number, org_id=org_id, billing_date=at, issued_at=at, due_at=due, currency=currency,
-            total=sums.total, credit_applied=sums.credit_applied, amount_due=sums.amount_due,
-            amount_paid=sums.amount_due if collected else 0, refunded=refund, transferred=sums.leftover - refund,
-            status=InvoiceStatus.PAID if paid else InvoiceStatus.OPEN, paid_at=at if paid else None,
-            payment_method_id=method.id if method else None, attempts=1 if outcome else 0,
-            next_action_at=next_action))
+        invoices.append(
+            dict(
+                number=number,
+                org_id=org_id,
+                billing_date=at,
+                issued_at=at,
+                due_at=due,
+                currency=currency,
+                total=sums.total,
+                credit_applied=sums.credit_applied,
+                amount_due=sums.amount_due,
+                amount_paid=sums.amount_due if collected else 0,
+                refunded=refund,
+                transferred=sums.leftover - refund,
+                status=InvoiceStatus.PAID if paid else InvoiceStatus.OPEN,
+                paid_at=at if paid else None,
+                payment_method_id=method.id if method else None,
+                attempts=1 if outcome else 0,
+                next_action_at=next_action,
+            )
+        )
         plans.append((org_id, currency, sums, refund, method, outcome))
     bulk_insert(session, invoices_t, invoices)
     # Ids by number (unique): one query instead of RETURNING, which SQLite runs a row at a time.
-    ids_by_number = dict(session.execute(select(invoices_t.c.number, invoices_t.c.id).where(
-        invoices_t.c.number.in_([invoice["number"] for invoice in invoices]))).all())
+    ids_by_number = dict(
+        session.execute(
+            select(invoices_t.c.number, invoices_t.c.id).where(
+                invoices_t.c.number.in_([invoice["number"] for invoice in invoices])
+            )
+        ).all()
+    )
     invoice_ids = [ids_by_number[invoice["number"]] for invoice in invoices]
     # By line id: exactly the lines the totals were made of, even if others arrived meanwhile.
-    bulk_update(session, lines_t, [{"invoice_id": invoice_id, "id": line.id}
-                                   for plan, invoice_id in zip(plans, invoice_ids) for line in by_org[plan[0]]])
+    bulk_update(
+        session,
+        lines_t,
+        [
+            {"invoice_id": invoice_id, "id": line.id}
+            for plan, invoice_id in zip(plans, invoice_ids, strict=True)
+            for line in by_org[plan[0]]
+        ],
+    )
     payments = []
-    for (org_id, currency, sums, refund, method, outcome), invoice_id in zip(plans, invoice_ids):
-        common = dict(org_id=org_id, invoice_id=invoice_id, method_id=method.id if method else None,
-                      currency=currency, at=at)
+    for (org_id, currency, sums, refund, method, outcome), invoice_id in zip(plans, invoice_ids, strict=True):
+        common = dict(
+            org_id=org_id, invoice_id=invoice_id, method_id=method.id if method else None, currency=currency, at=at
+        )
         if outcome is not None:
-            payments.append(dict(common, kind=PaymentKind.PAYMENT, amount=sums.amount_due,
-                                 status=PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
-                                 failure_code=outcome.failure_code))
+            payments.append(
+                dict(
+                    common,
+                    kind=PaymentKind.PAYMENT,
+                    amount=sums.amount_due,
+                    status=PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
+                    failure_code=outcome.failure_code,
+                )
+            )
         if refund:
-            payments.append(dict(common, kind=PaymentKind.REFUND, amount=refund, status=PaymentStatus.SUCCEEDED, failure_code=None))
+            payments.append(
+                dict(common, kind=PaymentKind.REFUND, amount=refund, status=PaymentStatus.SUCCEEDED, failure_code=None)
+            )
     for invoice, part in transfers:
-        payments.append(dict(org_id=invoice.org_id, invoice_id=invoice.id, method_id=None, currency=invoice.currency,
-                             at=at, kind=PaymentKind.CREDIT, amount=part, status=PaymentStatus.SUCCEEDED, failure_code=None))
+        payments.append(
+            dict(
+                org_id=invoice.org_id,
+                invoice_id=invoice.id,
+                method_id=None,
+                currency=invoice.currency,
+                at=at,
+                kind=PaymentKind.CREDIT,
+                amount=part,
+                status=PaymentStatus.SUCCEEDED,
+                failure_code=None,
+            )
+        )
         invoice.amount_paid += part
         if invoice.amount_paid == invoice.amount_due:
             invoice.status, invoice.paid_at, invoice.next_action_at = InvoiceStatus.PAID, at, None
     moved, declined = {}, {}
     if payments:
         bulk_insert(session, payments_t, payments)
-        for payment in session.execute(select(payments_t.c.id, payments_t.c.invoice_id, payments_t.c.kind,
-                                              payments_t.c.status).where(
-                payments_t.c.invoice_id.in_(invoice_ids), payments_t.c.kind.in_((PaymentKind.PAYMENT, PaymentKind.REFUND)))):
+        for payment in session.execute(
+            select(payments_t.c.id, payments_t.c.invoice_id, payments_t.c.kind, payments_t.c.status).where(
+                payments_t.c.invoice_id.in_(invoice_ids),
+                payments_t.c.kind.in_((PaymentKind.PAYMENT, PaymentKind.REFUND)),
+            )
+        ):
             if payment.status == PaymentStatus.SUCCEEDED:
                 moved[payment.invoice_id, payment.kind] = payment.id
             else:
                 declined[payment.invoice_id] = payment.id
     ledger, issued = [], []
-    failed = [{"id": declined[p["invoice_id"]], **p} for p in payments if p["invoice_id"] in declined
-              and p["status"] == PaymentStatus.FAILED]
-    outbox = _issue_events(invoices, invoice_ids, plans, failed=failed,
-                           paid_before=[i for i, _ in transfers if i.status == InvoiceStatus.PAID], at=at)
-    for (org_id, currency, sums, refund, method, outcome), invoice_id in zip(plans, invoice_ids):
+    failed = [
+        {"id": declined[p["invoice_id"]], **p}
+        for p in payments
+        if p["invoice_id"] in declined and p["status"] == PaymentStatus.FAILED
+    ]
+    outbox = _issue_events(
+        invoices,
+        invoice_ids,
+        plans,
+        failed=failed,
+        paid_before=[i for i, _ in transfers if i.status == InvoiceStatus.PAID],
+        at=at,
+    )
+    for (org_id, currency, sums, refund, _method, _outcome), invoice_id in zip(plans, invoice_ids, strict=True):
         entry = dict(org_id=org_id, at=at, currency=currency, invoice_id=invoice_id, payment_id=None)
         if sums.total:
             ledger.append(dict(entry, kind=LedgerKind.CHARGE, amount=sums.total))
         if sums.credit_applied + sums.leftover:
             ledger.append(dict(entry, kind=LedgerKind.CREDIT, amount=-(sums.credit_applied + sums.leftover)))
         if (invoice_id, PaymentKind.REFUND) in moved:
-            ledger.append(dict(entry, kind=LedgerKind.REFUND, amount=refund, payment_id=moved[invoice_id, PaymentKind.REFUND]))
+            ledger.append(
+                dict(entry, kind=LedgerKind.REFUND, amount=refund, payment_id=moved[invoice_id, PaymentKind.REFUND])
+            )
         if (invoice_id, PaymentKind.PAYMENT) in moved:
-            ledger.append(dict(entry, kind=LedgerKind.PAYMENT, amount=-sums.amount_due,
-                               payment_id=moved[invoice_id, PaymentKind.PAYMENT]))
-        issued.append(Issued(currency, sums.amount_due,
-                             sums.amount_due == 0 or (outcome is not None and outcome.succeeded),
-                             outcome is not None))
+            ledger.append(
+                dict(
+                    entry,
+                    kind=LedgerKind.PAYMENT,
+                    amount=-sums.amount_due,
+                    payment_id=moved[invoice_id, PaymentKind.PAYMENT],
+                )
+            )
+        issued.append(
+            Issued(
+                currency,
+                sums.amount_due,
+                sums.amount_due == 0 or (outcome is not None and outcome.succeeded),
+                outcome is not None,
+            )
+        )
     bulk_insert(session, LedgerEntry.__table__, ledger)
     events.publish_many(session, outbox)
     return issued
 
 
-def _issue_events(invoices: list[dict], invoice_ids: list[int], plans: list, *, failed: list[dict],
-                  paid_before: list[Invoice], at: datetime) -> list[dict]:
+def _issue_events(
+    invoices: list[dict],
+    invoice_ids: list[int],
+    plans: list,
+    *,
+    failed: list[dict],
+    paid_before: list[Invoice],
+    at: datetime,
+) -> list[dict]:
     """The events of issuing invoices: issued, paid, a card declined, a credit settled; and older
     invoices a leftover credit has paid."""
     found: list[dict] = []
@@ -292,16 +452,25 @@ def _issue_events(invoices: list[dict], invoice_ids: list[int], plans: list, *, 
     def record(row: dict) -> dict:
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
 
-    for invoice, invoice_id, (org_id, currency, sums, refund, _method, _outcome) in zip(invoices, invoice_ids,
-                                                                                        plans):
+    for invoice, invoice_id, plan in zip(invoices, invoice_ids, plans, strict=True):
+        org_id, currency, sums, refund, _method, _outcome = plan
         data = {"object": "invoice", "id": invoice_id, **record(invoice)}
         add("invoice.issued", org_id, data)
         if invoice["status"] == InvoiceStatus.PAID:
             add("invoice.paid", org_id, data)
         if sums.credit_applied + sums.leftover:
-            add("credit.settled", org_id, {"object": "credit", "invoice_id": invoice_id, "currency": currency,
-                                           "applied": sums.credit_applied, "refunded": refund,
-                                           "transferred": sums.leftover - refund})
+            add(
+                "credit.settled",
+                org_id,
+                {
+                    "object": "credit",
+                    "invoice_id": invoice_id,
+                    "currency": currency,
+                    "applied": sums.credit_applied,
+                    "refunded": refund,
+                    "transferred": sums.leftover - refund,
+                },
+            )
     for payment in failed:
         add("payment.failed", payment["org_id"], {"object": "payment", **record(payment)})
     for older in paid_before:
@@ -313,8 +482,12 @@ def _open_invoices(session: Session, *, org_ids: list[int]) -> dict[int, list[In
     """Unpaid invoices of these organisations, oldest first, locked."""
     found: dict[int, list[Invoice]] = defaultdict(list)
     if org_ids:
-        for invoice in session.scalars(select(Invoice).where(Invoice.org_id.in_(org_ids), Invoice.status == InvoiceStatus.OPEN)
-                                       .order_by(Invoice.id).with_for_update()):
+        for invoice in session.scalars(
+            select(Invoice)
+            .where(Invoice.org_id.in_(org_ids), Invoice.status == InvoiceStatus.OPEN)
+            .order_by(Invoice.id)
+            .with_for_update()
+        ):
             found[invoice.org_id].append(invoice)
     return found
 
@@ -324,23 +497,43 @@ def collect(session: Session, invoice: Invoice, *, method: PaymentMethod, at: da
     outstanding = invoice.amount_due - invoice.amount_paid
     invoice.attempts += 1
     assert method.token is not None  # a card always has its gateway token
-    outcome = GATEWAY.charge(method.token, Money(outstanding, invoice.currency),
-                             idempotency_key=f"{invoice.number}/{invoice.attempts}")
+    outcome = GATEWAY.charge(
+        method.token, Money(outstanding, invoice.currency), idempotency_key=f"{invoice.number}/{invoice.attempts}"
+    )
     invoice.payment_method_id = method.id
-    payment = Payment(org_id=invoice.org_id, invoice_id=invoice.id, method_id=method.id, kind=PaymentKind.PAYMENT,
-                      amount=outstanding, currency=invoice.currency,
-                      status=PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED, failure_code=outcome.failure_code, at=at)
+    payment = Payment(
+        org_id=invoice.org_id,
+        invoice_id=invoice.id,
+        method_id=method.id,
+        kind=PaymentKind.PAYMENT,
+        amount=outstanding,
+        currency=invoice.currency,
+        status=PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
+        failure_code=outcome.failure_code,
+        at=at,
+    )
     session.add(payment)
     session.flush()
     if outcome.succeeded:
         _mark_paid(session, invoice, payment=payment, at=at)
-        events.publish(session, type="invoice.paid", org_id=invoice.org_id,
-                   data={"object": "invoice", **events.snapshot(invoice)}, at=at)
+        events.publish(
+            session,
+            type="invoice.paid",
+            org_id=invoice.org_id,
+            data={"object": "invoice", **events.snapshot(invoice)},
+            at=at,
+        )
         return True
-    events.publish(session, type="payment.failed", org_id=invoice.org_id,
-               data={"object": "payment", **events.snapshot(payment)}, at=at)
+    events.publish(
+        session,
+        type="payment.failed",
+        org_id=invoice.org_id,
+        data={"object": "payment", **events.snapshot(payment)},
+        at=at,
+    )
     invoice.next_action_at = next_retry(issued=invoice.issued_at, attempts=invoice.attempts) or disable_date(
-        due=invoice.due_at)
+        due=invoice.due_at
+    )
     return False
 
 
@@ -358,8 +551,12 @@ def period_billed(session: Session, *, sub_id: int, anchor: datetime, index: int
 def long_overdue(session: Session, *, sub_id: int, org_id: int, now: datetime) -> bool:
     """Whether an invoice billing this subscription is still unpaid past its dunning period (R21)."""
     bills_it = select(Charge.id).where(Charge.invoice_id == Invoice.id, Charge.subscription_id == sub_id).exists()
-    return any(disable_date(due=due) <= now for due in session.scalars(
-        select(Invoice.due_at).where(Invoice.org_id == org_id, Invoice.status == InvoiceStatus.OPEN, bills_it)))
+    return any(
+        disable_date(due=due) <= now
+        for due in session.scalars(
+            select(Invoice.due_at).where(Invoice.org_id == org_id, Invoice.status == InvoiceStatus.OPEN, bills_it)
+        )
+    )
 
 
 def get_invoice(session: Session, *, invoice_id: int) -> Invoice:
@@ -391,11 +588,13 @@ def lines_of(session: Session, *, invoice_id: int) -> list[Charge]:
     return list(session.scalars(select(Charge).where(Charge.invoice_id == invoice_id).order_by(Charge.id)))
 
 
-def list_invoices(session: Session, *, org_id: int, after: int | None = None,
-                  limit: int | None = None) -> list[Invoice]:
+def list_invoices(
+    session: Session, *, org_id: int, after: int | None = None, limit: int | None = None
+) -> list[Invoice]:
     """An organisation's invoices, oldest first (after the id `after`, at most `limit`)."""
-    return list(session.scalars(page(select(Invoice).where(Invoice.org_id == org_id), Invoice.id, after=after,
-                                     limit=limit)))
+    return list(
+        session.scalars(page(select(Invoice).where(Invoice.org_id == org_id), Invoice.id, after=after, limit=limit))
+    )
 
 
 def pay_invoice(session: Session, *, invoice_id: int, actor: Actor, now: datetime) -> Invoice:
@@ -408,14 +607,22 @@ def pay_invoice(session: Session, *, invoice_id: int, actor: Actor, now: datetim
         raise Refused(f"invoice {invoice.number} is already paid", code=ErrorCode.ALREADY_PAID)
     if now < invoice.issued_at:
         raise Refused(f"invoice {invoice.number} was issued after {now.isoformat()}", code=ErrorCode.NOT_ISSUED_YET)
-    payment = Payment(org_id=invoice.org_id, invoice_id=invoice.id, method_id=None, kind=PaymentKind.PAYMENT,
-                      amount=invoice.amount_due - invoice.amount_paid, currency=invoice.currency,
-                      status=PaymentStatus.SUCCEEDED, at=now)
+    payment = Payment(
+        org_id=invoice.org_id,
+        invoice_id=invoice.id,
+        method_id=None,
+        kind=PaymentKind.PAYMENT,
+        amount=invoice.amount_due - invoice.amount_paid,
+        currency=invoice.currency,
+        status=PaymentStatus.SUCCEEDED,
+        at=now,
+    )
     session.add(payment)
     session.flush()
     _mark_paid(session, invoice, payment=payment, at=now)
-    events.audit_change(session, actor=actor.label, action="invoice.paid", row=invoice, org_id=invoice.org_id,
-                 before=None, at=now)
+    events.audit_change(
+        session, actor=actor.label, action="invoice.paid", row=invoice, org_id=invoice.org_id, before=None, at=now
+    )
     bus.record(session, PaymentRecorded(invoice_id=invoice.id, at=now))
     return invoice
 
@@ -439,41 +646,73 @@ def check_ledger(session: Session) -> list[Imbalance]:
     """Prove the books (R18): per organisation the ledger equals what open invoices still ask for; per
     invoice the lines, payments, refunds and ledger entries each agree with its totals."""
     problems = []
-    ledger = dict(session.execute(select(LedgerEntry.org_id, func.sum(LedgerEntry.amount))
-                                  .group_by(LedgerEntry.org_id)).all())
-    owed = dict(session.execute(select(Invoice.org_id, func.sum(Invoice.amount_due - Invoice.amount_paid))
-                                .where(Invoice.status == InvoiceStatus.OPEN).group_by(Invoice.org_id)).all())
+    ledger = dict(
+        session.execute(select(LedgerEntry.org_id, func.sum(LedgerEntry.amount)).group_by(LedgerEntry.org_id)).all()
+    )
+    owed = dict(
+        session.execute(
+            select(Invoice.org_id, func.sum(Invoice.amount_due - Invoice.amount_paid))
+            .where(Invoice.status == InvoiceStatus.OPEN)
+            .group_by(Invoice.org_id)
+        ).all()
+    )
     for org_id in sorted(set(ledger) | set(owed)):
         if (ledger.get(org_id) or 0) != (owed.get(org_id) or 0):
-            problems.append(Imbalance(org_id, "ledger balance vs open invoices", owed.get(org_id) or 0,
-                                      ledger.get(org_id) or 0))
+            problems.append(
+                Imbalance(org_id, "ledger balance vs open invoices", owed.get(org_id) or 0, ledger.get(org_id) or 0)
+            )
 
     def sums(query: Executable) -> dict[tuple[Any, ...], int]:
         return {tuple(row[:-1]): row[-1] for row in session.execute(query)}
 
-    lines = sums(select(Charge.invoice_id, func.sum(Charge.amount)).where(Charge.invoice_id.is_not(None))
-                 .group_by(Charge.invoice_id))
-    moved = sums(select(Payment.invoice_id, Payment.kind, func.sum(Payment.amount))
-                 .where(Payment.status == PaymentStatus.SUCCEEDED).group_by(Payment.invoice_id, Payment.kind))
-    entries = sums(select(LedgerEntry.invoice_id, LedgerEntry.kind, func.sum(LedgerEntry.amount))
-                   .group_by(LedgerEntry.invoice_id, LedgerEntry.kind))
+    lines = sums(
+        select(Charge.invoice_id, func.sum(Charge.amount))
+        .where(Charge.invoice_id.is_not(None))
+        .group_by(Charge.invoice_id)
+    )
+    moved = sums(
+        select(Payment.invoice_id, Payment.kind, func.sum(Payment.amount))
+        .where(Payment.status == PaymentStatus.SUCCEEDED)
+        .group_by(Payment.invoice_id, Payment.kind)
+    )
+    entries = sums(
+        select(LedgerEntry.invoice_id, LedgerEntry.kind, func.sum(LedgerEntry.amount)).group_by(
+            LedgerEntry.invoice_id, LedgerEntry.kind
+        )
+    )
     for invoice in session.scalars(select(Invoice).order_by(Invoice.id)):
         i = invoice.id
         leftover = invoice.refunded + invoice.transferred
         checks = [
-            ("lines vs total − credit − leftover", invoice.total - invoice.credit_applied - leftover,
-             lines.get((i,), 0)),
+            (
+                "lines vs total − credit − leftover",
+                invoice.total - invoice.credit_applied - leftover,
+                lines.get((i,), 0),
+            ),
             ("amount due vs total − credit", invoice.total - invoice.credit_applied, invoice.amount_due),
-            ("paid vs payments and credits", invoice.amount_paid,
-             moved.get((i, PaymentKind.PAYMENT), 0) + moved.get((i, PaymentKind.CREDIT), 0)),
-            ("status vs amount paid", invoice.amount_due if invoice.status == InvoiceStatus.PAID else invoice.amount_paid,
-             invoice.amount_paid),
+            (
+                "paid vs payments and credits",
+                invoice.amount_paid,
+                moved.get((i, PaymentKind.PAYMENT), 0) + moved.get((i, PaymentKind.CREDIT), 0),
+            ),
+            (
+                "status vs amount paid",
+                invoice.amount_due if invoice.status == InvoiceStatus.PAID else invoice.amount_paid,
+                invoice.amount_paid,
+            ),
             ("refunded vs refunds", invoice.refunded, moved.get((i, PaymentKind.REFUND), 0)),
             ("ledger charge vs total", invoice.total, entries.get((i, LedgerKind.CHARGE), 0)),
             ("ledger credit vs credits", -(invoice.credit_applied + leftover), entries.get((i, LedgerKind.CREDIT), 0)),
             ("ledger refund vs refunds", moved.get((i, PaymentKind.REFUND), 0), entries.get((i, LedgerKind.REFUND), 0)),
-            ("ledger payment vs payments", -moved.get((i, PaymentKind.PAYMENT), 0), entries.get((i, LedgerKind.PAYMENT), 0)),
+            (
+                "ledger payment vs payments",
+                -moved.get((i, PaymentKind.PAYMENT), 0),
+                entries.get((i, LedgerKind.PAYMENT), 0),
+            ),
         ]
-        problems += [Imbalance(invoice.org_id, f"invoice {invoice.number}: {what}", expected, found)
-                     for what, expected, found in checks if expected != found]
+        problems += [
+            Imbalance(invoice.org_id, f"invoice {invoice.number}: {what}", expected, found)
+            for what, expected, found in checks
+            if expected != found
+        ]
     return problems

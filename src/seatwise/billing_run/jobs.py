@@ -10,16 +10,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from seatwise import db
-from seatwise.db import get_existing
-from seatwise.billing_run.models import BillingRun, RunStatus
 from seatwise.billing_run import service
+from seatwise.billing_run.models import BillingRun, RunStatus
 from seatwise.billing_run.service import RunSummary
 from seatwise.clock import Clock
+from seatwise.db import get_existing
 from seatwise.subscriptions.models import Subscription
 
 
-def run_to_end(url: str, *, as_of: datetime,
-               after_step: Callable[[Session, RunSummary], None] | None = None) -> RunSummary:
+def run_to_end(
+    url: str, *, as_of: datetime, after_step: Callable[[Session, RunSummary], None] | None = None
+) -> RunSummary:
     """Everything due up to `as_of`, one commit per step, so that a run cut anywhere resumes where it stopped
     (R20); `after_step` sees each step's session and the summary so far."""
     summary = RunSummary(as_of=as_of)
@@ -35,8 +36,15 @@ def start(session: Session, *, as_of: datetime, started_by: str, now: datetime) 
     """Record a run up to `as_of` (no later than now), counting the subscriptions it has to handle."""
     service.check_as_of(as_of=as_of, now=now)
     due = session.scalar(select(func.count()).select_from(Subscription).where(Subscription.next_event_at <= as_of))
-    run = BillingRun(as_of=as_of, started_at=now, started_by=started_by, status=RunStatus.RUNNING, due=due,
-                     subscriptions=0, invoices=0)
+    run = BillingRun(
+        as_of=as_of,
+        started_at=now,
+        started_by=started_by,
+        status=RunStatus.RUNNING,
+        due=due,
+        subscriptions=0,
+        invoices=0,
+    )
     session.add(run)
     session.flush()
     return run

@@ -17,8 +17,12 @@ router = APIRouter(prefix="/v1", tags=["billing"])
 
 
 class BillingRunIn(Body):
-    as_of: str | None = Field(default=None, max_length=40, examples=["2026-12-01T00:00:00Z"],
-                              description="ISO-8601, read as the CLI's --as-of is; default: now")
+    as_of: str | None = Field(
+        default=None,
+        max_length=40,
+        examples=["2026-12-01T00:00:00Z"],
+        description="ISO-8601, read as the CLI's --as-of is; default: now",
+    )
 
 
 class BillingRunOut(BaseModel):

@@ -68,24 +68,26 @@ class RunSummary:
             "transitions": {event.value: self.transitions.get(event, 0) for event in RUN_EVENTS},
             "invoices": self.invoices,
             "payments": dict(sorted(self.payments.items())),
-            "invoiced": {currency: Money(amount, currency).decimal_string()
-                         for currency, amount in sorted(self.totals.items())},
+            "invoiced": {
+                currency: Money(amount, currency).decimal_string() for currency, amount in sorted(self.totals.items())
+            },
         }
 
 
 def check_as_of(*, as_of: datetime, now: datetime) -> None:
     """A billing run reaches up to the present, never past it (R19)."""
     if as_of > now:
-        raise BadInput(f"as of {as_of.isoformat()} is later than now ({now.isoformat()}): expected a time up to now",
-                       code=ErrorCode.AS_OF_IN_FUTURE)
+        raise BadInput(
+            f"as of {as_of.isoformat()} is later than now ({now.isoformat()}): expected a time up to now",
+            code=ErrorCode.AS_OF_IN_FUTURE,
+        )
 
 
 def next_moment(session: Session, *, as_of: datetime) -> datetime | None:
     """The earliest moment up to `as_of` at which something is due, or None."""
     candidates = [
         session.scalar(select(func.min(Subscription.next_event_at)).where(Subscription.next_event_at <= as_of)),
-        session.scalar(select(func.min(Charge.bill_on)).where(Charge.invoice_id.is_(None),
-                                                               Charge.bill_on <= as_of)),
+        session.scalar(select(func.min(Charge.bill_on)).where(Charge.invoice_id.is_(None), Charge.bill_on <= as_of)),
         session.scalar(select(func.min(Invoice.next_action_at)).where(Invoice.next_action_at <= as_of)),
     ]
     due = [c for c in candidates if c is not None]
@@ -104,17 +106,34 @@ def run_step(session: Session, *, as_of: datetime, limit: int = 5000) -> RunSumm
         summary.done = True
         return summary
     subs_t = Subscription.__table__
-    columns = ("id", "org_id", "product_id", "status", "recurring_billing", "anchor", "interval", "period_index",
-               "current_period_end", "seats", "unit_price", "currency")
-    due = session.execute(select(*(subs_t.c[name] for name in columns)).where(subs_t.c.next_event_at == moment)
-                          .order_by(subs_t.c.id).limit(limit).with_for_update(skip_locked=True)).all()
+    columns = (
+        "id",
+        "org_id",
+        "product_id",
+        "status",
+        "recurring_billing",
+        "anchor",
+        "interval",
+        "period_index",
+        "current_period_end",
+        "seats",
+        "unit_price",
+        "currency",
+    )
+    due = session.execute(
+        select(*(subs_t.c[name] for name in columns))
+        .where(subs_t.c.next_event_at == moment)
+        .order_by(subs_t.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
     if due:
         renewing = [renews(status=Status(row.status), recurring_billing=row.recurring_billing) for row in due]
-        renewals = [row for row, renewal in zip(due, renewing) if renewal]
+        renewals = [row for row, renewal in zip(due, renewing, strict=True) if renewal]
         if renewals:
             _renew(session, rows=renewals, at=moment)
             summary.transitions[Event.RENEWED] += len(renewals)
-        for row, renewal in zip(due, renewing):
+        for row, renewal in zip(due, renewing, strict=True):
             summary.subscription_ids.add(row.id)
             if not renewal:
                 for step in subscriptions.catch_up(session, sub=subscriptions.get(session, sub_id=row.id), now=moment):
@@ -122,13 +141,25 @@ def run_step(session: Session, *, as_of: datetime, limit: int = 5000) -> RunSumm
         return summary
     if _wait_for_other_worker(session, select(subs_t.c.id).where(subs_t.c.next_event_at == moment)):
         return summary  # never invoice a moment whose renewals another worker is still writing
-    org_ids = list(session.scalars(
-        select(Charge.org_id).where(Charge.invoice_id.is_(None), Charge.bill_on == moment)
-        .group_by(Charge.org_id).order_by(Charge.org_id).limit(limit)))
+    org_ids = list(
+        session.scalars(
+            select(Charge.org_id)
+            .where(Charge.invoice_id.is_(None), Charge.bill_on == moment)
+            .group_by(Charge.org_id)
+            .order_by(Charge.org_id)
+            .limit(limit)
+        )
+    )
     if org_ids:
         # Organisation rows are the lock for invoicing them: two workers never invoice one twice.
-        locked = list(session.scalars(select(Organization.id).where(Organization.id.in_(org_ids))
-                                      .order_by(Organization.id).with_for_update(skip_locked=True)))
+        locked = list(
+            session.scalars(
+                select(Organization.id)
+                .where(Organization.id.in_(org_ids))
+                .order_by(Organization.id)
+                .with_for_update(skip_locked=True)
+            )
+        )
         if not locked:
             _wait_for_other_worker(session, select(Organization.id).where(Organization.id.in_(org_ids)))
             return summary
@@ -138,8 +169,13 @@ def run_step(session: Session, *, as_of: datetime, limit: int = 5000) -> RunSumm
             if issued.attempted:
                 summary.payments[PaymentStatus.SUCCEEDED if issued.paid else PaymentStatus.FAILED] += 1
         return summary
-    for invoice in session.scalars(select(Invoice).where(Invoice.next_action_at == moment)
-                                   .order_by(Invoice.id).limit(limit).with_for_update(skip_locked=True)):
+    for invoice in session.scalars(
+        select(Invoice)
+        .where(Invoice.next_action_at == moment)
+        .order_by(Invoice.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ):
         summary.payments[follow_up(session, invoice=invoice, at=moment)] += 1
     return summary
 
@@ -161,28 +197,61 @@ def _renew(session: Session, *, rows: list[Any], at: datetime) -> None:
     object: renewals are nearly all of a billing run's work.
     """
     org_ids = {row.org_id for row in rows}
-    locales = dict(session.execute(select(Organization.id, Organization.locale)
-                                   .where(Organization.id.in_(org_ids))).all())
-    names = dict(session.execute(select(Product.id, Product.name)
-                                 .where(Product.id.in_({row.product_id for row in rows}))).all())
-    last_invoice = dict(session.execute(select(Invoice.org_id, func.max(Invoice.billing_date))
-                                        .where(Invoice.org_id.in_(org_ids)).group_by(Invoice.org_id)).all())
+    locales = dict(
+        session.execute(select(Organization.id, Organization.locale).where(Organization.id.in_(org_ids))).all()
+    )
+    names = dict(
+        session.execute(select(Product.id, Product.name).where(Product.id.in_({row.product_id for row in rows}))).all()
+    )
+    last_invoice = dict(
+        session.execute(
+            select(Invoice.org_id, func.max(Invoice.billing_date))
+            .where(Invoice.org_id.in_(org_ids))
+            .group_by(Invoice.org_id)
+        ).all()
+    )
     changes, lines, entries = [], [], []
     for row in rows:
         index = renewal_index(row.period_index)
         period = period_at(row.anchor, Interval(row.interval), index)
-        changes.append({"id": row.id, "period_index": index, "current_period_start": period.start,
-                        "current_period_end": period.end, "next_event_at": period.end, "updated_at": at})
-        lines.append(billing.period_line(
-            sub_id=row.id, org_id=row.org_id, anchor=row.anchor, index=index, seats=row.seats,
-            unit_price=row.unit_price, currency=row.currency, period=period, product_name=names[row.product_id],
-            locale=locales[row.org_id], at=at,
-            bill_on=billing_date_for(wanted=period.start, at=at, last_invoice=last_invoice.get(row.org_id))))
-        entries.append(dict(at=at, actor=SYSTEM_BILLING_RUN, org_id=row.org_id, action="subscription.renewed",
-                            entity="subscriptions", entity_id=row.id,
-                            before={"period_index": row.period_index,
-                                    "current_period_end": row.current_period_end.isoformat()},
-                            after={"period_index": index, "current_period_end": period.end.isoformat()}))
+        changes.append(
+            {
+                "id": row.id,
+                "period_index": index,
+                "current_period_start": period.start,
+                "current_period_end": period.end,
+                "next_event_at": period.end,
+                "updated_at": at,
+            }
+        )
+        lines.append(
+            billing.period_line(
+                sub_id=row.id,
+                org_id=row.org_id,
+                anchor=row.anchor,
+                index=index,
+                seats=row.seats,
+                unit_price=row.unit_price,
+                currency=row.currency,
+                period=period,
+                product_name=names[row.product_id],
+                locale=locales[row.org_id],
+                at=at,
+                bill_on=billing_date_for(wanted=period.start, at=at, last_invoice=last_invoice.get(row.org_id)),
+            )
+        )
+        entries.append(
+            dict(
+                at=at,
+                actor=SYSTEM_BILLING_RUN,
+                org_id=row.org_id,
+                action="subscription.renewed",
+                entity="subscriptions",
+                entity_id=row.id,
+                before={"period_index": row.period_index, "current_period_end": row.current_period_end.isoformat()},
+                after={"period_index": index, "current_period_end": period.end.isoformat()},
+            )
+        )
     bulk_update(session, Subscription.__table__, changes)
     bulk_insert(session, Charge.__table__, lines)
     bulk_insert(session, AuditEntry.__table__, entries)
@@ -192,8 +261,11 @@ def follow_up(session: Session, *, invoice: Invoice, at: datetime) -> Dunning:
     """Retry a failed card payment, or disable the invoice's subscriptions once it is long overdue (R21)."""
     invoice.next_action_at = None
     method = usable_method_at(session, org_id=invoice.org_id, at=at)  # a card added since is tried too
-    if method is not None and method.kind == MethodKind.CARD and next_retry(
-            issued=invoice.issued_at, attempts=invoice.attempts) is not None:
+    if (
+        method is not None
+        and method.kind == MethodKind.CARD
+        and next_retry(issued=invoice.issued_at, attempts=invoice.attempts) is not None
+    ):
         return Dunning.RETRIED if billing.collect(session, invoice, method=method, at=at) else Dunning.RETRY_FAILED
     for sub in subscriptions.billed_by(session, invoice_id=invoice.id, lock=True):
         subscriptions.disable_for_non_payment(session, sub=sub, at=at)

@@ -22,7 +22,14 @@ class ProductOut(BaseModel):
     @classmethod
     def of(cls, product: Product) -> ProductOut:
         """A product of the catalogue, its price per licence per period."""
-        return cls(id=product.id, sku=product.sku, name=product.name,
-                   price=Money(product.unit_price, product.currency).decimal_string(), currency=product.currency,
-                   period=product.interval, trial_days=product.trial_days, max_seats=product.max_seats,
-                   policy=product.policy)
+        return cls(
+            id=product.id,
+            sku=product.sku,
+            name=product.name,
+            price=Money(product.unit_price, product.currency).decimal_string(),
+            currency=product.currency,
+            period=product.interval,
+            trial_days=product.trial_days,
+            max_seats=product.max_seats,
+            policy=product.policy,
+        )

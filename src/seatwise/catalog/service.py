@@ -60,7 +60,9 @@ def add_product(
         created_at=now,
     )
     session.add(product)
-    events.audit_change(session, actor=OPERATOR.label, action="product.added", row=product, org_id=None, before=None, at=now)
+    events.audit_change(
+        session, actor=OPERATOR.label, action="product.added", row=product, org_id=None, before=None, at=now
+    )
     return product
 
 

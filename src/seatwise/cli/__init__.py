@@ -39,8 +39,9 @@ class _RootGroup(TyperGroup):
     """The `seatwise` command: usage errors (a missing option, `abc` for a number) are bad input like any
     other, one `error: ...` line on stderr and exit 2, instead of Typer's boxed usage text."""
 
-    def make_context(self, info_name: str | None, args: list[str], parent: Context | None = None,
-                     **extra: Any) -> Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any
+    ) -> Context:
         """Parse the command line; a usage error is told as bad input."""
         as_json = "--json" in args
         try:
@@ -65,8 +66,13 @@ def _usage_error(exc: UsageError, *, as_json: bool) -> NoReturn:
     raise typer.Exit(2)
 
 
-app = typer.Typer(cls=_RootGroup, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="Seatwise: subscription and licence billing for software sold per seat.")
+app = typer.Typer(
+    cls=_RootGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Seatwise: subscription and licence billing for software sold per seat.",
+)
 app.command("serve")(system.serve)
 app.command("worker")(system.worker)
 for _name, _group in {

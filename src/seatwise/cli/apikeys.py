@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -15,16 +15,23 @@ keys = group("Keys of the HTTP API.")
 
 
 def _key_out(key: ApiKey) -> dict[str, Any]:
-    return {"id": key.id, "prefix": key.prefix, "org_id": key.org_id, "acts_as_user_id": key.user_id,
-            "operator": key.user_id is None, "created_at": key.created_at, "revoked_at": key.revoked_at}
+    return {
+        "id": key.id,
+        "prefix": key.prefix,
+        "org_id": key.org_id,
+        "acts_as_user_id": key.user_id,
+        "operator": key.user_id is None,
+        "created_at": key.created_at,
+        "revoked_at": key.revoked_at,
+    }
 
 
 @command(keys, "create")
 def apikey_create(
     ctx: Ctx,
     operator: Annotated[bool, typer.Option("--operator", help="A key of the operator: every organisation.")] = False,
-    org: Annotated[Optional[int], typer.Option(help="Organisation id (with --as).")] = None,
-    as_: Annotated[Optional[int], typer.Option("--as", help="The admin (user id) the key acts as.")] = None,
+    org: Annotated[int | None, typer.Option(help="Organisation id (with --as).")] = None,
+    as_: Annotated[int | None, typer.Option("--as", help="The admin (user id) the key acts as.")] = None,
 ) -> Out:
     """Make an API key and print it once; only its hash is kept."""
     with ctx.uow() as session:

@@ -34,9 +34,22 @@ def invoice_list(ctx: Ctx, org: OrgId) -> Out:
         rows = [_invoice_out(session, i) for i in billing.list_invoices(session, org_id=org)]
     if ctx.json:
         return Out(rows)
-    return Out([{"id": i.id, "number": i.number, "date": i.billing_date.date(), "status": i.status,
-                 "total": i.total, "credit": i.credit_applied, "due": i.amount_due, "refunded": i.refunded,
-                 "currency": i.currency} for i in rows])
+    return Out(
+        [
+            {
+                "id": i.id,
+                "number": i.number,
+                "date": i.billing_date.date(),
+                "status": i.status,
+                "total": i.total,
+                "credit": i.credit_applied,
+                "due": i.amount_due,
+                "refunded": i.refunded,
+                "currency": i.currency,
+            }
+            for i in rows
+        ]
+    )
 
 
 @command(invoices, "show")
@@ -45,23 +58,30 @@ def invoice_show(ctx: Ctx, invoice_id: InvoiceId) -> Out:
     with ctx.read() as session:
         invoice = _invoice_out(session, billing.get_invoice(session, invoice_id=invoice_id))
     lines = [f"  {line.description}: {line.amount}" for line in invoice.lines]
-    return Out(invoice, text="\n".join([
-        f"invoice {invoice.number} of {invoice.billing_date.date()} ({invoice.status}), organisation "
-        f"{invoice.org_id}", *lines,
-        f"  total {invoice.total}, credit applied {invoice.credit_applied}, amount due {invoice.amount_due}, "
-        f"refunded {invoice.refunded} {invoice.currency}; due {invoice.due_at.date()}"]))
+    return Out(
+        invoice,
+        text="\n".join(
+            [
+                f"invoice {invoice.number} of {invoice.billing_date.date()} ({invoice.status}), organisation "
+                f"{invoice.org_id}",
+                *lines,
+                f"  total {invoice.total}, credit applied {invoice.credit_applied}, amount due {invoice.amount_due}, "
+                f"refunded {invoice.refunded} {invoice.currency}; due {invoice.due_at.date()}",
+            ]
+        ),
+    )
 
 
 @command(invoices, "pay")
 def invoice_pay(
-    ctx: Ctx, invoice_id: InvoiceId,
+    ctx: Ctx,
+    invoice_id: InvoiceId,
     as_: Annotated[str, typer.Option("--as", help="Who records it: `operator`, or a user id or e-mail.")] = "operator",
 ) -> Out:
     """Record a payment received for an open invoice (what non-payment disabled comes back)."""
     with ctx.uow() as session:
         actor = organizations.resolve_actor(session, who=as_)
-        return Out(_invoice_out(session, billing.pay_invoice(session, invoice_id=invoice_id, actor=actor,
-                                                             now=ctx.now)))
+        return Out(_invoice_out(session, billing.pay_invoice(session, invoice_id=invoice_id, actor=actor, now=ctx.now)))
 
 
 @command(ledger, "show")
@@ -78,7 +98,12 @@ def ledger_check(ctx: Ctx) -> Out:
     with ctx.read() as session:
         problems = billing.check_ledger(session)
     if problems:
-        raise SeatwiseError(f"{len(problems)} imbalances: " + "; ".join(
-            f"organisation {p.org_id} {p.what}: expected {p.expected}, found {p.found}" for p in problems[:20]),
-            code=ErrorCode.LEDGER_IMBALANCE, detail=[asdict(p) for p in problems])
+        raise SeatwiseError(
+            f"{len(problems)} imbalances: "
+            + "; ".join(
+                f"organisation {p.org_id} {p.what}: expected {p.expected}, found {p.found}" for p in problems[:20]
+            ),
+            code=ErrorCode.LEDGER_IMBALANCE,
+            detail=[asdict(p) for p in problems],
+        )
     return Out({"balanced": True}, text="every organisation balances")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
 from sqlalchemy.orm import Session
 
 from seatwise.billing_run import jobs
@@ -22,25 +21,34 @@ billing_group = group("The billing run.")
 @command(billing_group, "run")
 def billing_run(
     ctx: Ctx,
-    as_of: Annotated[Optional[str], typer.Option(help="Do everything due up to this ISO-8601 time "
-                                                     "(default: now).")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Do everything due up to this ISO-8601 time (default: now).")
+    ] = None,
 ) -> Out:
     """Perform every transition, charge, invoice, payment and refund due up to a time, in time order."""
     until = parse_instant(as_of, what="--as-of") if as_of is not None else ctx.now
     check_as_of(as_of=until, now=ctx.now)
     started = time.perf_counter()
     show = err.is_terminal and not ctx.json
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err,
-                  disable=not show, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not show,
+        transient=True,
+    ) as progress:
         task = progress.add_task("billing run", total=None)
 
         def show_progress(_session: Session, summary: RunSummary) -> None:
-            progress.update(task, description=f"{summary.subscriptions:,} subscriptions, "
-                                              f"{summary.invoices:,} invoices")
+            progress.update(task, description=f"{summary.subscriptions:,} subscriptions, {summary.invoices:,} invoices")
 
         summary = jobs.run_to_end(ctx.url, as_of=until, after_step=show_progress)
     result = {**summary.as_dict(), "seconds": round(time.perf_counter() - started, 3)}
     moved = ", ".join(f"{n} {event}" for event, n in result["transitions"].items() if n) or "no transitions"
     money = ", ".join(f"{amount} {currency}" for currency, amount in result["invoiced"].items()) or "nothing"
-    return Out(result, text=f"billing run up to {until.isoformat()}: {result['subscriptions']} subscriptions "
-                            f"({moved}); {result['invoices']} invoices, {money} due; {result['seconds']} s")
+    return Out(
+        result,
+        text=f"billing run up to {until.isoformat()}: {result['subscriptions']} subscriptions "
+        f"({moved}); {result['invoices']} invoices, {money} due; {result['seconds']} s",
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -28,13 +28,23 @@ def product_add(
     currency: Annotated[str, typer.Option(help="ISO 4217 code.")] = "EUR",
     period: Annotated[str, typer.Option(help="monthly or annual.")] = "monthly",
     trial_days: Annotated[int, typer.Option(help="Length of a trial in days (0: no trial).")] = 30,
-    max_seats: Annotated[Optional[int], typer.Option(help="Most licences one subscription may have.")] = None,
+    max_seats: Annotated[int | None, typer.Option(help="Most licences one subscription may have.")] = None,
     policy: Annotated[str, typer.Option(help="Cancellation policy: standard or window.")] = "standard",
 ) -> Out:
     """Add a product to the catalogue."""
     with ctx.uow() as session:
-        row = catalog.add_product(session, sku=sku, name=name, price=price, currency=currency, interval=period,
-                                  trial_days=trial_days, max_seats=max_seats, policy=policy, now=ctx.now)
+        row = catalog.add_product(
+            session,
+            sku=sku,
+            name=name,
+            price=price,
+            currency=currency,
+            interval=period,
+            trial_days=trial_days,
+            max_seats=max_seats,
+            policy=policy,
+            now=ctx.now,
+        )
         return Out(_product_out(row))
 
 

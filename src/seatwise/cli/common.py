@@ -12,7 +12,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.exc import DataError, DBAPIError
@@ -53,19 +53,35 @@ def _check_whole_numbers(kwargs: dict[str, Any]) -> None:
     """Ids and counts fit a 64-bit column, or the command is bad input."""
     for name, value in kwargs.items():
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
-            raise BadInput(f"invalid {name.rstrip('_').replace('_', ' ')} {value}: too large", code=ErrorCode.INVALID_NUMBER)
+            raise BadInput(
+                f"invalid {name.rstrip('_').replace('_', ' ')} {value}: too large", code=ErrorCode.INVALID_NUMBER
+            )
 
 
 def _common_options() -> list[inspect.Parameter]:
     keyword = inspect.Parameter.KEYWORD_ONLY
     return [
-        inspect.Parameter("json_output", keyword, default=False, annotation=Annotated[
-            bool, typer.Option("--json", help="Print one JSON document on stdout.")]),
-        inspect.Parameter("db_url", keyword, default=None, annotation=Annotated[
-            Optional[str], typer.Option("--db", help="Database URL (default: $SEATWISE_DATABASE_URL or "
-                                                     "sqlite:///./seatwise.db).")]),
-        inspect.Parameter("now", keyword, default=None, annotation=Annotated[
-            Optional[str], typer.Option("--now", help="Act as if it were this ISO-8601 time (UTC).")]),
+        inspect.Parameter(
+            "json_output",
+            keyword,
+            default=False,
+            annotation=Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")],
+        ),
+        inspect.Parameter(
+            "db_url",
+            keyword,
+            default=None,
+            annotation=Annotated[
+                str | None,
+                typer.Option("--db", help="Database URL (default: $SEATWISE_DATABASE_URL or sqlite:///./seatwise.db)."),
+            ],
+        ),
+        inspect.Parameter(
+            "now",
+            keyword,
+            default=None,
+            annotation=Annotated[str | None, typer.Option("--now", help="Act as if it were this ISO-8601 time (UTC).")],
+        ),
     ]
 
 

@@ -55,8 +55,12 @@ def fail(exc: SeatwiseError, *, as_json: bool) -> None:
         else:
             out.print(detail.message, highlight=False, markup=False)
     elif as_json:
-        print(json.dumps({"error": {"code": exc.code, "message": message, "detail": to_jsonable_python(detail)}},
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                {"error": {"code": exc.code, "message": message, "detail": to_jsonable_python(detail)}},
+                ensure_ascii=False,
+            )
+        )
     err.print(f"error: {message}", highlight=False, markup=False)
 
 
@@ -73,6 +77,9 @@ def database_error(exc: Exception, *, bad_input: bool = False) -> SeatwiseError:
     if bad_input:
         return BadInput(f"invalid value: {text}", code=ErrorCode.INVALID_VALUE)
     if isinstance(exc, (OperationalError, ProgrammingError)) and (
-            "no such table" in text or "does not exist" in text and "relation" in text):
-        return SeatwiseError("the database has no Seatwise schema yet: run `seatwise db upgrade`", code=ErrorCode.NO_SCHEMA)
+        "no such table" in text or ("does not exist" in text and "relation" in text)
+    ):
+        return SeatwiseError(
+            "the database has no Seatwise schema yet: run `seatwise db upgrade`", code=ErrorCode.NO_SCHEMA
+        )
     return SeatwiseError(f"database error: {text}", code=ErrorCode.DATABASE_ERROR)

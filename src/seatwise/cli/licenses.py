@@ -22,7 +22,10 @@ UserOption = Annotated[int, typer.Option(help="User id.")]
 
 @command(seat_count, "set")
 def licenses_set(
-    ctx: Ctx, sub_id: SubId, total: Annotated[int, typer.Option(help="The new number of licences.")], as_: AsUser,
+    ctx: Ctx,
+    sub_id: SubId,
+    total: Annotated[int, typer.Option(help="The new number of licences.")],
+    as_: AsUser,
 ) -> Out:
     """Buy or remove licences to reach a total; prorated by day."""
     with ctx.uow() as session:
@@ -32,8 +35,10 @@ def licenses_set(
         result = LicenseChangeOut.of(change, subscription=sub_out(session, change.subscription))
     text = f"subscription {sub_id}: {change.change.before} → {change.change.after} licences"
     if proration is not None:
-        text += (f"; {'charge' if delta > 0 else 'credit'} {proration.amount.decimal_string()} "
-                 f"{proration.amount.currency} for {proration.days} of {proration.days_in_period} days")
+        text += (
+            f"; {'charge' if delta > 0 else 'credit'} {proration.amount.decimal_string()} "
+            f"{proration.amount.currency} for {proration.days} of {proration.days_in_period} days"
+        )
     return Out(result, text=text)
 
 
@@ -60,5 +65,9 @@ def license_list(ctx: Ctx, sub_id: SubId) -> Out:
     """List who holds the licences of a subscription."""
     with ctx.read() as session:
         subscriptions.get(session, sub_id=sub_id)
-        return Out([{"user_id": a.user_id, "assigned_at": a.assigned_at}
-                    for a in licenses.assignments_of(session, sub_id=sub_id)])
+        return Out(
+            [
+                {"user_id": a.user_id, "assigned_at": a.assigned_at}
+                for a in licenses.assignments_of(session, sub_id=sub_id)
+            ]
+        )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
+from seatwise.accounts import service as accounts
 from seatwise.cli.common import Ctx, command, group, password_from_stdin
 from seatwise.cli.output import Out
-from seatwise.accounts import service as accounts
 
 operators = group("Operators of this installation (the operator console).")
 
@@ -17,7 +17,7 @@ operators = group("Operators of this installation (the operator console).")
 def operator_add(
     ctx: Ctx,
     email: Annotated[str, typer.Option(help="E-mail address, unique.")],
-    name: Annotated[Optional[str], typer.Option(help="Display name.")] = None,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
 ) -> Out:
     """Add an operator who signs in to the operator console; the password is read from stdin."""
     password = password_from_stdin()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -36,8 +36,7 @@ def org_add(
 ) -> Out:
     """Add a customer organisation."""
     with ctx.uow() as session:
-        return Out(_org_out(organizations.add_org(session, name=name, currency=currency, locale=locale,
-                                                  now=ctx.now)))
+        return Out(_org_out(organizations.add_org(session, name=name, currency=currency, locale=locale, now=ctx.now)))
 
 
 @command(orgs, "list")
@@ -52,15 +51,18 @@ def user_add(
     ctx: Ctx,
     org: OrgId,
     email: Annotated[str, typer.Option(help="E-mail address, unique.")],
-    name: Annotated[Optional[str], typer.Option(help="Display name.")] = None,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     role: Annotated[str, typer.Option(help="global_admin, billing_admin, user_admin or user.")] = "user",
-    password: Annotated[Optional[str], typer.Option(help="Admin center password of an admin (or set it later "
-                                                         "with `seatwise user password ID`).")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Admin center password of an admin (or set it later with `seatwise user password ID`)."),
+    ] = None,
 ) -> Out:
     """Add a user to an organisation."""
     with ctx.uow() as session:
-        row = organizations.add_user(session, org_id=org, email=email, name=name, role=role, actor=OPERATOR,
-                                     now=ctx.now)
+        row = organizations.add_user(
+            session, org_id=org, email=email, name=name, role=role, actor=OPERATOR, now=ctx.now
+        )
         if password is not None:
             session.flush()
             organizations.set_password(session, user_id=row.id, password=password, now=ctx.now)

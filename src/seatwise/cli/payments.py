@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -25,14 +25,19 @@ def _method_out(method: PaymentMethod) -> dict[str, Any]:
 def payment_method_add(
     ctx: Ctx,
     org: OrgId,
-    card: Annotated[Optional[str], typer.Option(help="Card number (test: 4242 4242 4242 4242).")] = None,
-    exp: Annotated[Optional[str], typer.Option(help="Card expiry, MM/YY.")] = None,
+    card: Annotated[str | None, typer.Option(help="Card number (test: 4242 4242 4242 4242).")] = None,
+    exp: Annotated[str | None, typer.Option(help="Card expiry, MM/YY.")] = None,
     invoice: Annotated[bool, typer.Option("--invoice", help="Pay by bank transfer against invoices.")] = False,
 ) -> Out:
     """Add a card or pay-by-invoice to an organisation."""
     with ctx.uow() as session:
-        return Out(_method_out(payments.add_payment_method(session, org_id=org, card_number=card, expiry=exp,
-                                                           invoice=invoice, actor=OPERATOR, now=ctx.now)))
+        return Out(
+            _method_out(
+                payments.add_payment_method(
+                    session, org_id=org, card_number=card, expiry=exp, invoice=invoice, actor=OPERATOR, now=ctx.now
+                )
+            )
+        )
 
 
 @command(payment_methods, "list")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from sqlalchemy.orm import Session
@@ -25,8 +25,9 @@ ActsAs = Annotated[str, typer.Option("--as", help="Who acts: `operator`, or a us
 def sub_out(session: Session, sub: Subscription) -> SubscriptionOut:
     """A subscription as the CLI and the API show it: with its product and the licences assigned."""
     product = subscriptions.product_of(session, sub)
-    return SubscriptionOut.of(sub, sku=product.sku, product_name=product.name,
-                              assigned=subscriptions.assigned_count(session, sub_id=sub.id))
+    return SubscriptionOut.of(
+        sub, sku=product.sku, product_name=product.name, assigned=subscriptions.assigned_count(session, sub_id=sub.id)
+    )
 
 
 def _decision_out(session: Session, sub: Subscription, decision: CancellationDecision) -> DecisionOut:
@@ -36,7 +37,10 @@ def _decision_out(session: Session, sub: Subscription, decision: CancellationDec
 
 @command(subscription, "trial")
 def subscription_trial(
-    ctx: Ctx, org: OrgId, sku: Annotated[str, typer.Option(help="Product SKU.")], seats: Seats = 25,
+    ctx: Ctx,
+    org: OrgId,
+    sku: Annotated[str, typer.Option(help="Product SKU.")],
+    seats: Seats = 25,
     as_: ActsAs = "operator",
 ) -> Out:
     """Start a trial (fixed licences for the product's trial days)."""
@@ -48,7 +52,10 @@ def subscription_trial(
 
 @command(subscription, "buy")
 def subscription_buy(
-    ctx: Ctx, org: OrgId, sku: Annotated[str, typer.Option(help="Product SKU.")], seats: Seats,
+    ctx: Ctx,
+    org: OrgId,
+    sku: Annotated[str, typer.Option(help="Product SKU.")],
+    seats: Seats,
     as_: ActsAs = "operator",
 ) -> Out:
     """Buy a subscription, active from today."""
@@ -67,7 +74,7 @@ def subscription_show(ctx: Ctx, sub_id: SubId) -> Out:
 
 @command(subscription, "list")
 def subscription_list(
-    ctx: Ctx, org: Annotated[Optional[int], typer.Option(help="Organisation id (default: all).")] = None
+    ctx: Ctx, org: Annotated[int | None, typer.Option(help="Organisation id (default: all).")] = None
 ) -> Out:
     """List subscriptions, of one organisation or all."""
     with ctx.read() as session:
@@ -75,10 +82,22 @@ def subscription_list(
         rows = [sub_out(session, s) for s in subs]
     if ctx.json:
         return Out(rows)
-    return Out([{"id": r.id, "org": r.org_id, "sku": r.sku, "status": r.status, "reason": r.status_reason,
-                 "licences": f"{r.assigned}/{r.seats}", "recurring": "on" if r.recurring_billing else "off",
-                 "period_end": r.current_period_end.date(), "until": r.state_until and r.state_until.date()}
-                for r in rows])
+    return Out(
+        [
+            {
+                "id": r.id,
+                "org": r.org_id,
+                "sku": r.sku,
+                "status": r.status,
+                "reason": r.status_reason,
+                "licences": f"{r.assigned}/{r.seats}",
+                "recurring": "on" if r.recurring_billing else "off",
+                "period_end": r.current_period_end.date(),
+                "until": r.state_until and r.state_until.date(),
+            }
+            for r in rows
+        ]
+    )
 
 
 @command(subscription, "cancel-preview")
@@ -87,8 +106,9 @@ def subscription_cancel_preview(ctx: Ctx, sub_id: SubId, as_: AsUser) -> Out:
     with ctx.read() as session:
         actor = organizations.resolve_actor(session, who=as_)
         sub = subscriptions.get_visible(session, sub_id=sub_id, actor=actor)
-        decision = _decision_out(session, sub, subscriptions.cancellation_decision(session, sub=sub, actor=actor,
-                                                                                   now=ctx.now))
+        decision = _decision_out(
+            session, sub, subscriptions.cancellation_decision(session, sub=sub, actor=actor, now=ctx.now)
+        )
     return Out(decision, text=decision.message)
 
 
@@ -97,16 +117,19 @@ def subscription_cancel(
     ctx: Ctx,
     sub_id: SubId,
     as_: AsUser,
-    reason: Annotated[Optional[str], typer.Option(help="too_expensive, missing_features, switching_product, "
-                                                       "no_longer_needed or other.")] = None,
-    comment: Annotated[Optional[str], typer.Option(help="Free-text feedback.")] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option(help="too_expensive, missing_features, switching_product, no_longer_needed or other."),
+    ] = None,
+    comment: Annotated[str | None, typer.Option(help="Free-text feedback.")] = None,
 ) -> Out:
     """Cancel a subscription if the rules allow it; otherwise exit 3 with the decision."""
     with ctx.uow() as session:
         actor = organizations.resolve_actor(session, who=as_)
         try:
-            sub, decision = subscriptions.cancel(session, sub_id=sub_id, actor=actor, now=ctx.now, reason=reason,
-                                                 comment=comment)
+            sub, decision = subscriptions.cancel(
+                session, sub_id=sub_id, actor=actor, now=ctx.now, reason=reason, comment=comment
+            )
         except Refused as exc:
             if isinstance(exc.detail, CancellationDecision):
                 sub = subscriptions.get(session, sub_id=sub_id)
@@ -119,7 +142,8 @@ def subscription_cancel(
 
 @command(subscription, "recurring-billing")
 def subscription_recurring_billing(
-    ctx: Ctx, sub_id: SubId,
+    ctx: Ctx,
+    sub_id: SubId,
     state: Annotated[str, typer.Argument(metavar="on|off", help="on or off.")],
     as_: AsUser,
 ) -> Out:
@@ -128,8 +152,9 @@ def subscription_recurring_billing(
         raise BadInput(f"invalid state {state!r}: expected on or off", code=ErrorCode.INVALID_STATE)
     with ctx.uow() as session:
         actor = organizations.resolve_actor(session, who=as_)
-        sub = subscriptions.set_recurring_billing(session, sub_id=sub_id, enabled=state == "on", actor=actor,
-                                                  now=ctx.now)
+        sub = subscriptions.set_recurring_billing(
+            session, sub_id=sub_id, enabled=state == "on", actor=actor, now=ctx.now
+        )
         return Out(sub_out(session, sub))
 
 
@@ -139,5 +164,6 @@ def subscription_reactivate(ctx: Ctx, sub_id: SubId, as_: AsUser) -> Out:
     with ctx.uow() as session:
         actor = organizations.resolve_actor(session, who=as_)
         sub, charge = subscriptions.reactivate(session, sub_id=sub_id, actor=actor, now=ctx.now)
-        return Out({"subscription": sub_out(session, sub), "charge": MoneyOut.of(charge.amount),
-                    "charged_days": charge.days})
+        return Out(
+            {"subscription": sub_out(session, sub), "charge": MoneyOut.of(charge.amount), "charged_days": charge.days}
+        )

@@ -6,7 +6,7 @@ import gc
 import json
 import os
 import threading
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 import uvicorn
@@ -21,16 +21,18 @@ from seatwise.webhooks import worker as webhooks_worker
 schema = group("The database schema.")
 demo_data = group("Demo data.")
 
-Db = Annotated[Optional[str], typer.Option("--db", help="Database URL.")]
-FrozenNow = Annotated[Optional[str], typer.Option("--now", help="Freeze the clock at this ISO-8601 time.")]
+Db = Annotated[str | None, typer.Option("--db", help="Database URL.")]
+FrozenNow = Annotated[str | None, typer.Option("--now", help="Freeze the clock at this ISO-8601 time.")]
 
 
 @command(schema, "upgrade")
 def db_upgrade(ctx: Ctx) -> Out:
     """Create or migrate the database schema to the newest version."""
     db.upgrade(ctx.url)
-    return Out({"database": db.engine_for(ctx.url).url.render_as_string(hide_password=True), "schema": "head"},
-               text="database is up to date")
+    return Out(
+        {"database": db.engine_for(ctx.url).url.render_as_string(hide_password=True), "schema": "head"},
+        text="database is up to date",
+    )
 
 
 @command(demo_data, "seed")
@@ -51,10 +53,12 @@ def serve(
     db_url: Db = None,
     now: FrozenNow = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the address as JSON on start.")] = False,
-    worker: Annotated[bool, typer.Option("--worker/--no-worker",
-                                         help="Deliver webhooks from this process too.")] = True,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64,
-                                         help="Server processes (one per core serves the most requests).")] = 1,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Deliver webhooks from this process too.")
+    ] = True,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Server processes (one per core serves the most requests).")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API and admin center (and deliver webhooks, unless --no-worker)."""
     # The app imports every route, page and template (about a second): only `serve` pays for it.
@@ -69,8 +73,10 @@ def serve(
     if json_output:
         print(json.dumps({"url": url}), flush=True)
     else:
-        out.print(f"Seatwise is serving {url}: admin center {url}, operator console {url}operator, "
-                  f"health {url}health, JSON {url}v1/subscriptions")
+        out.print(
+            f"Seatwise is serving {url}: admin center {url}, operator console {url}operator, "
+            f"health {url}health, JSON {url}v1/subscriptions"
+        )
     # What was loaded at start lives as long as the server: keeping it out of the garbage collector's
     # full collections keeps their pauses out of page times.
     gc.collect()
@@ -84,8 +90,9 @@ def serve(
     os.environ["SEATWISE_DATABASE_URL"] = application.state.database_url
     if now:
         os.environ["SEATWISE_NOW"] = now
-    uvicorn.run("seatwise.app:create_app_from_env", factory=True, workers=workers, host=host, port=port,
-                log_level="warning")
+    uvicorn.run(
+        "seatwise.app:create_app_from_env", factory=True, workers=workers, host=host, port=port, log_level="warning"
+    )
 
 
 def worker(

@@ -47,15 +47,21 @@ def parse_card(*, number: str, expiry: str, now: datetime) -> Card:
     """Check a card number and an MM/YY expiry that has not passed; raise BadInput otherwise."""
     digits = re.sub(r"[\s-]", "", number or "")
     if not re.fullmatch(r"[0-9]{12,19}", digits) or not luhn_ok(digits):  # ASCII digits only: "²".isdigit() is True
-        raise BadInput("invalid card number: expected 12 to 19 digits that pass the Luhn check, "
-                       "such as 4242 4242 4242 4242", code=ErrorCode.INVALID_CARD_NUMBER)
+        raise BadInput(
+            "invalid card number: expected 12 to 19 digits that pass the Luhn check, such as 4242 4242 4242 4242",
+            code=ErrorCode.INVALID_CARD_NUMBER,
+        )
     match = _EXPIRY.match(expiry or "")
     if not match or not 1 <= int(match.group(1)) <= 12:
-        raise BadInput(f"invalid expiry {expiry!r}: expected MM/YY with a month from 01 to 12", code=ErrorCode.INVALID_EXPIRY)
+        raise BadInput(
+            f"invalid expiry {expiry!r}: expected MM/YY with a month from 01 to 12", code=ErrorCode.INVALID_EXPIRY
+        )
     month, year = int(match.group(1)), int(match.group(2))
     if year < 100:
         year += 2000
     if (year, month) < (now.year, now.month):
-        raise BadInput(f"card expired in {month:02d}/{year}: expected an expiry date that has not passed",
-                       code=ErrorCode.CARD_EXPIRED)
+        raise BadInput(
+            f"card expired in {month:02d}/{year}: expected an expiry date that has not passed",
+            code=ErrorCode.CARD_EXPIRED,
+        )
     return Card(digits, month, year)

@@ -46,17 +46,23 @@ def check_seat_change(
 ) -> SeatChange:
     """Validate a new seat total against R1, R11 and R12; return the change."""
     if new_total < 1:
-        raise BadInput(f"invalid licence total {new_total}: expected 1 or more (to stop paying, cancel)",
-                       code=ErrorCode.INVALID_SEATS)
+        raise BadInput(
+            f"invalid licence total {new_total}: expected 1 or more (to stop paying, cancel)",
+            code=ErrorCode.INVALID_SEATS,
+        )
     check_seat_count(new_total)
     if state.status is Status.TRIAL:
         raise Refused("trial licences are fixed: buy the subscription to change them", code=ErrorCode.TRIAL_SEATS_FIXED)
     if state.status is not Status.ACTIVE:
-        raise Refused(f"licences can change only on an active subscription; this one is {state.status}",
-                      code=ErrorCode.NOT_ACTIVE)
+        raise Refused(
+            f"licences can change only on an active subscription; this one is {state.status}", code=ErrorCode.NOT_ACTIVE
+        )
     if max_seats is not None and new_total > max_seats:
-        raise Refused(f"this product allows at most {max_seats} licences", code=ErrorCode.SEAT_CAP_EXCEEDED,
-                      detail={"max_seats": max_seats})
+        raise Refused(
+            f"this product allows at most {max_seats} licences",
+            code=ErrorCode.SEAT_CAP_EXCEEDED,
+            detail={"max_seats": max_seats},
+        )
     if new_total < seats:
         if new_total < assigned:
             count = assigned - new_total
@@ -81,7 +87,8 @@ def check_assign(*, status: Status, seats: int, assigned: int) -> None:
         raise Refused(f"licences cannot be assigned on a {status} subscription", code=ErrorCode.NOT_ASSIGNABLE)
     if assigned >= seats:
         raise Refused(
-            f"all {seats} licences are assigned: buy more or unassign one first", code=ErrorCode.NO_FREE_LICENSES,
+            f"all {seats} licences are assigned: buy more or unassign one first",
+            code=ErrorCode.NO_FREE_LICENSES,
             detail={"seats": seats, "assigned": assigned},
         )
 

@@ -154,9 +154,7 @@ def next_transition(
     return None
 
 
-def advance(
-    state: Lifecycle, *, as_of: datetime, payment_method_at: Callable[[datetime], bool]
-) -> list[Transition]:
+def advance(state: Lifecycle, *, as_of: datetime, payment_method_at: Callable[[datetime], bool]) -> list[Transition]:
     """Every transition due up to `as_of`, in order, for any number of elapsed periods (R19)."""
     steps = []
     while step := next_transition(state, as_of=as_of, payment_method_at=payment_method_at):
@@ -168,15 +166,19 @@ def advance(
 def cancel(state: Lifecycle, *, now: datetime) -> Lifecycle:
     """A cancelled subscription is disabled at once and deleted 90 days later (R5)."""
     if state.status is not Status.ACTIVE:
-        raise Refused(f"only an active subscription can be cancelled; this one is {state.status}", code=ErrorCode.NOT_ACTIVE)
+        raise Refused(
+            f"only an active subscription can be cancelled; this one is {state.status}", code=ErrorCode.NOT_ACTIVE
+        )
     return replace(_disable(state, at=now, reason=Reason.CANCELED), recurring_billing=False)
 
 
 def disable_for_non_payment(state: Lifecycle, *, at: datetime) -> Lifecycle:
     """An invoice unpaid past the dunning period disables the subscription (R21)."""
     if state.status not in (Status.ACTIVE, Status.EXPIRED):
-        raise Refused(f"only an active or expired subscription is disabled for non-payment; this one is "
-                      f"{state.status}", code=ErrorCode.NOT_ACTIVE)
+        raise Refused(
+            f"only an active or expired subscription is disabled for non-payment; this one is {state.status}",
+            code=ErrorCode.NOT_ACTIVE,
+        )
     return _disable(state, at=at, reason=Reason.NON_PAYMENT)
 
 
@@ -210,8 +212,10 @@ def reactivate(state: Lifecycle, *, now: datetime) -> Lifecycle:
         )
     if state.status is Status.DELETED:
         raise Refused("a deleted subscription cannot be reactivated; buy a new one", code=ErrorCode.DELETED)
-    raise Refused(f"only an expired or disabled subscription can be reactivated; this one is {state.status}",
-                  code=ErrorCode.NOT_REACTIVATABLE)
+    raise Refused(
+        f"only an expired or disabled subscription can be reactivated; this one is {state.status}",
+        code=ErrorCode.NOT_REACTIVATABLE,
+    )
 
 
 def deletion_date(state: Lifecycle) -> datetime | None:

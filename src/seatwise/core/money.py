@@ -36,8 +36,20 @@ def check_currency(code: str) -> str:
 # Babel's precision is CLDR's display precision, which drops the minor unit of some
 # currencies that ISO 4217 still defines; money must follow ISO 4217 (R14).
 _ISO_4217_WHERE_CLDR_DIFFERS = {
-    "AFN": 2, "ALL": 2, "IQD": 3, "IRR": 2, "KPW": 2, "LAK": 2, "LBP": 2, "MGA": 2, "MMK": 2,
-    "RSD": 2, "SLL": 2, "SOS": 2, "SYP": 2, "YER": 2,
+    "AFN": 2,
+    "ALL": 2,
+    "IQD": 3,
+    "IRR": 2,
+    "KPW": 2,
+    "LAK": 2,
+    "LBP": 2,
+    "MGA": 2,
+    "MMK": 2,
+    "RSD": 2,
+    "SLL": 2,
+    "SOS": 2,
+    "SYP": 2,
+    "YER": 2,
 }
 
 
@@ -78,7 +90,9 @@ class Money:
         except InvalidOperation:
             value = None
         if value is None or not value.is_finite():
-            raise BadInput(f"invalid amount {text!r}: expected a decimal number such as 12.50", code=ErrorCode.INVALID_AMOUNT)
+            raise BadInput(
+                f"invalid amount {text!r}: expected a decimal number such as 12.50", code=ErrorCode.INVALID_AMOUNT
+            )
         # Scale with integers, not Decimal arithmetic: Decimal rounds to 28 digits and
         # under/overflows silently or with its own exceptions.
         sign, coefficient_digits, exp = value.as_tuple()

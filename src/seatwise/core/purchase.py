@@ -15,11 +15,16 @@ def check_new_subscription(
 ) -> None:
     """A new subscription fits the product's seat cap and the organisation's currency."""
     if max_seats is not None and seats > max_seats:
-        raise Refused(f"{sku} allows at most {max_seats} licences", code=ErrorCode.SEAT_CAP_EXCEEDED,
-                      detail={"max_seats": max_seats})
+        raise Refused(
+            f"{sku} allows at most {max_seats} licences",
+            code=ErrorCode.SEAT_CAP_EXCEEDED,
+            detail={"max_seats": max_seats},
+        )
     if product_currency != org_currency:
-        raise Refused(f"{sku} is sold in {product_currency}, but the organisation pays in {org_currency}",
-                      code=ErrorCode.CURRENCY_MISMATCH)
+        raise Refused(
+            f"{sku} is sold in {product_currency}, but the organisation pays in {org_currency}",
+            code=ErrorCode.CURRENCY_MISMATCH,
+        )
 
 
 def check_trial(*, sku: str, trial_days: int, earlier_trial_id: int | None) -> None:
@@ -27,8 +32,10 @@ def check_trial(*, sku: str, trial_days: int, earlier_trial_id: int | None) -> N
     if trial_days == 0:
         raise Refused(f"{sku} has no trial: buy it instead", code=ErrorCode.NO_TRIAL)
     if earlier_trial_id is not None:
-        raise Refused(f"this organisation already had a trial of {sku} (subscription {earlier_trial_id})",
-                      code=ErrorCode.TRIAL_ALREADY_USED)
+        raise Refused(
+            f"this organisation already had a trial of {sku} (subscription {earlier_trial_id})",
+            code=ErrorCode.TRIAL_ALREADY_USED,
+        )
 
 
 def require_payment_method(*, on_file: bool, action: str) -> None:

@@ -83,8 +83,10 @@ def check_removal(actor: Actor, *, user_id: int, role: Role, global_admins: int)
     if actor.user_id == user_id:
         raise Refused("you cannot remove yourself: ask another Global admin", code=ErrorCode.CANNOT_REMOVE_SELF)
     if role is Role.GLOBAL_ADMIN and global_admins <= 1:
-        raise Refused("this is the organisation's last Global admin: make someone else a Global admin first",
-                      code=ErrorCode.LAST_GLOBAL_ADMIN)
+        raise Refused(
+            "this is the organisation's last Global admin: make someone else a Global admin first",
+            code=ErrorCode.LAST_GLOBAL_ADMIN,
+        )
 
 
 def require(actor: Actor, permission: Permission, org_id: int) -> None:

@@ -15,8 +15,10 @@ def required_text(value: str | None, *, field: str, max_length: int) -> str:
     if not text:
         raise BadInput(f"missing {field}: expected 1 to {max_length} characters", code=ErrorCode(f"invalid_{field}"))
     if len(text) > max_length:
-        raise BadInput(f"{field} too long ({len(text)} characters): expected at most {max_length}",
-                       code=ErrorCode(f"invalid_{field}"))
+        raise BadInput(
+            f"{field} too long ({len(text)} characters): expected at most {max_length}",
+            code=ErrorCode(f"invalid_{field}"),
+        )
     return text
 
 

@@ -18,6 +18,6 @@ class EventOut(BaseModel):
     data: dict[str, Any]  # the record after the change (amounts in minor units), with `object` naming it
 
     @classmethod
-    def of(cls, event: Event) -> "EventOut":
+    def of(cls, event: Event) -> EventOut:
         """An event as webhooks carry it (Standard Webhooks' type, timestamp and data)."""
         return cls(id=event.id, type=event.type, org_id=event.org_id, timestamp=event.occurred_at, data=event.data)

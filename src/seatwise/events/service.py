@@ -14,12 +14,26 @@ from seatwise.events.models import AuditEntry, Event
 
 # What customers may hear of. Renewals are left out on purpose: they are nearly all of a billing
 # run's work, and each shows up as a line of the `invoice.issued` that follows.
-EVENT_TYPES = frozenset({
-    "subscription.trial_started", "subscription.started", "subscription.converted", "subscription.canceled",
-    "subscription.expired", "subscription.disabled", "subscription.reactivated", "subscription.deleted",
-    "licenses.changed", "license.assigned", "license.unassigned",
-    "invoice.issued", "invoice.paid", "credit.issued", "credit.settled", "payment.failed",
-})
+EVENT_TYPES = frozenset(
+    {
+        "subscription.trial_started",
+        "subscription.started",
+        "subscription.converted",
+        "subscription.canceled",
+        "subscription.expired",
+        "subscription.disabled",
+        "subscription.reactivated",
+        "subscription.deleted",
+        "licenses.changed",
+        "license.assigned",
+        "license.unassigned",
+        "invoice.issued",
+        "invoice.paid",
+        "credit.issued",
+        "credit.settled",
+        "payment.failed",
+    }
+)
 _OBJECTS = {"subscriptions": "subscription", "assignments": "license", "invoices": "invoice"}
 
 
@@ -48,8 +62,17 @@ def audit_change(
     """Audit a change of `row` (flushed first, so that it has an id) as it is now, with `extra` facts of the
     change (a credit, a charge); an action customers hear of goes to the outbox with the same data."""
     session.flush()
-    return audit_entry(session, actor=actor, action=action, entity=row.__tablename__, entity_id=row.id,
-                       org_id=org_id, before=before, after={**snapshot(row), **(extra or {})}, at=at)
+    return audit_entry(
+        session,
+        actor=actor,
+        action=action,
+        entity=row.__tablename__,
+        entity_id=row.id,
+        org_id=org_id,
+        before=before,
+        after={**snapshot(row), **(extra or {})},
+        at=at,
+    )
 
 
 def audit_entry(
@@ -65,8 +88,9 @@ def audit_entry(
     at: datetime,
 ) -> AuditEntry:
     """Audit a change as given (of a row that no longer exists, say); to the outbox too, as `audit_change`."""
-    entry = AuditEntry(at=at, actor=actor, org_id=org_id, action=action, entity=entity, entity_id=entity_id,
-                       before=before, after=after)
+    entry = AuditEntry(
+        at=at, actor=actor, org_id=org_id, action=action, entity=entity, entity_id=entity_id, before=before, after=after
+    )
     session.add(entry)
     if action in EVENT_TYPES and org_id is not None:
         data = {"object": _OBJECTS.get(entity, entity), **(after or before or {"id": entity_id})}
@@ -86,8 +110,9 @@ def publish_many(session: Session, events: list[dict[str, Any]]) -> None:
     bulk_insert(session, Event.__table__, [dict(e, dispatched=False) for e in events])
 
 
-def list_events(session: Session, *, org_id: int | None, after: int | None, limit: int,
-                type: str | None = None) -> list[Event]:
+def list_events(
+    session: Session, *, org_id: int | None, after: int | None, limit: int, type: str | None = None
+) -> list[Event]:
     """Events oldest first after the event id `after`; one organisation's, or all for `org_id=None`."""
     query = select(Event).order_by(Event.id).limit(limit)
     if org_id is not None:
@@ -99,8 +124,9 @@ def list_events(session: Session, *, org_id: int | None, after: int | None, limi
     return list(session.scalars(query))
 
 
-def entries(session: Session, *, org_id: int | None = None, entity: str | None = None,
-            entity_id: int | None = None) -> list[AuditEntry]:
+def entries(
+    session: Session, *, org_id: int | None = None, entity: str | None = None, entity_id: int | None = None
+) -> list[AuditEntry]:
     """Audit entries, oldest first, optionally for one organisation or one record."""
     query = select(AuditEntry).order_by(AuditEntry.id)
     if org_id is not None:
@@ -112,8 +138,9 @@ def entries(session: Session, *, org_id: int | None = None, entity: str | None =
     return list(session.scalars(query))
 
 
-def latest(session: Session, *, org_id: int | None = None, before_id: int | None = None,
-           limit: int = 100) -> list[AuditEntry]:
+def latest(
+    session: Session, *, org_id: int | None = None, before_id: int | None = None, limit: int = 100
+) -> list[AuditEntry]:
     """One page of audit entries, newest first, older than `before_id` when given."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if org_id is not None:

@@ -42,14 +42,22 @@ class IdempotencyMiddleware:
         caller = service.caller_of(headers.get("authorization", ""))
         try:
             service.check_key(key)
-            replay = await run_in_threadpool(_begin, state, caller=caller, key=key,
-                                             fingerprint=service.fingerprint(scope["method"], path, body))
+            replay = await run_in_threadpool(
+                _begin, state, caller=caller, key=key, fingerprint=service.fingerprint(scope["method"], path, body)
+            )
         except SeatwiseError as exc:
             return await self.problem(status=exc.status, code=exc.code, detail=exc.message)(scope, receive, send)
         if replay is not None:
-            await send({"type": "http.response.start", "status": replay.status, "headers": [
-                (b"content-type", (replay.content_type or "application/json").encode()),
-                (b"idempotent-replayed", b"true")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": replay.status,
+                    "headers": [
+                        (b"content-type", (replay.content_type or "application/json").encode()),
+                        (b"idempotent-replayed", b"true"),
+                    ],
+                }
+            )
             return await send({"type": "http.response.body", "body": replay.body})
 
         answer: dict[str, Any] = {"status": 500, "body": b"", "content_type": None}
@@ -66,8 +74,9 @@ class IdempotencyMiddleware:
         async def keep(message: Message) -> None:
             if message["type"] == "http.response.start":
                 answer["status"] = message["status"]
-                answer["content_type"] = next((v.decode("latin-1") for k, v in message.get("headers", [])
-                                               if k.lower() == b"content-type"), None)
+                answer["content_type"] = next(
+                    (v.decode("latin-1") for k, v in message.get("headers", []) if k.lower() == b"content-type"), None
+                )
             elif message["type"] == "http.response.body":
                 answer["body"] += message.get("body", b"")
             await send(message)

@@ -41,23 +41,33 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 def check_key(key: str) -> None:
     """Keys are 1–255 printable ASCII characters, such as a UUID."""
     if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
-        raise BadInput("invalid Idempotency-Key: expected 1 to 255 printable ASCII characters, such as a UUID",
-                       code=ErrorCode.INVALID_IDEMPOTENCY_KEY)
+        raise BadInput(
+            "invalid Idempotency-Key: expected 1 to 255 printable ASCII characters, such as a UUID",
+            code=ErrorCode.INVALID_IDEMPOTENCY_KEY,
+        )
 
 
 def begin(session: Session, *, caller: str, key: str, fingerprint: str, now: datetime) -> Replay | None:
     """Claim `key` for this request (None: go ahead), or the first answer to replay."""
-    row = session.scalar(select(IdempotentRequest).where(IdempotentRequest.caller == caller,
-                                                         IdempotentRequest.key == key).with_for_update())
+    row = session.scalar(
+        select(IdempotentRequest)
+        .where(IdempotentRequest.caller == caller, IdempotentRequest.key == key)
+        .with_for_update()
+    )
     if row is not None:
         stale = row.created_at <= now - KEPT or (row.status is None and row.created_at <= now - ABANDONED)
         if not stale:
             if row.fingerprint != fingerprint:
-                raise BadInput("this Idempotency-Key was used with another request: expected the same method, "
-                               "path and body, or a new key", code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
+                raise BadInput(
+                    "this Idempotency-Key was used with another request: expected the same method, "
+                    "path and body, or a new key",
+                    code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                )
             if row.status is None:
-                raise Refused("a request with this Idempotency-Key is still running: expected a retry later",
-                              code=ErrorCode.IDEMPOTENCY_KEY_IN_USE)
+                raise Refused(
+                    "a request with this Idempotency-Key is still running: expected a retry later",
+                    code=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
+                )
             return Replay(row.status, (row.body or "").encode(), row.content_type)
         session.delete(row)
         session.flush()
@@ -65,15 +75,18 @@ def begin(session: Session, *, caller: str, key: str, fingerprint: str, now: dat
         with session.begin_nested():
             session.add(IdempotentRequest(caller=caller, key=key, fingerprint=fingerprint, created_at=now))
     except IntegrityError:
-        raise Refused("a request with this Idempotency-Key is still running: expected a retry later",
-                      code=ErrorCode.IDEMPOTENCY_KEY_IN_USE) from None
+        raise Refused(
+            "a request with this Idempotency-Key is still running: expected a retry later",
+            code=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
+        ) from None
     return None
 
 
 def finish(session: Session, *, caller: str, key: str, status: int, body: bytes, content_type: str | None) -> None:
     """Keep the answer for replays; an answer of a server failure is not kept, so that a retry runs again."""
-    row = session.scalar(select(IdempotentRequest).where(IdempotentRequest.caller == caller,
-                                                         IdempotentRequest.key == key))
+    row = session.scalar(
+        select(IdempotentRequest).where(IdempotentRequest.caller == caller, IdempotentRequest.key == key)
+    )
     if row is None:
         return
     if status >= 500:

@@ -27,8 +27,9 @@ class AssignIn(Body):
 def set_total(caller: Caller, sub_id: Id, body: TotalIn, request: Request) -> LicenseChangeOut:
     """Buy or remove licences to reach `total`, charged or credited by the day."""
     with db.unit_of_work(request.app.state.database_url) as session:
-        change = service.set_total(session, sub_id=sub_id, total=body.total, actor=caller,
-                                   now=request.app.state.clock.now())
+        change = service.set_total(
+            session, sub_id=sub_id, total=body.total, actor=caller, now=request.app.state.clock.now()
+        )
         return LicenseChangeOut.of(change, subscription=subscription_out(session, change.subscription))
 
 
@@ -37,8 +38,9 @@ def assign(caller: Caller, sub_id: Id, body: AssignIn, request: Request) -> Assi
     """Give a user of the organisation one of the subscription's licences."""
     with db.unit_of_work(request.app.state.database_url) as session:
         get_visible_user(session, user_id=body.user_id, actor=caller)
-        assignment = service.assign(session, sub_id=sub_id, user_id=body.user_id, actor=caller,
-                                    now=request.app.state.clock.now())
+        assignment = service.assign(
+            session, sub_id=sub_id, user_id=body.user_id, actor=caller, now=request.app.state.clock.now()
+        )
         return AssignmentOut(subscription_id=sub_id, user_id=body.user_id, assigned_at=assignment.assigned_at)
 
 

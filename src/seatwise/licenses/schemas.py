@@ -23,12 +23,21 @@ class LicenseChangeOut(BaseModel):
     prorated: ProratedOut | None
 
     @classmethod
-    def of(cls, change: LicenseChange, *, subscription: SubscriptionOut) -> "LicenseChangeOut":
+    def of(cls, change: LicenseChange, *, subscription: SubscriptionOut) -> LicenseChangeOut:
         """A new licence total and what it charges or credits pro rata (R12, R15)."""
         proration, delta = change.proration, change.change.delta
-        return cls(subscription=subscription, change=delta, prorated=None if proration is None else ProratedOut(
-            kind="charge" if delta > 0 else "credit", amount=MoneyOut.of(proration.amount), days=proration.days,
-            days_in_period=proration.days_in_period))
+        return cls(
+            subscription=subscription,
+            change=delta,
+            prorated=None
+            if proration is None
+            else ProratedOut(
+                kind="charge" if delta > 0 else "credit",
+                amount=MoneyOut.of(proration.amount),
+                days=proration.days,
+                days_in_period=proration.days_in_period,
+            ),
+        )
 
 
 class AssignmentOut(BaseModel):

@@ -18,11 +18,10 @@ from seatwise.core.lifecycle import Lifecycle, Status
 from seatwise.core.proration import Proration, charge_for_remaining_days, credit_for_unused_days
 from seatwise.core.roles import Actor, Permission, require
 from seatwise.events import service as events
-from seatwise.subscriptions.models import Assignment
 from seatwise.organizations.models import User
 from seatwise.organizations.service import get_user
 from seatwise.subscriptions import service as subscriptions
-from seatwise.subscriptions.models import Subscription
+from seatwise.subscriptions.models import Assignment, Subscription
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +33,9 @@ class LicenseChange:
     proration: Proration | None
 
 
-def _plan(session: Session, *, sub: Subscription, state: Lifecycle, total: int, actor: Actor, now: datetime) -> LicenseChange:
+def _plan(
+    session: Session, *, sub: Subscription, state: Lifecycle, total: int, actor: Actor, now: datetime
+) -> LicenseChange:
     product = subscriptions.product_of(session, sub)
     change = check_seat_change(
         state=state,
@@ -60,8 +61,9 @@ def preview_total(session: Session, *, sub_id: int, total: int, actor: Actor, no
     """What `set_total` would charge or credit now, without doing it: shown before an admin confirms."""
     sub = subscriptions.get_visible(session, sub_id=sub_id, actor=actor)
     require(actor, Permission.MANAGE_BILLING, sub.org_id)
-    return _plan(session, sub=sub, state=subscriptions.state_at(session, sub=sub, now=now), total=total, actor=actor,
-                 now=now)
+    return _plan(
+        session, sub=sub, state=subscriptions.state_at(session, sub=sub, now=now), total=total, actor=actor, now=now
+    )
 
 
 def set_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: datetime) -> LicenseChange:
@@ -74,14 +76,28 @@ def set_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: d
     if plan.proration is None:
         return plan
     proration, period, added = plan.proration, state.current_period, plan.change.delta > 0
-    line = billing.bill_proration(session, sub=sub, kind=LineKind.SEATS_ADDED if added else LineKind.SEATS_REMOVED,
-                                  proration=proration, period=period, at=now, bill_on=period.end)
+    line = billing.bill_proration(
+        session,
+        sub=sub,
+        kind=LineKind.SEATS_ADDED if added else LineKind.SEATS_REMOVED,
+        proration=proration,
+        period=period,
+        at=now,
+        bill_on=period.end,
+    )
     before = events.snapshot(sub)
     sub.seats = total
     sub.updated_at = now
-    events.audit_change(session, actor=actor.label, action="licenses.changed", row=sub, org_id=sub.org_id,
-                        before=before, at=now,
-                        extra={"prorated": proration.amount.amount if added else -proration.amount.amount})
+    events.audit_change(
+        session,
+        actor=actor.label,
+        action="licenses.changed",
+        row=sub,
+        org_id=sub.org_id,
+        before=before,
+        at=now,
+        extra={"prorated": proration.amount.amount if added else -proration.amount.amount},
+    )
     billing.credit_issued(session, charge=line, at=now)
     return plan
 
@@ -89,8 +105,10 @@ def set_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: d
 def _user_in_org(session: Session, *, user_id: int, org_id: int) -> User:
     user = get_user(session, user_id=user_id, lock=True)
     if user.org_id != org_id:
-        raise BadInput(f"user {user_id} belongs to another organisation: expected a user of organisation {org_id}",
-                       code=ErrorCode.USER_OF_ANOTHER_ORG)
+        raise BadInput(
+            f"user {user_id} belongs to another organisation: expected a user of organisation {org_id}",
+            code=ErrorCode.USER_OF_ANOTHER_ORG,
+        )
     if user.removed_at is not None:
         raise Refused(f"user {user_id} is removed: restore them first", code=ErrorCode.USER_REMOVED)
     return user
@@ -106,16 +124,19 @@ def assign(session: Session, *, sub_id: int, user_id: int, actor: Actor, now: da
     _user_in_org(session, user_id=user_id, org_id=sub.org_id)
     sub = subscriptions.get(session, sub_id=sub_id, lock=True)
     subscriptions.catch_up(session, sub=sub, now=now)
-    existing = session.scalar(select(Assignment).where(
-        Assignment.subscription_id == sub.id, Assignment.user_id == user_id))
+    existing = session.scalar(
+        select(Assignment).where(Assignment.subscription_id == sub.id, Assignment.user_id == user_id)
+    )
     if existing is not None:
         raise Refused(f"user {user_id} already has a licence of subscription {sub.id}", code=ErrorCode.ALREADY_ASSIGNED)
-    check_assign(status=Status(sub.status), seats=sub.seats,
-                 assigned=subscriptions.assigned_count(session, sub_id=sub.id))
+    check_assign(
+        status=Status(sub.status), seats=sub.seats, assigned=subscriptions.assigned_count(session, sub_id=sub.id)
+    )
     assignment = Assignment(subscription_id=sub.id, user_id=user_id, assigned_at=now)
     session.add(assignment)
-    events.audit_change(session, actor=actor.label, action="license.assigned", row=assignment, org_id=sub.org_id,
-                 before=None, at=now)
+    events.audit_change(
+        session, actor=actor.label, action="license.assigned", row=assignment, org_id=sub.org_id, before=None, at=now
+    )
     return assignment
 
 
@@ -124,56 +145,101 @@ def unassign(session: Session, *, sub_id: int, user_id: int, actor: Actor, now: 
     sub = subscriptions.get_visible(session, sub_id=sub_id, actor=actor, lock=True)
     require(actor, Permission.MANAGE_USERS, sub.org_id)
     subscriptions.catch_up(session, sub=sub, now=now)
-    assignment = session.scalar(select(Assignment).where(
-        Assignment.subscription_id == sub.id, Assignment.user_id == user_id))
+    assignment = session.scalar(
+        select(Assignment).where(Assignment.subscription_id == sub.id, Assignment.user_id == user_id)
+    )
     if assignment is None:
         raise Refused(f"user {user_id} has no licence of subscription {sub.id}", code=ErrorCode.NOT_ASSIGNED)
     before = events.snapshot(assignment)
     session.delete(assignment)
-    events.audit_entry(session, actor=actor.label, action="license.unassigned", entity="assignments",
-                 entity_id=assignment.id, org_id=sub.org_id, before=before, after=None, at=now)
+    events.audit_entry(
+        session,
+        actor=actor.label,
+        action="license.unassigned",
+        entity="assignments",
+        entity_id=assignment.id,
+        org_id=sub.org_id,
+        before=before,
+        after=None,
+        at=now,
+    )
 
 
 def assignments_of(session: Session, *, sub_id: int) -> list[Assignment]:
     """Licences held on a subscription, by user id."""
-    return list(session.scalars(select(Assignment).where(
-        Assignment.subscription_id == sub_id, Assignment.suspended_at.is_(None)).order_by(Assignment.user_id)))
+    return list(
+        session.scalars(
+            select(Assignment)
+            .where(Assignment.subscription_id == sub_id, Assignment.suspended_at.is_(None))
+            .order_by(Assignment.user_id)
+        )
+    )
 
 
 def suspend_for_user(session: Session, event: UserRemoved) -> None:
     """A removed user's licences stop holding seats until the user is restored (R13)."""
     actor, now = event.actor, event.at
-    for assignment in session.scalars(select(Assignment).where(
-            Assignment.user_id == event.user_id, Assignment.suspended_at.is_(None))):
+    for assignment in session.scalars(
+        select(Assignment).where(Assignment.user_id == event.user_id, Assignment.suspended_at.is_(None))
+    ):
         before = events.snapshot(assignment)
         assignment.suspended_at = now
-        events.audit_change(session, actor=actor.label, action="license.suspended", row=assignment,
-                            org_id=event.org_id, before=before, at=now)
+        events.audit_change(
+            session,
+            actor=actor.label,
+            action="license.suspended",
+            row=assignment,
+            org_id=event.org_id,
+            before=before,
+            at=now,
+        )
 
 
 def resume_for_user(session: Session, event: UserRestored) -> None:
     """Give a restored user back each licence that still has a free seat; drop the others (R13)."""
     actor, now = event.actor, event.at
-    suspended = list(session.scalars(select(Assignment).where(
-        Assignment.user_id == event.user_id, Assignment.suspended_at.is_not(None))))
+    suspended = list(
+        session.scalars(
+            select(Assignment).where(Assignment.user_id == event.user_id, Assignment.suspended_at.is_not(None))
+        )
+    )
     for assignment in suspended:
         sub = subscriptions.get(session, sub_id=assignment.subscription_id, lock=True)
         subscriptions.catch_up(session, sub=sub, now=now)
         before = events.snapshot(assignment)
         try:
-            check_assign(status=Status(sub.status), seats=sub.seats,
-                         assigned=subscriptions.assigned_count(session, sub_id=sub.id))
+            check_assign(
+                status=Status(sub.status),
+                seats=sub.seats,
+                assigned=subscriptions.assigned_count(session, sub_id=sub.id),
+            )
             free = True
         except Refused:
             free = False
         if free:
             assignment.suspended_at = None
-            events.audit_change(session, actor=actor.label, action="license.resumed", row=assignment,
-                                org_id=event.org_id, before=before, at=now)
+            events.audit_change(
+                session,
+                actor=actor.label,
+                action="license.resumed",
+                row=assignment,
+                org_id=event.org_id,
+                before=before,
+                at=now,
+            )
         else:
             session.delete(assignment)
-            events.audit_entry(session, actor=actor.label, action="license.released", entity="assignments",
-                         entity_id=assignment.id, org_id=event.org_id, before=before, after=None, at=now)
+            events.audit_entry(
+                session,
+                actor=actor.label,
+                action="license.released",
+                entity="assignments",
+                entity_id=assignment.id,
+                org_id=event.org_id,
+                before=before,
+                after=None,
+                at=now,
+            )
 
 
 def release_all(session: Session, event: SubscriptionDeleted) -> None:
@@ -182,6 +248,14 @@ def release_all(session: Session, event: SubscriptionDeleted) -> None:
     for assignment in rows:
         session.delete(assignment)
     if rows:
-        events.audit_entry(session, actor=event.actor, action="licenses.released", entity="subscriptions",
-                           entity_id=event.sub_id, org_id=event.org_id,
-                           before={"assigned_user_ids": sorted(a.user_id for a in rows)}, after=None, at=event.at)
+        events.audit_entry(
+            session,
+            actor=event.actor,
+            action="licenses.released",
+            entity="subscriptions",
+            entity_id=event.sub_id,
+            org_id=event.org_id,
+            before={"assigned_user_ids": sorted(a.user_id for a in rows)},
+            after=None,
+            at=event.at,
+        )

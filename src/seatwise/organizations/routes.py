@@ -38,8 +38,15 @@ def add_user(caller: Caller, org_id: Id, body: UserIn, request: Request) -> User
     """Add a user to the organisation (admins only by a Global admin, R9)."""
     service.check_visible_org(org_id=org_id, actor=caller)
     with db.unit_of_work(request.app.state.database_url) as session:
-        user = service.add_user(session, org_id=org_id, email=body.email, name=body.name, role=body.role,
-                                actor=caller, now=request.app.state.clock.now())
+        user = service.add_user(
+            session,
+            org_id=org_id,
+            email=body.email,
+            name=body.name,
+            role=body.role,
+            actor=caller,
+            now=request.app.state.clock.now(),
+        )
         session.flush()
         return UserOut.of(user)
 
@@ -49,8 +56,9 @@ def remove_user(caller: Caller, user_id: Id, request: Request) -> UserOut:
     """Remove a user: their licences are freed, and they can be restored for 30 days (R13)."""
     with db.unit_of_work(request.app.state.database_url) as session:
         service.get_visible_user(session, user_id=user_id, actor=caller)
-        return UserOut.of(service.remove_user(session, user_id=user_id, actor=caller,
-                                              now=request.app.state.clock.now()))
+        return UserOut.of(
+            service.remove_user(session, user_id=user_id, actor=caller, now=request.app.state.clock.now())
+        )
 
 
 @router.post("/users/{user_id}/restore", operation_id="restoreUser", response_model=UserOut)
@@ -58,5 +66,6 @@ def restore_user(caller: Caller, user_id: Id, request: Request) -> UserOut:
     """Restore a user removed in the last 30 days, with the licences that still have a free seat."""
     with db.unit_of_work(request.app.state.database_url) as session:
         service.get_visible_user(session, user_id=user_id, actor=caller)
-        return UserOut.of(service.restore_user(session, user_id=user_id, actor=caller,
-                                               now=request.app.state.clock.now()))
+        return UserOut.of(
+            service.restore_user(session, user_id=user_id, actor=caller, now=request.app.state.clock.now())
+        )

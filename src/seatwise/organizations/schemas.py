@@ -17,7 +17,7 @@ class OrganizationOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, org: Organization) -> "OrganizationOut":
+    def of(cls, org: Organization) -> OrganizationOut:
         """A customer organisation."""
         return cls(id=org.id, name=org.name, currency=org.currency, locale=org.locale, created_at=org.created_at)
 
@@ -32,7 +32,14 @@ class UserOut(BaseModel):
     removed_at: datetime | None
 
     @classmethod
-    def of(cls, user: User) -> "UserOut":
+    def of(cls, user: User) -> UserOut:
         """A user of an organisation: an admin by role, or a user who holds licences."""
-        return cls(id=user.id, org_id=user.org_id, email=user.email, name=user.name, role=user.role,
-                   status="removed" if user.removed_at else "active", removed_at=user.removed_at)
+        return cls(
+            id=user.id,
+            org_id=user.org_id,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            status="removed" if user.removed_at else "active",
+            removed_at=user.removed_at,
+        )

@@ -34,11 +34,15 @@ def add_org(session: Session, *, name: str, currency: str, locale: str, now: dat
     """Add a customer organisation."""
     name = required_text(name, field="name", max_length=200)
     if locale not in LOCALES:
-        raise BadInput(f"invalid locale {locale!r}: expected one of {', '.join(LOCALES)}", code=ErrorCode.INVALID_LOCALE)
+        raise BadInput(
+            f"invalid locale {locale!r}: expected one of {', '.join(LOCALES)}", code=ErrorCode.INVALID_LOCALE
+        )
     org = Organization(name=name, currency=check_currency(currency), locale=locale, created_at=now)
     session.add(org)
     session.flush()
-    events.audit_change(session, actor=OPERATOR.label, action="organization.added", row=org, org_id=org.id, before=None, at=now)
+    events.audit_change(
+        session, actor=OPERATOR.label, action="organization.added", row=org, org_id=org.id, before=None, at=now
+    )
     return org
 
 
@@ -108,13 +112,18 @@ def remove_user(session: Session, *, user_id: int, actor: Actor, now: datetime) 
     require_user_management(actor, Role(user.role), user.org_id)
     if user.removed_at is not None:
         raise Refused(f"user {user_id} was already removed", code=ErrorCode.ALREADY_REMOVED)
-    global_admins = session.execute(select(func.count()).select_from(User).where(
-        User.org_id == user.org_id, User.role == Role.GLOBAL_ADMIN, User.removed_at.is_(None))).scalar_one()
+    global_admins = session.execute(
+        select(func.count())
+        .select_from(User)
+        .where(User.org_id == user.org_id, User.role == Role.GLOBAL_ADMIN, User.removed_at.is_(None))
+    ).scalar_one()
     check_removal(actor, user_id=user.id, role=Role(user.role), global_admins=global_admins)
     before = events.snapshot(user)
     user.removed_at = now
     bus.record(session, UserRemoved(user_id=user.id, org_id=user.org_id, actor=actor, at=now))
-    events.audit_change(session, actor=actor.label, action="user.removed", row=user, org_id=user.org_id, before=before, at=now)
+    events.audit_change(
+        session, actor=actor.label, action="user.removed", row=user, org_id=user.org_id, before=before, at=now
+    )
     return user
 
 
@@ -125,12 +134,16 @@ def restore_user(session: Session, *, user_id: int, actor: Actor, now: datetime)
     if user.removed_at is None:
         raise Refused(f"user {user_id} is not removed", code=ErrorCode.NOT_REMOVED)
     if not can_restore(removed_at=user.removed_at, now=now):
-        raise Refused(f"user {user_id} was removed more than 30 days ago and cannot be restored",
-                      code=ErrorCode.RESTORE_WINDOW_PASSED)
+        raise Refused(
+            f"user {user_id} was removed more than 30 days ago and cannot be restored",
+            code=ErrorCode.RESTORE_WINDOW_PASSED,
+        )
     before = events.snapshot(user)
     user.removed_at = None
     bus.record(session, UserRestored(user_id=user.id, org_id=user.org_id, actor=actor, at=now))
-    events.audit_change(session, actor=actor.label, action="user.restored", row=user, org_id=user.org_id, before=before, at=now)
+    events.audit_change(
+        session, actor=actor.label, action="user.restored", row=user, org_id=user.org_id, before=before, at=now
+    )
     return user
 
 
@@ -138,13 +151,16 @@ def set_password(session: Session, *, user_id: int, password: str, now: datetime
     """Set the password an admin signs in to the admin center with (users who hold licences have none)."""
     user = get_user(session, user_id=user_id, lock=True)
     if user.role == Role.USER:
-        raise Refused(f"user {user_id} holds licences but is not an admin, so never signs in: give them an "
-                      "admin role first", code=ErrorCode.NOT_AN_ADMIN)
+        raise Refused(
+            f"user {user_id} holds licences but is not an admin, so never signs in: give them an admin role first",
+            code=ErrorCode.NOT_AN_ADMIN,
+        )
     before = events.snapshot(user)
     user.password_hash = hash_password(password)
     bus.record(session, PasswordChanged(user_id=user.id, at=now))
-    events.audit_change(session, actor=OPERATOR.label, action="user.password_set", row=user, org_id=user.org_id,
-                 before=before, at=now)
+    events.audit_change(
+        session, actor=OPERATOR.label, action="user.password_set", row=user, org_id=user.org_id, before=before, at=now
+    )
     return user
 
 
@@ -158,6 +174,8 @@ def resolve_actor(session: Session, *, who: str) -> Actor:
     else:
         user = session.scalar(select(User).where(User.email == who.lower()))
     if user is None or user.removed_at is not None:
-        raise NotFound(f"unknown user {who!r}: expected `operator`, or the id or e-mail of an active user",
-                       code=ErrorCode.UNKNOWN_ACTOR)
+        raise NotFound(
+            f"unknown user {who!r}: expected `operator`, or the id or e-mail of an active user",
+            code=ErrorCode.UNKNOWN_ACTOR,
+        )
     return Actor(role=Role(user.role), org_id=user.org_id, user_id=user.id)

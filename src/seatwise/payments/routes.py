@@ -37,7 +37,14 @@ def add_payment_method(caller: Caller, org_id: Id, body: PaymentMethodIn, reques
     """Add a card (`card` and `exp`) or pay-by-invoice (`invoice: true`)."""
     check_visible_org(org_id=org_id, actor=caller)
     with db.unit_of_work(request.app.state.database_url) as session:
-        method = service.add_payment_method(session, org_id=org_id, card_number=body.card, expiry=body.exp,
-                                            invoice=body.invoice, actor=caller, now=request.app.state.clock.now())
+        method = service.add_payment_method(
+            session,
+            org_id=org_id,
+            card_number=body.card,
+            expiry=body.exp,
+            invoice=body.invoice,
+            actor=caller,
+            now=request.app.state.clock.now(),
+        )
         session.flush()
         return PaymentMethodOut.of(method)

@@ -18,5 +18,11 @@ class PaymentMethodOut(BaseModel):
     @classmethod
     def of(cls, method: PaymentMethod) -> PaymentMethodOut:
         """A card, of which only the brand, last four digits and expiry are shown, or pay-by-invoice."""
-        return cls(id=method.id, org_id=method.org_id, kind=method.kind, brand=method.brand, last4=method.last4,
-                   expires=f"{method.exp_month:02d}/{method.exp_year}" if method.exp_month else None)
+        return cls(
+            id=method.id,
+            org_id=method.org_id,
+            kind=method.kind,
+            brand=method.brand,
+            last4=method.last4,
+            expires=f"{method.exp_month:02d}/{method.exp_year}" if method.exp_month else None,
+        )

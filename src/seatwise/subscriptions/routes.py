@@ -68,8 +68,9 @@ def start_subscription(caller: Caller, org_id: Id, body: SubscriptionIn, request
     check_visible_org(org_id=org_id, actor=caller)
     start = service.start_trial if body.trial else service.buy
     with db.unit_of_work(request.app.state.database_url) as session:
-        sub = start(session, org_id=org_id, sku=body.sku, seats=body.seats, actor=caller,
-                    now=request.app.state.clock.now())
+        sub = start(
+            session, org_id=org_id, sku=body.sku, seats=body.seats, actor=caller, now=request.app.state.clock.now()
+        )
         session.flush()
         return subscription_out(session, sub)
 
@@ -102,15 +103,20 @@ class CancellationOut(BaseModel):
     decision: DecisionOut
 
 
-@router.post("/{sub_id}/cancellation", operation_id="cancelSubscription", response_model=CancellationOut,
-             responses={409: {"description": "A rule refuses: the problem carries the decision"}})
+@router.post(
+    "/{sub_id}/cancellation",
+    operation_id="cancelSubscription",
+    response_model=CancellationOut,
+    responses={409: {"description": "A rule refuses: the problem carries the decision"}},
+)
 def cancel(caller: Caller, sub_id: SubId, body: CancellationIn, request: Request) -> CancellationOut:
     """Cancel if the decision of R10 allows it; otherwise 409 with that decision, and nothing changed."""
     now = request.app.state.clock.now()
     with db.unit_of_work(request.app.state.database_url) as session:
         try:
-            sub, decision = service.cancel(session, sub_id=sub_id, actor=caller, now=now, reason=body.reason,
-                                           comment=body.comment)
+            sub, decision = service.cancel(
+                session, sub_id=sub_id, actor=caller, now=now, reason=body.reason, comment=body.comment
+            )
         except Refused as exc:
             if isinstance(exc.detail, CancellationDecision):
                 exc.detail = _decision_out(session, service.get(session, sub_id=sub_id), exc.detail)
@@ -126,8 +132,9 @@ class RecurringBillingIn(Body):
 def recurring_billing(caller: Caller, sub_id: SubId, body: RecurringBillingIn, request: Request) -> SubscriptionOut:
     """Turn recurring billing on or off (off lets the subscription expire at its period's end, R4)."""
     with db.unit_of_work(request.app.state.database_url) as session:
-        sub = service.set_recurring_billing(session, sub_id=sub_id, enabled=body.enabled, actor=caller,
-                                            now=request.app.state.clock.now())
+        sub = service.set_recurring_billing(
+            session, sub_id=sub_id, enabled=body.enabled, actor=caller, now=request.app.state.clock.now()
+        )
         return subscription_out(session, sub)
 
 
@@ -142,5 +149,6 @@ def reactivate(caller: Caller, sub_id: SubId, request: Request) -> ReactivationO
     """Reactivate an expired or disabled subscription (R6), with what that charges now."""
     with db.unit_of_work(request.app.state.database_url) as session:
         sub, charge = service.reactivate(session, sub_id=sub_id, actor=caller, now=request.app.state.clock.now())
-        return ReactivationOut(subscription=subscription_out(session, sub), charge=MoneyOut.of(charge.amount),
-                               charged_days=charge.days)
+        return ReactivationOut(
+            subscription=subscription_out(session, sub), charge=MoneyOut.of(charge.amount), charged_days=charge.days
+        )

@@ -17,7 +17,7 @@ class MoneyOut(BaseModel):
     currency: str
 
     @classmethod
-    def of(cls, money: Money) -> "MoneyOut":
+    def of(cls, money: Money) -> MoneyOut:
         return cls(amount=money.decimal_string(), currency=money.currency)
 
 
@@ -40,14 +40,24 @@ class SubscriptionOut(BaseModel):
     canceled_at: datetime | None
 
     @classmethod
-    def of(cls, sub: Subscription, *, sku: str, product_name: str, assigned: int) -> "SubscriptionOut":
+    def of(cls, sub: Subscription, *, sku: str, product_name: str, assigned: int) -> SubscriptionOut:
         return cls(
-            id=sub.id, org_id=sub.org_id, sku=sku, product_name=product_name, status=sub.status,
-            status_reason=sub.status_reason, seats=sub.seats, assigned=assigned,
-            recurring_billing=sub.recurring_billing, trial_end=sub.trial_end,
-            current_period_start=sub.current_period_start, current_period_end=sub.current_period_end,
-            state_until=sub.state_until, currency=sub.currency,
-            unit_price=Money(sub.unit_price, sub.currency).decimal_string(), canceled_at=sub.canceled_at,
+            id=sub.id,
+            org_id=sub.org_id,
+            sku=sku,
+            product_name=product_name,
+            status=sub.status,
+            status_reason=sub.status_reason,
+            seats=sub.seats,
+            assigned=assigned,
+            recurring_billing=sub.recurring_billing,
+            trial_end=sub.trial_end,
+            current_period_start=sub.current_period_start,
+            current_period_end=sub.current_period_end,
+            state_until=sub.state_until,
+            currency=sub.currency,
+            unit_price=Money(sub.unit_price, sub.currency).decimal_string(),
+            canceled_at=sub.canceled_at,
         )
 
 
@@ -65,7 +75,7 @@ class DecisionOut(BaseModel):
     dates: dict[str, datetime | None]
 
     @classmethod
-    def of(cls, decision: CancellationDecision, *, locale: str, status: str) -> "DecisionOut":
+    def of(cls, decision: CancellationDecision, *, locale: str, status: str) -> DecisionOut:
         return cls(
             allowed=decision.allowed,
             code=decision.code.value,
@@ -85,33 +95,61 @@ def explain(decision: CancellationDecision, *, locale: str, status: str) -> str:
 
     match decision.code:
         case Code.ALLOWED:
-            return " ".join([
-                _("You can cancel this subscription online. It is disabled at once and deleted on {date}.",
-                  date=dates["deleted_on"]),
-                _("Refund: a prorated credit of {credit} will be returned to you within the next billing cycle, "
-                  "by {date}.", credit=format_money(decision.credit, locale), date=dates["credit_returned_by"]),
-            ])
+            return " ".join(
+                [
+                    _(
+                        "You can cancel this subscription online. It is disabled at once and deleted on {date}.",
+                        date=dates["deleted_on"],
+                    ),
+                    _(
+                        "Refund: a prorated credit of {credit} will be returned to you within the next billing cycle, "
+                        "by {date}.",
+                        credit=format_money(decision.credit, locale),
+                        date=dates["credit_returned_by"],
+                    ),
+                ]
+            )
         case Code.TRIAL_NOTHING_TO_CANCEL:
-            parts = [_("If you are a trial customer, there is nothing to cancel."),
-                     _("Trial subscriptions expire automatically unless you provide a payment method.")]
+            parts = [
+                _("If you are a trial customer, there is nothing to cancel."),
+                _("Trial subscriptions expire automatically unless you provide a payment method."),
+            ]
             if "converts_on" in dates:
-                parts.append(_("A payment method is on file, so this trial becomes a paid subscription on {date}. "
-                               "Turn recurring billing off to let it expire instead.", date=dates["converts_on"]))
+                parts.append(
+                    _(
+                        "A payment method is on file, so this trial becomes a paid subscription on {date}. "
+                        "Turn recurring billing off to let it expire instead.",
+                        date=dates["converts_on"],
+                    )
+                )
             else:
                 parts.append(_("This trial expires on {date}.", date=dates["expires_on"]))
             return " ".join(parts)
         case Code.TOO_MANY_ASSIGNED_LICENSES:
-            return " ".join([
-                _("If you have fewer than {threshold} assigned licenses, you can cancel your subscription online.",
-                  threshold=decision.policy.assigned_threshold),
-                _("You have {assigned} assigned licenses. Remove users until you have fewer than {threshold}: "
-                  "unassign {count} more.", assigned=decision.assigned, threshold=decision.policy.assigned_threshold,
-                  count=decision.remedy.count),
-            ])
+            return " ".join(
+                [
+                    _(
+                        "If you have fewer than {threshold} assigned licenses, you can cancel your subscription "
+                        "online.",
+                        threshold=decision.policy.assigned_threshold,
+                    ),
+                    _(
+                        "You have {assigned} assigned licenses. Remove users until you have fewer than {threshold}: "
+                        "unassign {count} more.",
+                        assigned=decision.assigned,
+                        threshold=decision.policy.assigned_threshold,
+                        count=decision.remedy.count,
+                    ),
+                ]
+            )
         case Code.OUTSIDE_CANCELLATION_WINDOW:
-            return _("This subscription can be cancelled only within {days} days of its start or renewal; that "
-                     "window closed on {date}. Turn recurring billing off so that it ends on {end}.",
-                     days=decision.policy.window_days, date=dates["window_closed_on"], end=dates["current_period_end"])
+            return _(
+                "This subscription can be cancelled only within {days} days of its start or renewal; that "
+                "window closed on {date}. Turn recurring billing off so that it ends on {end}.",
+                days=decision.policy.window_days,
+                date=dates["window_closed_on"],
+                end=dates["current_period_end"],
+            )
         case Code.NOT_ACTIVE:
             return _("Only an active subscription can be cancelled; this one is {status}.", status=_(status))
         case Code.NOT_AUTHORIZED:

@@ -15,15 +15,15 @@ from seatwise.catalog.models import Product
 from seatwise.catalog.service import get_by_sku
 from seatwise.core import lifecycle
 from seatwise.core.cancellation import CANCEL_REASONS, CancellationDecision, decide_cancellation
+from seatwise.core.domain_events import PaymentRecorded, SubscriptionDeleted
 from seatwise.core.errors import BadInput, ErrorCode, NotFound, Refused
-from seatwise.core.licenses import check_seat_count
 from seatwise.core.invoicing import LineKind
+from seatwise.core.licenses import check_seat_count
 from seatwise.core.lifecycle import Event, Lifecycle, Status, Transition
 from seatwise.core.money import Money
 from seatwise.core.periods import Interval, Period, add_days, start_of_day
 from seatwise.core.proration import Proration, charge_for_remaining_days, credit_for_unused_days
 from seatwise.core.purchase import check_new_subscription, check_trial, require_payment_method
-from seatwise.core.domain_events import PaymentRecorded, SubscriptionDeleted
 from seatwise.core.roles import SYSTEM_BILLING_RUN, Actor, Permission, can_see, may, require
 from seatwise.db import get_existing, load, page
 from seatwise.events import service as events
@@ -75,8 +75,11 @@ def catch_up(session: Session, *, sub: Subscription, now: datetime) -> list[Tran
     act on a period that has already ended.
     """
     if now < sub.updated_at:
-        raise BadInput(f"the time {now.isoformat()} is before subscription {sub.id} last changed "
-                       f"({sub.updated_at.isoformat()}): expected a later time", code=ErrorCode.CLOCK_BEFORE_LAST_CHANGE)
+        raise BadInput(
+            f"the time {now.isoformat()} is before subscription {sub.id} last changed "
+            f"({sub.updated_at.isoformat()}): expected a later time",
+            code=ErrorCode.CLOCK_BEFORE_LAST_CHANGE,
+        )
     steps = lifecycle.advance(lifecycle_of(sub), as_of=now, payment_method_at=_payment_method_of(session, sub))
     for step in steps:
         before = events.snapshot(sub)
@@ -84,16 +87,25 @@ def catch_up(session: Session, *, sub: Subscription, now: datetime) -> list[Tran
         if step.event in (Event.CONVERTED, Event.RENEWED):
             _bill_period(session, sub=sub, at=step.at)
         if step.after.status is Status.DELETED:
-            bus.record(session, SubscriptionDeleted(sub_id=sub.id, org_id=sub.org_id, actor=SYSTEM_BILLING_RUN,
-                                                    at=step.at))
-        events.audit_change(session, actor=SYSTEM_BILLING_RUN, action=f"subscription.{step.event.value}", row=sub,
-                     org_id=sub.org_id, before=before, at=step.at)
+            bus.record(
+                session, SubscriptionDeleted(sub_id=sub.id, org_id=sub.org_id, actor=SYSTEM_BILLING_RUN, at=step.at)
+            )
+        events.audit_change(
+            session,
+            actor=SYSTEM_BILLING_RUN,
+            action=f"subscription.{step.event.value}",
+            row=sub,
+            org_id=sub.org_id,
+            before=before,
+            at=step.at,
+        )
     return steps
 
 
 def _bill_period(session: Session, *, sub: Subscription, at: datetime) -> None:
-    billing.bill_period(session, sub=sub, period=lifecycle_of(sub).current_period,
-                        product_name=product_of(session, sub).name, at=at)
+    billing.bill_period(
+        session, sub=sub, period=lifecycle_of(sub).current_period, product_name=product_of(session, sub).name, at=at
+    )
 
 
 def _payment_method_of(session: Session, sub: Subscription) -> Callable[[datetime], bool]:
@@ -123,12 +135,16 @@ def get_visible(session: Session, *, sub_id: int, actor: Actor, lock: bool = Fal
     return sub
 
 
-def list_for_org(session: Session, *, org_id: int, after: int | None = None,
-                 limit: int | None = None) -> list[Subscription]:
+def list_for_org(
+    session: Session, *, org_id: int, after: int | None = None, limit: int | None = None
+) -> list[Subscription]:
     """An organisation's subscriptions, oldest first (after the id `after`, at most `limit`)."""
     get_org(session, org_id=org_id)
-    return list(session.scalars(page(select(Subscription).where(Subscription.org_id == org_id), Subscription.id,
-                                     after=after, limit=limit)))
+    return list(
+        session.scalars(
+            page(select(Subscription).where(Subscription.org_id == org_id), Subscription.id, after=after, limit=limit)
+        )
+    )
 
 
 def list_all(session: Session, *, after: int | None = None, limit: int | None = None) -> list[Subscription]:
@@ -139,7 +155,8 @@ def list_all(session: Session, *, after: int | None = None, limit: int | None = 
 def assigned_count(session: Session, *, sub_id: int) -> int:
     """Licences of the subscription held by users (suspended ones hold no seat)."""
     return session.execute(
-        select(func.count()).select_from(Assignment)
+        select(func.count())
+        .select_from(Assignment)
         .where(Assignment.subscription_id == sub_id, Assignment.suspended_at.is_(None))
     ).scalar_one()
 
@@ -154,7 +171,7 @@ def assigned_counts(session: Session, *, sub_ids: list[int]) -> dict[int, int]:
         .group_by(Assignment.subscription_id)
     )
     counts = dict.fromkeys(sub_ids, 0)
-    counts.update({sub_id: n for sub_id, n in rows})
+    counts.update(dict(rows))
     return counts
 
 
@@ -167,14 +184,26 @@ def _check_new(session: Session, *, org_id: int, sku: str, seats: int, actor: Ac
     org = get_org(session, org_id=org_id)
     require(actor, Permission.MANAGE_BILLING, org_id)
     product = get_by_sku(session, sku=sku)
-    check_new_subscription(sku=product.sku, seats=check_seat_count(seats), max_seats=product.max_seats,
-                           product_currency=product.currency, org_currency=org.currency)
+    check_new_subscription(
+        sku=product.sku,
+        seats=check_seat_count(seats),
+        max_seats=product.max_seats,
+        product_currency=product.currency,
+        org_currency=org.currency,
+    )
     return product
 
 
 def _new(*, org_id: int, product: Product, seats: int, state: Lifecycle, now: datetime) -> Subscription:
-    sub = Subscription(org_id=org_id, product_id=product.id, seats=seats, unit_price=product.unit_price,
-                       currency=product.currency, started_as_trial=state.status is Status.TRIAL, created_at=now)
+    sub = Subscription(
+        org_id=org_id,
+        product_id=product.id,
+        seats=seats,
+        unit_price=product.unit_price,
+        currency=product.currency,
+        started_as_trial=state.status is Status.TRIAL,
+        created_at=now,
+    )
     apply_lifecycle(sub, state, now=now)
     return sub
 
@@ -182,14 +211,18 @@ def _new(*, org_id: int, product: Product, seats: int, state: Lifecycle, now: da
 def start_trial(session: Session, *, org_id: int, sku: str, seats: int, actor: Actor, now: datetime) -> Subscription:
     """Start a trial of a product: fixed seats for its trial days (R1); one trial per product."""
     product = _check_new(session, org_id=org_id, sku=sku, seats=seats, actor=actor)
-    earlier = session.scalar(select(Subscription.id).where(
-        Subscription.org_id == org_id, Subscription.product_id == product.id, Subscription.started_as_trial))
+    earlier = session.scalar(
+        select(Subscription.id).where(
+            Subscription.org_id == org_id, Subscription.product_id == product.id, Subscription.started_as_trial
+        )
+    )
     check_trial(sku=product.sku, trial_days=product.trial_days, earlier_trial_id=earlier)
     state = lifecycle.start_trial(now=now, interval=Interval(product.interval), trial_days=product.trial_days)
     sub = _new(org_id=org_id, product=product, seats=seats, state=state, now=now)
     session.add(sub)
-    events.audit_change(session, actor=actor.label, action="subscription.trial_started", row=sub, org_id=org_id,
-                 before=None, at=now)
+    events.audit_change(
+        session, actor=actor.label, action="subscription.trial_started", row=sub, org_id=org_id, before=None, at=now
+    )
     return sub
 
 
@@ -202,8 +235,9 @@ def buy(session: Session, *, org_id: int, sku: str, seats: int, actor: Actor, no
     session.add(sub)
     session.flush()
     _bill_period(session, sub=sub, at=now)
-    events.audit_change(session, actor=actor.label, action="subscription.started", row=sub, org_id=org_id,
-                 before=None, at=now)
+    events.audit_change(
+        session, actor=actor.label, action="subscription.started", row=sub, org_id=org_id, before=None, at=now
+    )
     return sub
 
 
@@ -224,32 +258,46 @@ def cancellation_decision(session: Session, *, sub: Subscription, actor: Actor, 
 
 
 def cancel(
-    session: Session, *, sub_id: int, actor: Actor, now: datetime, reason: str | None = None,
+    session: Session,
+    *,
+    sub_id: int,
+    actor: Actor,
+    now: datetime,
+    reason: str | None = None,
     comment: str | None = None,
 ) -> tuple[Subscription, CancellationDecision]:
     """Cancel if the decision allows it (R5, R8); otherwise raise Refused carrying the decision."""
     if reason is not None and reason not in CANCEL_REASONS:
-        raise BadInput(f"invalid reason {reason!r}: expected one of {', '.join(CANCEL_REASONS)}",
-                       code=ErrorCode.INVALID_REASON)
+        raise BadInput(
+            f"invalid reason {reason!r}: expected one of {', '.join(CANCEL_REASONS)}", code=ErrorCode.INVALID_REASON
+        )
     if comment is not None and len(comment) > 2000:
         raise BadInput("comment too long: expected at most 2,000 characters", code=ErrorCode.INVALID_COMMENT)
     sub = get_visible(session, sub_id=sub_id, actor=actor, lock=True)
     catch_up(session, sub=sub, now=now)
     decision = cancellation_decision(session, sub=sub, actor=actor, now=now)
     if not decision.allowed:
-        raise Refused(f"cancellation refused: {decision.code}", code=ErrorCode(decision.code.value),
-                      detail=decision)
+        raise Refused(f"cancellation refused: {decision.code}", code=ErrorCode(decision.code.value), detail=decision)
     before = events.snapshot(sub)
     period = lifecycle_of(sub).current_period
     credit = credit_for_unused_days(unit_price=unit_price(sub), seats=sub.seats, period=period, on=now)
-    line = billing.bill_proration(session, sub=sub, kind=LineKind.CANCELLATION, proration=credit, period=period,
-                                  at=now, bill_on=period.end)
+    line = billing.bill_proration(
+        session, sub=sub, kind=LineKind.CANCELLATION, proration=credit, period=period, at=now, bill_on=period.end
+    )
     apply_lifecycle(sub, lifecycle.cancel(lifecycle_of(sub), now=now), now=now)
     sub.canceled_at = now
     sub.cancel_reason = reason
     sub.cancel_comment = comment
-    events.audit_change(session, actor=actor.label, action="subscription.canceled", row=sub, org_id=sub.org_id,
-                        before=before, at=now, extra={"credit": decision.credit.amount})
+    events.audit_change(
+        session,
+        actor=actor.label,
+        action="subscription.canceled",
+        row=sub,
+        org_id=sub.org_id,
+        before=before,
+        at=now,
+        extra={"credit": decision.credit.amount},
+    )
     billing.credit_issued(session, charge=line, at=now)
     return sub, decision
 
@@ -261,8 +309,15 @@ def set_recurring_billing(session: Session, *, sub_id: int, enabled: bool, actor
     catch_up(session, sub=sub, now=now)
     before = events.snapshot(sub)
     apply_lifecycle(sub, lifecycle.set_recurring_billing(lifecycle_of(sub), enabled=enabled), now=now)
-    events.audit_change(session, actor=actor.label, action=f"subscription.recurring_billing_{'on' if enabled else 'off'}",
-                 row=sub, org_id=sub.org_id, before=before, at=now)
+    events.audit_change(
+        session,
+        actor=actor.label,
+        action=f"subscription.recurring_billing_{'on' if enabled else 'off'}",
+        row=sub,
+        org_id=sub.org_id,
+        before=before,
+        at=now,
+    )
     return sub
 
 
@@ -274,8 +329,11 @@ def reactivate(session: Session, *, sub_id: int, actor: Actor, now: datetime) ->
     lifecycle.reactivate(lifecycle_of(sub), now=now)  # refuses what cannot be reactivated, before anything else
     require_payment_method(on_file=payment_method_at(session, org_id=sub.org_id, at=now), action="reactivating")
     if billing.long_overdue(session, sub_id=sub.id, org_id=sub.org_id, now=now):
-        raise Refused("an invoice of this subscription is unpaid past its dunning period: pay it first, "
-                      "which reactivates the subscription", code=ErrorCode.UNPAID_INVOICE)
+        raise Refused(
+            "an invoice of this subscription is unpaid past its dunning period: pay it first, "
+            "which reactivates the subscription",
+            code=ErrorCode.UNPAID_INVOICE,
+        )
     return sub, _reactivate(session, sub=sub, actor_label=actor.label, now=now)
 
 
@@ -284,9 +342,12 @@ def _reactivate(session: Session, *, sub: Subscription, actor_label: str, now: d
     state = lifecycle.reactivate(lifecycle_of(sub), now=now)
     period = state.current_period
     # A period already invoiced whole (non-payment struck after its renewal) is not charged again.
-    on = period.end if billing.period_billed(session, sub_id=sub.id, anchor=state.anchor,
-                                             index=state.period_index) and sub.canceled_at is None \
+    on = (
+        period.end
+        if billing.period_billed(session, sub_id=sub.id, anchor=state.anchor, index=state.period_index)
+        and sub.canceled_at is None
         else _first_unpaid_day(sub, period, now)
+    )
     charge = charge_for_remaining_days(unit_price=unit_price(sub), seats=sub.seats, period=period, on=on)
     before = events.snapshot(sub)
     apply_lifecycle(sub, state, now=now)
@@ -294,10 +355,25 @@ def _reactivate(session: Session, *, sub: Subscription, actor_label: str, now: d
     if was_expired:  # a new period from today, billed whole (R6)
         _bill_period(session, sub=sub, at=now)
     else:
-        billing.bill_proration(session, sub=sub, kind=LineKind.REACTIVATION, proration=charge, period=period,
-                               at=now, bill_on=start_of_day(now))
-    events.audit_change(session, actor=actor_label, action="subscription.reactivated", row=sub, org_id=sub.org_id,
-                        before=before, at=now, extra={"charge": charge.amount.amount})
+        billing.bill_proration(
+            session,
+            sub=sub,
+            kind=LineKind.REACTIVATION,
+            proration=charge,
+            period=period,
+            at=now,
+            bill_on=start_of_day(now),
+        )
+    events.audit_change(
+        session,
+        actor=actor_label,
+        action="subscription.reactivated",
+        row=sub,
+        org_id=sub.org_id,
+        before=before,
+        at=now,
+        extra={"charge": charge.amount.amount},
+    )
     return charge
 
 
@@ -313,8 +389,15 @@ def disable_for_non_payment(session: Session, *, sub: Subscription, at: datetime
         return
     before = events.snapshot(sub)
     apply_lifecycle(sub, lifecycle.disable_for_non_payment(lifecycle_of(sub), at=at), now=at)
-    events.audit_change(session, actor=SYSTEM_BILLING_RUN, action="subscription.disabled", row=sub, org_id=sub.org_id,
-                 before=before, at=at)
+    events.audit_change(
+        session,
+        actor=SYSTEM_BILLING_RUN,
+        action="subscription.disabled",
+        row=sub,
+        org_id=sub.org_id,
+        before=before,
+        at=at,
+    )
 
 
 def billed_by(session: Session, *, invoice_id: int, lock: bool = False) -> list[Subscription]:
@@ -329,8 +412,11 @@ def billed_by(session: Session, *, invoice_id: int, lock: bool = False) -> list[
 def reactivate_after_payment(session: Session, *, sub: Subscription, now: datetime) -> None:
     """Paying the invoice that disabled a subscription brings it back (R21), keeping its billing date (R6)."""
     catch_up(session, sub=sub, now=now)
-    if (sub.status == Status.DISABLED and sub.status_reason == lifecycle.Reason.NON_PAYMENT
-            and not billing.long_overdue(session, sub_id=sub.id, org_id=sub.org_id, now=now)):
+    if (
+        sub.status == Status.DISABLED
+        and sub.status_reason == lifecycle.Reason.NON_PAYMENT
+        and not billing.long_overdue(session, sub_id=sub.id, org_id=sub.org_id, now=now)
+    ):
         _reactivate(session, sub=sub, actor_label=SYSTEM_BILLING_RUN, now=now)
 
 

@@ -22,7 +22,8 @@ FORM_LIFETIME = timedelta(hours=1)
 def _key(session: Session) -> str:
     """SEATWISE_SECRET_KEY, else the installation's key kept in the database (shared by every process)."""
     return os.environ.get("SEATWISE_SECRET_KEY") or accounts.installation_key(
-        session.get_bind().engine.url.render_as_string(False))
+        session.get_bind().engine.url.render_as_string(False)
+    )
 
 
 def sign_in(session: Session, *, email: str, password: str, operator: bool, now: datetime) -> str | None:

@@ -35,21 +35,34 @@ def revenue_chart_svg(*, months: list[MonthFigures], currency: str, locale: str,
 
     mrr_name = gettext(locale, "Monthly recurring revenue")
     churn_name = gettext(locale, "Churned subscriptions")
-    said = [gettext(locale, "{month}: {mrr} monthly recurring revenue, {churned} churned subscriptions",
-                    month=label, mrr=money(value), churned=lost)
-            for label, value, lost in zip(labels, mrr, churn, strict=True)]
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-           f'aria-label={quoteattr(title)} font-family="sans-serif" font-size="11" fill="{TEXT_COLOUR}">',
-           f"<title>{escape(title)}</title>", f"<desc>{escape('; '.join(said))}</desc>"]
+    said = [
+        gettext(
+            locale,
+            "{month}: {mrr} monthly recurring revenue, {churned} churned subscriptions",
+            month=label,
+            mrr=money(value),
+            churned=lost,
+        )
+        for label, value, lost in zip(labels, mrr, churn, strict=True)
+    ]
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-label={quoteattr(title)} font-family="sans-serif" font-size="11" fill="{TEXT_COLOUR}">',
+        f"<title>{escape(title)}</title>",
+        f"<desc>{escape('; '.join(said))}</desc>",
+    ]
 
     for tick in money_ticks:
         at = _n(y(tick, money_ticks))
         out.append(f'<line x1="{LEFT}" y1="{at}" x2="{WIDTH - RIGHT}" y2="{at}" stroke="{GRID_COLOUR}"/>')
-        out.append(f'<text x="{LEFT - 6}" y="{at}" text-anchor="end" dominant-baseline="middle">'
-                   f"{escape(money(tick))}</text>")
+        out.append(
+            f'<text x="{LEFT - 6}" y="{at}" text-anchor="end" dominant-baseline="middle">{escape(money(tick))}</text>'
+        )
     for tick in churn_ticks:
-        out.append(f'<text x="{WIDTH - RIGHT + 6}" y="{_n(y(tick, churn_ticks))}" dominant-baseline="middle" '
-                   f'fill="{CHURN_COLOUR}">{tick}</text>')
+        out.append(
+            f'<text x="{WIDTH - RIGHT + 6}" y="{_n(y(tick, churn_ticks))}" dominant-baseline="middle" '
+            f'fill="{CHURN_COLOUR}">{tick}</text>'
+        )
 
     slot = plot_w / max(len(months), 1)
     for i, (label, value, lost) in enumerate(zip(labels, mrr, churn, strict=True)):
@@ -57,10 +70,14 @@ def revenue_chart_svg(*, months: list[MonthFigures], currency: str, locale: str,
         top, churn_top = y(value, money_ticks), y(lost, churn_ticks)
         # One group per month, titled with its figures: the tooltip, and what a screen reader reads.
         out.append(f'<g class="month"><title>{escape(said[i])}</title>')
-        out.append(f'<rect class="mrr" x="{_n(x + slot * 0.15)}" y="{_n(top)}" width="{_n(slot * 0.55)}" '
-                   f'height="{_n(base - top)}" fill="{MRR_COLOUR}"/>')
-        out.append(f'<rect class="churn" x="{_n(x + slot * 0.72)}" y="{_n(churn_top)}" width="{_n(slot * 0.12)}" '
-                   f'height="{_n(base - churn_top)}" fill="{CHURN_COLOUR}"/>')
+        out.append(
+            f'<rect class="mrr" x="{_n(x + slot * 0.15)}" y="{_n(top)}" width="{_n(slot * 0.55)}" '
+            f'height="{_n(base - top)}" fill="{MRR_COLOUR}"/>'
+        )
+        out.append(
+            f'<rect class="churn" x="{_n(x + slot * 0.72)}" y="{_n(churn_top)}" width="{_n(slot * 0.12)}" '
+            f'height="{_n(base - churn_top)}" fill="{CHURN_COLOUR}"/>'
+        )
         out.append(f'<text x="{_n(x + slot / 2)}" y="{base + 18}" text-anchor="middle">{escape(label)}</text></g>')
     out.append(f'<line x1="{LEFT}" y1="{base}" x2="{WIDTH - RIGHT}" y2="{base}" stroke="{TEXT_COLOUR}"/>')
 

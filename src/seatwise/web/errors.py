@@ -34,8 +34,9 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.UNPAID_INVOICE: N_("An invoice of this subscription is unpaid past its due date. Pay it first."),
     ErrorCode.INVALID_REASON: N_("Choose a reason from the list."),
     ErrorCode.INVALID_COMMENT: N_("Your feedback is too long: at most 2,000 characters."),
-    ErrorCode.OUTSIDE_CANCELLATION_WINDOW: N_("This can be done only in the first days after the start or renewal. "
-                                      "Turn recurring billing off instead."),
+    ErrorCode.OUTSIDE_CANCELLATION_WINDOW: N_(
+        "This can be done only in the first days after the start or renewal. Turn recurring billing off instead."
+    ),
     ErrorCode.TRIAL_NOTHING_TO_CANCEL: N_("If you are a trial customer, there is nothing to cancel."),
     ErrorCode.TOO_MANY_ASSIGNED_LICENSES: N_("Too many licences are assigned to cancel online. Remove users first."),
     ErrorCode.NOT_ACTIVE: N_("This cannot be done in the subscription's present state."),
@@ -45,8 +46,12 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.INVALID_DATETIME: N_("Enter a date such as 2026-11-26."),
     ErrorCode.AS_OF_IN_FUTURE: N_("A billing run cannot go past the present time."),
     ErrorCode.CANNOT_REMOVE_SELF: N_("You cannot remove yourself. Ask another Global admin."),
-    ErrorCode.LAST_GLOBAL_ADMIN: N_("This is the organisation's last Global admin. Make someone else a Global admin first."),
-    ErrorCode.CLOCK_BEFORE_LAST_CHANGE: N_("This subscription changed after the server's present time. Try again later."),
+    ErrorCode.LAST_GLOBAL_ADMIN: N_(
+        "This is the organisation's last Global admin. Make someone else a Global admin first."
+    ),
+    ErrorCode.CLOCK_BEFORE_LAST_CHANGE: N_(
+        "This subscription changed after the server's present time. Try again later."
+    ),
     ErrorCode.INVALID_PAYMENT_METHOD: N_("Choose a card or paying by invoice."),
     ErrorCode.USER_OF_ANOTHER_ORG: N_("There is no such user."),
     ErrorCode.INVALID_CONFIGURATION: N_("Seatwise is not configured correctly. Ask your software vendor."),
@@ -65,7 +70,9 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.DATABASE_ERROR: N_("The database could not do this. Try again later."),
     ErrorCode.DUPLICATE_SKU: N_("A product with this SKU already exists."),
     ErrorCode.HTTP_ERROR: N_("This request could not be handled."),
-    ErrorCode.IDEMPOTENCY_KEY_IN_USE: N_("A request with this Idempotency-Key is still running. Try again in a moment."),
+    ErrorCode.IDEMPOTENCY_KEY_IN_USE: N_(
+        "A request with this Idempotency-Key is still running. Try again in a moment."
+    ),
     ErrorCode.IDEMPOTENCY_KEY_REUSED: N_("This Idempotency-Key was used for another request."),
     ErrorCode.INVALID_AMOUNT: N_("Enter an amount such as 12.50."),
     ErrorCode.INVALID_API_KEY_OWNER: N_("An API key belongs to the operator or to one admin of one organisation."),

@@ -76,12 +76,13 @@ def monthly_revenue(session: Session, *, now: datetime, months: int = 12) -> lis
     def bucket(start: datetime, stop: datetime) -> list[defaultdict[str, int]]:
         return annual if stop - start > ANNUAL_AFTER else monthly
 
-    in_force = (Charge.kind == LineKind.PERIOD.value, Charge.period_start <= firsts[-1],
-                Charge.period_end > firsts[0])
+    in_force = (Charge.kind == LineKind.PERIOD.value, Charge.period_start <= firsts[-1], Charge.period_end > firsts[0])
     # Period lines sharing their days collapse into one row: a few hundred rows for thousands of lines.
     for start, stop, currency, amount in session.execute(
-            select(Charge.period_start, Charge.period_end, Charge.currency, func.sum(Charge.amount))
-            .where(*in_force).group_by(Charge.period_start, Charge.period_end, Charge.currency)):
+        select(Charge.period_start, Charge.period_end, Charge.currency, func.sum(Charge.amount))
+        .where(*in_force)
+        .group_by(Charge.period_start, Charge.period_end, Charge.currency)
+    ):
         for i in _firsts_within(firsts, start, stop):
             bucket(start, stop)[i][currency] += int(amount)  # PostgreSQL sums bigints as numeric
 
@@ -102,31 +103,43 @@ def monthly_revenue(session: Session, *, now: datetime, months: int = 12) -> lis
     # a year at most and none is billed while stopped, so only stops since a year before the first
     # month can matter: a short list of ids, asked for in chunks that any SQLite accepts.
     recent = firsts[0] - YEAR
-    stopped = sorted(sub_id for sub_id, events in history.items()
-                     if any(action in STOPS and at > recent for at, action in events))
+    stopped = sorted(
+        sub_id for sub_id, events in history.items() if any(action in STOPS and at > recent for at, action in events)
+    )
     for chunk in range(0, len(stopped), CHUNK):
         for sub_id, start, stop, currency, amount in session.execute(
-                select(Charge.subscription_id, Charge.period_start, Charge.period_end, Charge.currency,
-                       Charge.amount).where(*in_force, Charge.subscription_id.in_(stopped[chunk:chunk + CHUNK]))):
+            select(
+                Charge.subscription_id, Charge.period_start, Charge.period_end, Charge.currency, Charge.amount
+            ).where(*in_force, Charge.subscription_id.in_(stopped[chunk : chunk + CHUNK]))
+        ):
             for i in _firsts_within(firsts, start, stop):
                 if not _paying(history[sub_id], firsts[i]):
                     bucket(start, stop)[i][currency] -= amount
 
     currencies = sorted({c for sums in monthly + annual for c in sums})
-    return [MonthFigures(month_start=first,
-                         mrr={c: monthly[i][c] + divide_half_up(annual[i][c], 12) for c in currencies},
-                         churned=len(churned[i]), started=len(started[i]))
-            for i, first in enumerate(firsts)]
+    return [
+        MonthFigures(
+            month_start=first,
+            mrr={c: monthly[i][c] + divide_half_up(annual[i][c], 12) for c in currencies},
+            churned=len(churned[i]),
+            started=len(started[i]),
+        )
+        for i, first in enumerate(firsts)
+    ]
 
 
 def _history(session: Session, *, before: datetime) -> dict[int, list[tuple[datetime, str]]]:
     """Each subscription's audit entries that start or stop its payments, oldest first."""
     history: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
     for sub_id, at, action in session.execute(
-            select(AuditEntry.entity_id, AuditEntry.at, AuditEntry.action)
-            .where(AuditEntry.entity == "subscriptions", AuditEntry.at < before,
-                   AuditEntry.action.in_(STARTS + RESUMES + STOPS + NOT_PAYING))
-            .order_by(AuditEntry.at, AuditEntry.id)):
+        select(AuditEntry.entity_id, AuditEntry.at, AuditEntry.action)
+        .where(
+            AuditEntry.entity == "subscriptions",
+            AuditEntry.at < before,
+            AuditEntry.action.in_(STARTS + RESUMES + STOPS + NOT_PAYING),
+        )
+        .order_by(AuditEntry.at, AuditEntry.id)
+    ):
         history[sub_id].append((at, action))
     return history
 

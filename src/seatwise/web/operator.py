@@ -63,8 +63,10 @@ def dashboard(request: Request, who: OperatorWho) -> HTMLResponse:
         customers = _customers(session)
     locale = language(request, who)
     title = gettext(locale, "Monthly recurring revenue and churn")
-    charts = [revenue_chart_svg(months=months, currency=c, locale=locale, title=f"{title} ({c})")
-              for c in sorted({c for m in months for c in m.mrr}) or ["EUR"]]
+    charts = [
+        revenue_chart_svg(months=months, currency=c, locale=locale, title=f"{title} ({c})")
+        for c in sorted({c for m in months for c in m.mrr}) or ["EUR"]
+    ]
     return render(request, "operator/dashboard.html", who=who, customers=customers, charts=charts)
 
 
@@ -73,15 +75,19 @@ def _customers(session: Session) -> list[dict]:
     counts = {
         org_id: {"active": active, "trial": trial, "ended": ended}
         for org_id, active, trial, ended in session.execute(
-            select(Subscription.org_id,
-                   func.sum(case((Subscription.status == Status.ACTIVE, 1), else_=0)),
-                   func.sum(case((Subscription.status == Status.TRIAL, 1), else_=0)),
-                   func.sum(case((Subscription.status.in_(("expired", "disabled", "deleted")), 1), else_=0)))
-            .group_by(Subscription.org_id))
+            select(
+                Subscription.org_id,
+                func.sum(case((Subscription.status == Status.ACTIVE, 1), else_=0)),
+                func.sum(case((Subscription.status == Status.TRIAL, 1), else_=0)),
+                func.sum(case((Subscription.status.in_(("expired", "disabled", "deleted")), 1), else_=0)),
+            ).group_by(Subscription.org_id)
+        )
     }
     empty = {"active": 0, "trial": 0, "ended": 0}
-    return [{"org": org, **counts.get(org.id, empty)}
-            for org in session.scalars(select(Organization).order_by(Organization.name))]
+    return [
+        {"org": org, **counts.get(org.id, empty)}
+        for org in session.scalars(select(Organization).order_by(Organization.name))
+    ]
 
 
 @router.get("/products")
@@ -107,8 +113,9 @@ def start_billing_run(request: Request, who: OperatorWho, form: Form) -> Respons
     with writing(request) as session:
         run = jobs.start(session, as_of=as_of, started_by=f"operator:{who.operator_id}", now=now(request))
     url, clock = request.app.state.database_url, request.app.state.clock
-    threading.Thread(target=jobs.perform, kwargs=dict(url=url, run_id=run.id, clock=clock), daemon=True,
-                     name=f"billing-run-{run.id}").start()
+    threading.Thread(
+        target=jobs.perform, kwargs=dict(url=url, run_id=run.id, clock=clock), daemon=True, name=f"billing-run-{run.id}"
+    ).start()
     return done(f"/operator/billing-runs/{run.id}", "run_started")
 
 
@@ -124,8 +131,12 @@ def billing_run(request: Request, who: OperatorWho, run_id: Id, fragment: bool =
 
 
 @router.get("/audit")
-def audit_log(request: Request, who: OperatorWho, org: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-              before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> HTMLResponse:
+def audit_log(
+    request: Request,
+    who: OperatorWho,
+    org: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> HTMLResponse:
     """The audit log, newest first, 100 entries a page, for one organisation or all."""
     with reading(request) as session:
         entries = events.latest(session, org_id=org, before_id=before, limit=100)

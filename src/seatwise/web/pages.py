@@ -25,8 +25,13 @@ from seatwise.i18n import LOCALES, N_, format_day, format_day_range, format_mone
 from seatwise.web import auth
 from seatwise.web.errors import ERROR_TEXT
 
-TEMPLATES = Environment(loader=PackageLoader("seatwise.web"), autoescape=select_autoescape(default=True),
-                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+TEMPLATES = Environment(
+    loader=PackageLoader("seatwise.web"),
+    autoescape=select_autoescape(default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 class SignInRequired(Exception):
@@ -66,10 +71,14 @@ def language(request: Request, who: auth.Principal | None) -> str:
     """The signed-in person's chosen language, else the browser's (Accept-Language), else English."""
     if who is not None and who.locale in LOCALES:
         return who.locale
-    wanted = [part.split(";")[0].strip().replace("-", "_")
-              for part in request.headers.get("accept-language", "").split(",") if part.strip()]
+    wanted = [
+        part.split(";")[0].strip().replace("-", "_")
+        for part in request.headers.get("accept-language", "").split(",")
+        if part.strip()
+    ]
     return negotiate_locale(wanted, list(LOCALES), sep="_") or (
-        next((w.split("_")[0] for w in wanted if w.split("_")[0] in LOCALES), "en"))
+        next((w.split("_")[0] for w in wanted if w.split("_")[0] in LOCALES), "en")
+    )
 
 
 def signed_in(request: Request) -> auth.Principal:
@@ -105,7 +114,9 @@ async def text_fields(request: Request) -> TextForm:
     """A posted form of text fields only (alone: the sign-in form, which comes before a session)."""
     data = await request.form()
     if any(not isinstance(value, str) for _key, value in data.multi_items()):
-        raise BadInput("files cannot be sent to the admin center: expected text fields only", code=ErrorCode.INVALID_VALUE)
+        raise BadInput(
+            "files cannot be sent to the admin center: expected text fields only", code=ErrorCode.INVALID_VALUE
+        )
     return cast(TextForm, data)
 
 
@@ -136,8 +147,9 @@ async def any_form(request: Request, who: Annotated[auth.Principal | None, Depen
 Page = Annotated[int, Query(ge=1, le=MAX_ID)]
 
 
-def render(request: Request, template: str, *, who: auth.Principal | None, status: int = 200,
-           **context: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, *, who: auth.Principal | None, status: int = 200, **context: Any
+) -> HTMLResponse:
     """A page in the reader's language, with what their role lets them do."""
     locale = language(request, who)
     actor, org_id = (who.actor, who.org_id) if who else (None, None)
@@ -147,17 +159,23 @@ def render(request: Request, template: str, *, who: auth.Principal | None, statu
     }
     notice = DONE_TEXT.get(request.query_params.get("done", ""))
     html = TEMPLATES.get_template(template).render(
-        request=request, who=who, locale=locale, can=can, path=request.url.path,
+        request=request,
+        who=who,
+        locale=locale,
+        can=can,
+        path=request.url.path,
         notice=gettext(locale, notice) if notice else None,
         _=partial(gettext, locale),
         money=lambda amount, currency=None: format_money(
-            amount if isinstance(amount, Money) else Money(amount, currency), locale),
+            amount if isinstance(amount, Money) else Money(amount, currency), locale
+        ),
         day=lambda at: format_day(at, locale),
         days=lambda start, end: format_day_range(start, end, locale),
         fill=lambda text, params: gettext(locale, text, **{k: _shown(v, locale) for k, v in params.items()}),
         # The operator, who has no organisation, may manage anyone (as may_manage_user says for them).
-        may_manage_user=lambda role: actor is not None and (
-            actor.is_operator or (org_id is not None and may_manage_user(actor, role, org_id))),
+        may_manage_user=lambda role: (
+            actor is not None and (actor.is_operator or (org_id is not None and may_manage_user(actor, role, org_id)))
+        ),
         **context,
     )
     return HTMLResponse(html, status_code=status)
@@ -225,5 +243,12 @@ def error_page(request: Request, exc: SeatwiseError) -> HTMLResponse:
     # A cancellation refused for the role is a decision (409) to the API; to a browser it is "forbidden".
     status = 403 if exc.code == "not_authorized" else exc.status
     back = same_site_path(request.headers.get("referer"), request)
-    return render(request, "error.html", who=who, status=status, message=message, code=exc.code,
-                  back=back if back != request.url.path else None)
+    return render(
+        request,
+        "error.html",
+        who=who,
+        status=status,
+        message=message,
+        code=exc.code,
+        back=back if back != request.url.path else None,
+    )

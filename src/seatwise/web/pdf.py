@@ -24,6 +24,7 @@ _COLUMNS = (96, 44, 15, 25)  # description, period, quantity, amount: the 180 mm
 
 def invoice_pdf(*, invoice: Invoice, lines: Sequence[Charge], org_name: str, locale: str) -> bytes:
     """The invoice with its lines as a PDF; the same invoice always gives the same bytes."""
+
     def _(msgid: str, **params: object) -> str:
         return gettext(locale, msgid, **params)
 
@@ -68,8 +69,15 @@ def invoice_pdf(*, invoice: Invoice, lines: Sequence[Charge], org_name: str, loc
     _pairs(pdf, facts)
     pdf.ln(6)
 
-    rows = [(_printable(line.description), _printable(format_day_range(line.period_start, line.period_end, locale)),
-             str(line.quantity), money(line.amount)) for line in lines]
+    rows = [
+        (
+            _printable(line.description),
+            _printable(format_day_range(line.period_start, line.period_end, locale)),
+            str(line.quantity),
+            money(line.amount),
+        )
+        for line in lines
+    ]
     pdf.set_font(FONT, "", 9)
     _lines_table(pdf, (_("Description"), _("Period"), _("Quantity"), _("Amount")), rows)
     pdf.set_font(FONT, "", 10)
@@ -114,8 +122,11 @@ def _lines_table(pdf: FPDF, heading: tuple[str, ...], rows: Sequence[tuple[str, 
     for row in rows:
         fits = pdf.get_string_width(row[0]) <= _COLUMNS[0] - 2 * pdf.c_margin
         # With output="LINES", multi_cell answers the lines alone (its annotation covers every output).
-        wrapped = [row[0]] if fits else cast(list[str], pdf.multi_cell(w=_COLUMNS[0], h=_LINE, text=row[0],
-                                                                       dry_run=True, output="LINES"))
+        wrapped = (
+            [row[0]]
+            if fits
+            else cast(list[str], pdf.multi_cell(w=_COLUMNS[0], h=_LINE, text=row[0], dry_run=True, output="LINES"))
+        )
         height = len(wrapped) * _LINE + 2 * _PAD
         if pdf.get_y() + height > pdf.page_break_trigger:
             pdf.add_page()
@@ -142,8 +153,15 @@ def _printable(text: str) -> str:
 _THIN_SPACES = str.maketrans({"\u2009": "\u00a0", "\u202f": "\u00a0"})
 
 
-def _pairs(pdf: FPDF, pairs: list[tuple[str, str]], *, x: float | None = None, label_width: float = 40,
-           value_width: float = 80, align: str = "L") -> None:
+def _pairs(
+    pdf: FPDF,
+    pairs: list[tuple[str, str]],
+    *,
+    x: float | None = None,
+    label_width: float = 40,
+    value_width: float = 80,
+    align: str = "L",
+) -> None:
     """Rows of a label and its value."""
     for label, value in pairs:
         pdf.set_x(pdf.l_margin if x is None else x)

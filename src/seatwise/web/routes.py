@@ -66,17 +66,41 @@ def _back(form: TextForm, request: Request, default: str) -> str:
 
 # --- signing in and out -----------------------------------------------------------------
 
-def signin_page(request: Request, *, operator: bool, error: str | None = None, status: int = 200,
-                email: str = "", back_to: str | None = None) -> HTMLResponse:
+
+def signin_page(
+    request: Request,
+    *,
+    operator: bool,
+    error: str | None = None,
+    status: int = 200,
+    email: str = "",
+    back_to: str | None = None,
+) -> HTMLResponse:
     """The sign-in form of the admin center or of the operator console, with a fresh sign-in cookie."""
     nonce = secrets.token_urlsafe(24)
     with reading(request) as session:
         token = auth.signin_form_token(session, nonce=nonce, now=now(request))
     back_to = back_to or same_site_path(request.query_params.get("next"), request) or ""
-    response = render(request, "signin.html", who=None, status=status, operator=operator, error=error, email=email,
-                      form_token=token, next=back_to)
-    response.set_cookie(auth.SIGNIN_COOKIE, nonce, max_age=int(auth.FORM_LIFETIME.total_seconds()), httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https", path="/")
+    response = render(
+        request,
+        "signin.html",
+        who=None,
+        status=status,
+        operator=operator,
+        error=error,
+        email=email,
+        form_token=token,
+        next=back_to,
+    )
+    response.set_cookie(
+        auth.SIGNIN_COOKIE,
+        nonce,
+        max_age=int(auth.FORM_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
     return response
 
 
@@ -85,23 +109,49 @@ def signin(request: Request, form: TextForm, *, operator: bool) -> Response:
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     target = same_site_path(form.get("next"), request)
     with reading(request) as session:
-        token_ok = auth.signin_form_token_ok(session, sent=form.get("form_token"),
-                                             nonce=request.cookies.get(auth.SIGNIN_COOKIE), now=now(request))
+        token_ok = auth.signin_form_token_ok(
+            session, sent=form.get("form_token"), nonce=request.cookies.get(auth.SIGNIN_COOKIE), now=now(request)
+        )
     if not token_ok:
-        return signin_page(request, operator=operator, status=403, email=email, back_to=target,
-                           error=N_("This form has expired. Please sign in again."))
+        return signin_page(
+            request,
+            operator=operator,
+            status=403,
+            email=email,
+            back_to=target,
+            error=N_("This form has expired. Please sign in again."),
+        )
     try:
         with writing(request) as session:
             cookie = auth.sign_in(session, email=email, password=password, operator=operator, now=now(request))
     except Refused:
-        return signin_page(request, operator=operator, status=429, email=email, back_to=target,
-                           error=N_("Too many wrong passwords. Try again in 15 minutes."))
+        return signin_page(
+            request,
+            operator=operator,
+            status=429,
+            email=email,
+            back_to=target,
+            error=N_("Too many wrong passwords. Try again in 15 minutes."),
+        )
     if cookie is None:
-        return signin_page(request, operator=operator, status=401, email=email, back_to=target,
-                           error=N_("Wrong e-mail address or password."))
+        return signin_page(
+            request,
+            operator=operator,
+            status=401,
+            email=email,
+            back_to=target,
+            error=N_("Wrong e-mail address or password."),
+        )
     response = RedirectResponse(target or ("/operator" if operator else "/"), status_code=303)
-    response.set_cookie(auth.COOKIE, cookie, max_age=int(auth.LIFETIME.total_seconds()), httponly=True,
-                        samesite="lax", secure=request.url.scheme == "https", path="/")
+    response.set_cookie(
+        auth.COOKIE,
+        cookie,
+        max_age=int(auth.LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
     response.delete_cookie(auth.SIGNIN_COOKIE, path="/")
     return response
 
@@ -119,8 +169,11 @@ def signin_post(request: Request, form: Annotated[TextForm, Depends(text_fields)
 
 
 @router.post("/signout")
-def signout(request: Request, who: Annotated[auth.Principal | None, Depends(anyone_signed_in)],
-            _form: Annotated[TextForm, Depends(any_form)]) -> Response:
+def signout(
+    request: Request,
+    who: Annotated[auth.Principal | None, Depends(anyone_signed_in)],
+    _form: Annotated[TextForm, Depends(any_form)],
+) -> Response:
     """End the session (customer admin or operator) and go back to sign-in."""
     if who is not None:
         with writing(request) as session:
@@ -131,8 +184,11 @@ def signout(request: Request, who: Annotated[auth.Principal | None, Depends(anyo
 
 
 @router.post("/language")
-def set_language(request: Request, who: Annotated[auth.Principal | None, Depends(anyone_signed_in)],
-                 form: Annotated[TextForm, Depends(any_form)]) -> Response:
+def set_language(
+    request: Request,
+    who: Annotated[auth.Principal | None, Depends(anyone_signed_in)],
+    form: Annotated[TextForm, Depends(any_form)],
+) -> Response:
     """Remember the signed-in person's language for every page."""
     if who is None:
         return RedirectResponse("/signin", status_code=303)
@@ -142,6 +198,7 @@ def set_language(request: Request, who: Annotated[auth.Principal | None, Depends
 
 
 # --- home and Billing > Your products -------------------------------------------------------
+
 
 @router.get("/")
 def home(request: Request, who: Who) -> HTMLResponse:
@@ -171,17 +228,22 @@ def subscription(request: Request, who: Who, sub_id: Id) -> HTMLResponse:
         row = views.row(session, sub=_visible(session, who, sub_id), now=now(request))
         credits = views.pending_credits(session, org_id=_org(who), sub_id=sub_id)
         methods = payments.list_payment_methods(session, org_id=_org(who))
-    return render(request, "subscription.html", who=who, row=row, timeline=views.timeline(row), credits=credits,
-                  methods=methods)
+    return render(
+        request, "subscription.html", who=who, row=row, timeline=views.timeline(row), credits=credits, methods=methods
+    )
 
 
 @router.get("/billing/subscriptions/{sub_id}/licenses")
 def licenses_preview(request: Request, who: Who, sub_id: Id, total: str = "") -> HTMLResponse:
     """The prorated charge or credit of a new licence count, shown before the admin confirms it."""
     with reading(request) as session:
-        plan = licenses.preview_total(session, sub_id=sub_id, total=_whole(total, field="licences",
-                                                                          code=ErrorCode.INVALID_SEATS),
-                                      actor=who.actor, now=now(request))
+        plan = licenses.preview_total(
+            session,
+            sub_id=sub_id,
+            total=_whole(total, field="licences", code=ErrorCode.INVALID_SEATS),
+            actor=who.actor,
+            now=now(request),
+        )
         row = views.row(session, sub=plan.subscription, now=now(request))
     return render(request, "licenses.html", who=who, row=row, plan=plan)
 
@@ -194,7 +256,9 @@ def licenses_set(request: Request, who: Who, form: Form, sub_id: Id) -> Response
     with writing(request) as session:
         plan = licenses.set_total(session, sub_id=sub_id, total=total, actor=who.actor, now=now(request))
         if shown is not None and plan.proration is not None and str(plan.proration.amount.amount) != shown:
-            raise Refused("the prorated amount changed since the preview: review it again", code=ErrorCode.PRICE_CHANGED)
+            raise Refused(
+                "the prorated amount changed since the preview: review it again", code=ErrorCode.PRICE_CHANGED
+            )
     return done(f"/billing/subscriptions/{sub_id}", "licenses_changed")
 
 
@@ -203,8 +267,7 @@ def recurring_billing(request: Request, who: Who, form: Form, sub_id: Id) -> Res
     """Turn recurring billing on or off."""
     enabled = form.get("enabled") == "on"
     with writing(request) as session:
-        subscriptions.set_recurring_billing(session, sub_id=sub_id, enabled=enabled, actor=who.actor,
-                                            now=now(request))
+        subscriptions.set_recurring_billing(session, sub_id=sub_id, enabled=enabled, actor=who.actor, now=now(request))
     return done(f"/billing/subscriptions/{sub_id}", "recurring_on" if enabled else "recurring_off")
 
 
@@ -217,6 +280,7 @@ def reactivate(request: Request, who: Who, _form: Form, sub_id: Id) -> Response:
 
 
 # --- Cancel subscription (R7–R10) --------------------------------------------------------------
+
 
 @router.get("/billing/subscriptions/{sub_id}/cancel")
 def cancel_page(request: Request, who: Who, sub_id: Id) -> HTMLResponse:
@@ -233,33 +297,64 @@ def cancel(request: Request, who: Who, form: Form, sub_id: Id) -> Response:
     """Cancel, if the decision still allows it."""
     comment = form.get("comment", "").strip() or None
     with writing(request) as session:
-        subscriptions.cancel(session, sub_id=sub_id, actor=who.actor, now=now(request),
-                             reason=form.get("reason") or None, comment=comment)
+        subscriptions.cancel(
+            session,
+            sub_id=sub_id,
+            actor=who.actor,
+            now=now(request),
+            reason=form.get("reason") or None,
+            comment=comment,
+        )
     return done(f"/billing/subscriptions/{sub_id}", "canceled")
 
 
 # --- users and licence assignments ---------------------------------------------------------------
 
+
 @router.get("/users")
-def users(request: Request, who: Who, page: Page = 1, q: str = "",
-          sub: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None, removed: bool = False) -> HTMLResponse:
+def users(
+    request: Request,
+    who: Who,
+    page: Page = 1,
+    q: str = "",
+    sub: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    removed: bool = False,
+) -> HTMLResponse:
     """Active users with their licences, or the users removed in the last 30 days."""
     with reading(request) as session:
-        listing = views.user_page(session, org_id=_org(who), page=page, now=now(request), query=q.strip()[:100],
-                                  sub_id=sub, removed=removed)
+        listing = views.user_page(
+            session, org_id=_org(who), page=page, now=now(request), query=q.strip()[:100], sub_id=sub, removed=removed
+        )
         choices = views.assignable(session, org_id=_org(who))
     filtered = next((c for c in choices if c.id == sub), None)
-    return render(request, "users.html", who=who, listing=listing, q=q, sub=sub, filtered=filtered,
-                  removed=removed, assignable=choices, roles=list(Role), Role=Role)
+    return render(
+        request,
+        "users.html",
+        who=who,
+        listing=listing,
+        q=q,
+        sub=sub,
+        filtered=filtered,
+        removed=removed,
+        assignable=choices,
+        roles=list(Role),
+        Role=Role,
+    )
 
 
 @router.post("/users")
 def add_user(request: Request, who: Who, form: Form) -> Response:
     """Add a user to the organisation."""
     with writing(request) as session:
-        organizations.add_user(session, org_id=_org(who), email=form.get("email", ""),
-                               name=form.get("name", "").strip() or None, role=form.get("role", "user"),
-                               actor=who.actor, now=now(request))
+        organizations.add_user(
+            session,
+            org_id=_org(who),
+            email=form.get("email", ""),
+            name=form.get("name", "").strip() or None,
+            role=form.get("role", "user"),
+            actor=who.actor,
+            now=now(request),
+        )
     return done("/users", "user_added")
 
 
@@ -306,6 +401,7 @@ def unassign(request: Request, who: Who, form: Form, user_id: Id, sub_id: Id) ->
 
 # --- Bills & payments -----------------------------------------------------------------------------
 
+
 @router.get("/billing/invoices")
 def invoices(request: Request, who: Who) -> HTMLResponse:
     """Invoices, newest first, and payment methods."""
@@ -334,10 +430,12 @@ def invoice_as_pdf(request: Request, who: Who, invoice_id: Id) -> Response:
     with reading(request) as session:
         found = _invoice(session, who, invoice_id)
         org = organizations.get_org(session, org_id=_org(who))
-        pdf = invoice_pdf(invoice=found, lines=billing.lines_of(session, invoice_id=invoice_id), org_name=org.name,
-                          locale=org.locale)
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{found.number}.pdf"'})
+        pdf = invoice_pdf(
+            invoice=found, lines=billing.lines_of(session, invoice_id=invoice_id), org_name=org.name, locale=org.locale
+        )
+    return Response(
+        pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{found.number}.pdf"'}
+    )
 
 
 @router.post("/billing/payment-methods")
@@ -345,8 +443,13 @@ def add_payment_method(request: Request, who: Who, form: Form) -> Response:
     """Add a card, or paying by invoice; the newest usable method is the one charged."""
     by_invoice = form.get("kind") == "invoice"
     with writing(request) as session:
-        payments.add_payment_method(session, org_id=_org(who), invoice=by_invoice,
-                                    card_number=None if by_invoice else form.get("card", ""),
-                                    expiry=None if by_invoice else form.get("expiry", ""), actor=who.actor,
-                                    now=now(request))
+        payments.add_payment_method(
+            session,
+            org_id=_org(who),
+            invoice=by_invoice,
+            card_number=None if by_invoice else form.get("card", ""),
+            expiry=None if by_invoice else form.get("expiry", ""),
+            actor=who.actor,
+            now=now(request),
+        )
     return done(_back(form, request, "/billing/invoices"), "payment_method_added")

@@ -46,8 +46,12 @@ class Row:
 
 def states_at(session: Session, subs: list[Subscription], *, now: datetime) -> dict[int, Lifecycle]:
     """Each subscription's state at `now`; only those with a transition due are advanced."""
-    return {s.id: subscriptions.state_at(session, sub=s, now=now) if s.next_event_at and s.next_event_at <= now
-            else subscriptions.lifecycle_of(s) for s in subs}
+    return {
+        s.id: subscriptions.state_at(session, sub=s, now=now)
+        if s.next_event_at and s.next_event_at <= now
+        else subscriptions.lifecycle_of(s)
+        for s in subs
+    }
 
 
 PRODUCTS_PAGE = 100
@@ -75,19 +79,32 @@ def product_rows(session: Session, *, org_id: int, now: datetime, page: int = 1)
     total = session.execute(select(func.count()).select_from(Subscription).where(where)).scalar_one()
     pages = max(1, -(-total // PRODUCTS_PAGE))
     page = min(page, pages)
-    subs = list(session.scalars(select(Subscription).where(where)
-                                .order_by(Subscription.status == Status.DELETED, Subscription.id)
-                                .offset((page - 1) * PRODUCTS_PAGE).limit(PRODUCTS_PAGE)))
+    subs = list(
+        session.scalars(
+            select(Subscription)
+            .where(where)
+            .order_by(Subscription.status == Status.DELETED, Subscription.id)
+            .offset((page - 1) * PRODUCTS_PAGE)
+            .limit(PRODUCTS_PAGE)
+        )
+    )
     return ProductPage(_rows(session, subs, now=now), page, pages)
 
 
 def _rows_that_may_need_attention(session: Session, *, org_id: int, now: datetime) -> list[Row]:
     # Trials, lapsed subscriptions and those with a transition due; an active one between its
     # renewals needs nothing, and an organisation may have a thousand of them.
-    subs = list(session.scalars(select(Subscription).where(
-        Subscription.org_id == org_id,
-        Subscription.status.in_((Status.TRIAL, Status.EXPIRED, Status.DISABLED)) | (Subscription.next_event_at <= now),
-    ).order_by(Subscription.id)))
+    subs = list(
+        session.scalars(
+            select(Subscription)
+            .where(
+                Subscription.org_id == org_id,
+                Subscription.status.in_((Status.TRIAL, Status.EXPIRED, Status.DISABLED))
+                | (Subscription.next_event_at <= now),
+            )
+            .order_by(Subscription.id)
+        )
+    )
     return _rows(session, subs, now=now)
 
 
@@ -104,19 +121,28 @@ class Choice:
 def assignable(session: Session, *, org_id: int) -> list[Choice]:
     """Subscriptions on which licences can be assigned (trial, active, expired), with their counts, in one query."""
     held = (Assignment.subscription_id == Subscription.id) & Assignment.suspended_at.is_(None)
-    return [Choice(*row) for row in session.execute(
-        select(Subscription.id, Product.name, Subscription.seats, func.count(Assignment.id))
-        .join(Product, Product.id == Subscription.product_id)
-        .outerjoin(Assignment, held)
-        .where(Subscription.org_id == org_id, Subscription.status.in_(ASSIGNABLE))
-        .group_by(Subscription.id, Product.name, Subscription.seats)
-        .order_by(Subscription.id))]
+    return [
+        Choice(*row)
+        for row in session.execute(
+            select(Subscription.id, Product.name, Subscription.seats, func.count(Assignment.id))
+            .join(Product, Product.id == Subscription.product_id)
+            .outerjoin(Assignment, held)
+            .where(Subscription.org_id == org_id, Subscription.status.in_(ASSIGNABLE))
+            .group_by(Subscription.id, Product.name, Subscription.seats)
+            .order_by(Subscription.id)
+        )
+    ]
 
 
 def row(session: Session, *, sub: Subscription, now: datetime) -> Row:
     """One subscription as its details page shows it."""
-    return Row(sub, subscriptions.product_of(session, sub), subscriptions.state_at(session, sub=sub, now=now),
-               subscriptions.assigned_count(session, sub_id=sub.id), subscriptions.unit_price(sub))
+    return Row(
+        sub,
+        subscriptions.product_of(session, sub),
+        subscriptions.state_at(session, sub=sub, now=now),
+        subscriptions.assigned_count(session, sub_id=sub.id),
+        subscriptions.unit_price(sub),
+    )
 
 
 def timeline(row: Row) -> list[tuple[str, datetime]]:
@@ -126,7 +152,8 @@ def timeline(row: Row) -> list[tuple[str, datetime]]:
     if sub.trial_end is not None:
         dates.append((N_("Trial ends") if state.status is Status.TRIAL else N_("Trial ended"), sub.trial_end))
     if state.status in (Status.ACTIVE, Status.EXPIRED, Status.DISABLED) and not (
-            sub.started_as_trial and state.current_period.start < (sub.trial_end or state.current_period.start)):
+        sub.started_as_trial and state.current_period.start < (sub.trial_end or state.current_period.start)
+    ):
         dates.append((N_("Current period starts"), state.current_period.start))
     if state.status is Status.ACTIVE:
         dates.append((N_("Next billing date") if state.recurring_billing else N_("Ends on"), state.current_period.end))
@@ -152,14 +179,18 @@ class Credit:
 
 def pending_credits(session: Session, *, org_id: int, sub_id: int | None = None) -> list[Credit]:
     """Credits waiting for their billing date."""
-    query = (select(Charge, Product.name).join(Subscription, Subscription.id == Charge.subscription_id)
-             .join(Product, Product.id == Subscription.product_id)
-             .where(Charge.org_id == org_id, Charge.invoice_id.is_(None), Charge.amount < 0)
-             .order_by(Charge.bill_on, Charge.id))
+    query = (
+        select(Charge, Product.name)
+        .join(Subscription, Subscription.id == Charge.subscription_id)
+        .join(Product, Product.id == Subscription.product_id)
+        .where(Charge.org_id == org_id, Charge.invoice_id.is_(None), Charge.amount < 0)
+        .order_by(Charge.bill_on, Charge.id)
+    )
     if sub_id is not None:
         query = query.where(Charge.subscription_id == sub_id)
-    return [Credit(c.subscription_id, name, Money(-c.amount, c.currency), c.bill_on)
-            for c, name in session.execute(query)]
+    return [
+        Credit(c.subscription_id, name, Money(-c.amount, c.currency), c.bill_on) for c, name in session.execute(query)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,29 +211,55 @@ def attention(session: Session, *, org_id: int, now: datetime) -> list[Attention
     for r in _rows_that_may_need_attention(session, org_id=org_id, now=now):
         href = f"/billing/subscriptions/{r.sub.id}"
         if r.state.status is Status.TRIAL:
-            text = (N_("Your trial of {product} becomes a paid subscription on {date}.")
-                    if r.state.recurring_billing and converts
-                    else N_("Your trial of {product} ends on {date}. Add a payment method to keep it."))
+            text = (
+                N_("Your trial of {product} becomes a paid subscription on {date}.")
+                if r.state.recurring_billing and converts
+                else N_("Your trial of {product} ends on {date}. Add a payment method to keep it.")
+            )
             assert r.state.trial_end is not None  # a trial always has its end
-            items.append(Attention("trial_ending", text, {"product": r.product.name, "date": r.state.trial_end},
-                                   href, urgent=(r.state.trial_end - now).days < 7))
+            items.append(
+                Attention(
+                    "trial_ending",
+                    text,
+                    {"product": r.product.name, "date": r.state.trial_end},
+                    href,
+                    urgent=(r.state.trial_end - now).days < 7,
+                )
+            )
         elif r.state.status in (Status.EXPIRED, Status.DISABLED):
             deleted_on = deletion_date(r.state)
             assert deleted_on is not None  # an expired or disabled subscription always has one
-            items.append(Attention("deletion_coming",
-                                   N_("{product} will be deleted on {date}. Reactivate it to keep it."),
-                                   {"product": r.product.name, "date": deleted_on}, href,
-                                   urgent=(deleted_on - now).days < 14))
-    for invoice in session.scalars(select(Invoice).where(
-            Invoice.org_id == org_id, Invoice.status == InvoiceStatus.OPEN).order_by(Invoice.due_at)):
+            items.append(
+                Attention(
+                    "deletion_coming",
+                    N_("{product} will be deleted on {date}. Reactivate it to keep it."),
+                    {"product": r.product.name, "date": deleted_on},
+                    href,
+                    urgent=(deleted_on - now).days < 14,
+                )
+            )
+    for invoice in session.scalars(
+        select(Invoice).where(Invoice.org_id == org_id, Invoice.status == InvoiceStatus.OPEN).order_by(Invoice.due_at)
+    ):
         owed = Money(invoice.amount_due - invoice.amount_paid, invoice.currency)
-        items.append(Attention("unpaid_invoice", N_("Invoice {number} of {amount} is due on {date}."),
-                               {"number": invoice.number, "amount": owed, "date": invoice.due_at},
-                               f"/billing/invoices/{invoice.id}", urgent=invoice.due_at < now))
+        items.append(
+            Attention(
+                "unpaid_invoice",
+                N_("Invoice {number} of {amount} is due on {date}."),
+                {"number": invoice.number, "amount": owed, "date": invoice.due_at},
+                f"/billing/invoices/{invoice.id}",
+                urgent=invoice.due_at < now,
+            )
+        )
     for credit in pending_credits(session, org_id=org_id):
-        items.append(Attention("credit_coming", N_("A credit of {amount} for {product} comes back by {date}."),
-                               {"amount": credit.amount, "product": credit.product_name, "date": credit.by},
-                               f"/billing/subscriptions/{credit.subscription_id}"))
+        items.append(
+            Attention(
+                "credit_coming",
+                N_("A credit of {amount} for {product} comes back by {date}."),
+                {"amount": credit.amount, "product": credit.product_name, "date": credit.by},
+                f"/billing/subscriptions/{credit.subscription_id}",
+            )
+        )
     return sorted(items, key=lambda i: (not i.urgent, i.kind))
 
 
@@ -220,8 +277,16 @@ class UserPage:
 PAGE_SIZE = 50
 
 
-def user_page(session: Session, *, org_id: int, page: int, now: datetime, query: str = "",
-              sub_id: int | None = None, removed: bool = False) -> UserPage:
+def user_page(
+    session: Session,
+    *,
+    org_id: int,
+    page: int,
+    now: datetime,
+    query: str = "",
+    sub_id: int | None = None,
+    removed: bool = False,
+) -> UserPage:
     """Active users of the organisation, or those removed in the last 30 days, 50 a page, searched by name or e-mail."""
     restorable = User.removed_at > now - timedelta(days=RESTORE_DAYS)
     where = [User.org_id == org_id, restorable if removed else User.removed_at.is_(None)]
@@ -229,20 +294,29 @@ def user_page(session: Session, *, org_id: int, page: int, now: datetime, query:
         pattern = f"%{query.lower()}%"
         where.append(func.lower(User.name).like(pattern) | User.email.like(pattern))
     if sub_id is not None:
-        where.append(User.id.in_(select(Assignment.user_id).where(
-            Assignment.subscription_id == sub_id, Assignment.suspended_at.is_(None))))
+        where.append(
+            User.id.in_(
+                select(Assignment.user_id).where(
+                    Assignment.subscription_id == sub_id, Assignment.suspended_at.is_(None)
+                )
+            )
+        )
     total = session.execute(select(func.count()).select_from(User).where(*where)).scalar_one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(page, 1), pages)
-    users = list(session.scalars(select(User).where(*where).order_by(User.name, User.id)
-                                 .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    users = list(
+        session.scalars(
+            select(User).where(*where).order_by(User.name, User.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+        )
+    )
     licenses: dict[int, list[tuple[int, str]]] = {u.id: [] for u in users}
     if users:
         for user_id, sid, name in session.execute(
-                select(Assignment.user_id, Assignment.subscription_id, Product.name)
-                .join(Subscription, Subscription.id == Assignment.subscription_id)
-                .join(Product, Product.id == Subscription.product_id)
-                .where(Assignment.user_id.in_(list(licenses)), Assignment.suspended_at.is_(None))
-                .order_by(Assignment.subscription_id)):
+            select(Assignment.user_id, Assignment.subscription_id, Product.name)
+            .join(Subscription, Subscription.id == Assignment.subscription_id)
+            .join(Product, Product.id == Subscription.product_id)
+            .where(Assignment.user_id.in_(list(licenses)), Assignment.suspended_at.is_(None))
+            .order_by(Assignment.subscription_id)
+        ):
             licenses[user_id].append((sid, name))
     return UserPage(users, licenses, total, page, pages)

@@ -33,6 +33,7 @@ def add_endpoint(caller: Caller, body: EndpointIn, request: Request) -> NewEndpo
     if org_id is not None:
         check_visible_org(org_id=org_id, actor=caller)
     with db.unit_of_work(request.app.state.database_url) as session:
-        endpoint = service.add_endpoint(session, org_id=org_id, url=body.url, actor=caller,
-                                        now=request.app.state.clock.now())
+        endpoint = service.add_endpoint(
+            session, org_id=org_id, url=body.url, actor=caller, now=request.app.state.clock.now()
+        )
         return NewEndpointOut.of(endpoint)

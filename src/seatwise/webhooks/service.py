@@ -29,8 +29,15 @@ from seatwise.organizations.service import get_org
 from seatwise.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 # Waits after each failed attempt (Standard Webhooks' suggested schedule); then it is given up.
-RETRY_AFTER = (timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
-               timedelta(hours=5), timedelta(hours=10), timedelta(hours=10))
+RETRY_AFTER = (
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
+)
 TIMEOUT_SECONDS = 10
 LEASE = timedelta(seconds=TIMEOUT_SECONDS + 20)  # a claimed attempt nobody recorded by then is made again
 
@@ -46,11 +53,17 @@ def add_endpoint(session: Session, *, org_id: int | None, url: str, actor: Actor
         require(actor, Permission.MANAGE_BILLING, org_id)
         require(actor, Permission.MANAGE_USERS, org_id)
     if not _valid_url(url):
-        raise BadInput(f"invalid webhook URL {url!r}: expected an http:// or https:// URL with a host",
-                       code=ErrorCode.INVALID_URL)
+        raise BadInput(
+            f"invalid webhook URL {url!r}: expected an http:// or https:// URL with a host", code=ErrorCode.INVALID_URL
+        )
     last = session.scalar(select(func.max(Event.id))) or 0
-    endpoint = WebhookEndpoint(org_id=org_id, url=url, created_at=now, first_event_id=last + 1,
-                               secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())
+    endpoint = WebhookEndpoint(
+        org_id=org_id,
+        url=url,
+        created_at=now,
+        first_event_id=last + 1,
+        secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    )
     session.add(endpoint)
     session.flush()
     return endpoint
@@ -82,8 +95,13 @@ def list_endpoints(session: Session, *, actor: Actor, after: int | None, limit: 
 
 def payload(event: Event) -> dict:
     """What an endpoint receives, and `GET /v1/events` lists: the Standard Webhooks shape."""
-    return {"id": event.id, "type": event.type, "org_id": event.org_id,
-            "timestamp": event.occurred_at.isoformat(), "data": event.data}
+    return {
+        "id": event.id,
+        "type": event.type,
+        "org_id": event.org_id,
+        "timestamp": event.occurred_at.isoformat(),
+        "data": event.data,
+    }
 
 
 def sign(secret: str, *, message_id: str, timestamp: int, body: bytes) -> str:
@@ -95,15 +113,31 @@ def sign(secret: str, *, message_id: str, timestamp: int, body: bytes) -> str:
 
 def queue(session: Session, *, now: datetime, limit: int = 1000) -> int:
     """Queue undispatched events for the endpoints that listen to them; returns how many events."""
-    events = list(session.scalars(select(Event).where(Event.dispatched.is_(False)).order_by(Event.id)
-                                  .limit(limit).with_for_update(skip_locked=True)))
+    events = list(
+        session.scalars(
+            select(Event)
+            .where(Event.dispatched.is_(False))
+            .order_by(Event.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
     if not events:
         return 0
     endpoints = list(session.scalars(select(WebhookEndpoint)))
-    session.add_all(WebhookDelivery(endpoint_id=endpoint.id, event_id=event.id, org_id=event.org_id, status="pending",
-                                    attempts=0, next_attempt_at=now)
-                    for event in events for endpoint in endpoints
-                    if endpoint.org_id in (None, event.org_id) and event.id >= endpoint.first_event_id)
+    session.add_all(
+        WebhookDelivery(
+            endpoint_id=endpoint.id,
+            event_id=event.id,
+            org_id=event.org_id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+        )
+        for event in events
+        for endpoint in endpoints
+        if endpoint.org_id in (None, event.org_id) and event.id >= endpoint.first_event_id
+    )
     session.execute(update(Event).where(Event.id.in_([e.id for e in events])).values(dispatched=True))
     return len(events)
 
@@ -138,12 +172,23 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
 def next_due(session: Session, *, now: datetime) -> WebhookDelivery | None:
     """The oldest delivery that is due and heads its endpoint's queue for its organisation, locked."""
     earlier = aliased(WebhookDelivery)
-    blocked = (select(earlier.id).where(earlier.endpoint_id == WebhookDelivery.endpoint_id,
-                                        earlier.org_id == WebhookDelivery.org_id, earlier.status == "pending",
-                                        earlier.event_id < WebhookDelivery.event_id).exists())
-    return session.scalar(select(WebhookDelivery).where(
-        WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now, ~blocked)
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(1).with_for_update(skip_locked=True))
+    blocked = (
+        select(earlier.id)
+        .where(
+            earlier.endpoint_id == WebhookDelivery.endpoint_id,
+            earlier.org_id == WebhookDelivery.org_id,
+            earlier.status == "pending",
+            earlier.event_id < WebhookDelivery.event_id,
+        )
+        .exists()
+    )
+    return session.scalar(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now, ~blocked)
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -169,10 +214,18 @@ def claim(session: Session, *, now: datetime) -> Claim | None:
     body = json.dumps(payload(event), separators=(",", ":")).encode()
     message_id, timestamp = f"evt_{event.id}", int(now.timestamp())
     delivery.next_attempt_at = now + LEASE
-    return Claim(delivery.id, endpoint.url, body, {
-        "content-type": "application/json", "user-agent": "Seatwise-Webhooks/1",
-        "webhook-id": message_id, "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(endpoint.secret, message_id=message_id, timestamp=timestamp, body=body)})
+    return Claim(
+        delivery.id,
+        endpoint.url,
+        body,
+        {
+            "content-type": "application/json",
+            "user-agent": "Seatwise-Webhooks/1",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(endpoint.secret, message_id=message_id, timestamp=timestamp, body=body),
+        },
+    )
 
 
 def record(session: Session, *, delivery_id: int, answer: Answer, now: datetime) -> None:
@@ -191,6 +244,8 @@ def record(session: Session, *, delivery_id: int, answer: Answer, now: datetime)
 
 def deliveries(session: Session, *, endpoint_id: int) -> list[WebhookDelivery]:
     """An endpoint's deliveries, oldest event first."""
-    return list(session.scalars(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
-                                .order_by(WebhookDelivery.event_id)))
-
+    return list(
+        session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id).order_by(WebhookDelivery.event_id)
+        )
+    )

@@ -36,8 +36,9 @@ def run_once(url: str, *, clock: Clock, send: Sender = post, limit: int = 1000) 
     return attempts
 
 
-def run(url: str, *, clock: Clock, stop: threading.Event, idle: timedelta = timedelta(seconds=1),
-        send: Sender = post) -> None:
+def run(
+    url: str, *, clock: Clock, stop: threading.Event, idle: timedelta = timedelta(seconds=1), send: Sender = post
+) -> None:
     """Deliver until `stop` is set, resting `idle` whenever nothing is due; survives its own failures."""
     while not stop.is_set():
         try:
@@ -52,6 +53,7 @@ def run(url: str, *, clock: Clock, stop: threading.Event, idle: timedelta = time
 def start_thread(url: str, *, clock: Clock) -> threading.Event:
     """Run the worker in a daemon thread of this process; set the returned event to stop it."""
     stop = threading.Event()
-    threading.Thread(target=run, args=(url,), kwargs={"clock": clock, "stop": stop}, name="seatwise-worker",
-                     daemon=True).start()
+    threading.Thread(
+        target=run, args=(url,), kwargs={"clock": clock, "stop": stop}, name="seatwise-worker", daemon=True
+    ).start()
     return stop
