@@ -171,7 +171,7 @@ def assigned_counts(session: Session, *, sub_ids: list[int]) -> dict[int, int]:
         .group_by(Assignment.subscription_id)
     )
     counts = dict.fromkeys(sub_ids, 0)
-    counts.update(dict(rows))
+    counts.update(rows.tuples().all())
     return counts
 
 
