@@ -171,7 +171,8 @@ def assigned_counts(session: Session, *, sub_ids: list[int]) -> dict[int, int]:
         .group_by(Assignment.subscription_id)
     )
     counts = dict.fromkeys(sub_ids, 0)
-    counts.update(rows.tuples().all())
+    for sub_id, n in rows:
+        counts[sub_id] = n
     return counts
 
 
