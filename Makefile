@@ -10,14 +10,38 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CHROMIUM ?= /usr/bin/chromium
 FONT    := /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf
 
-.PHONY: run test install system-packages pg-check bench clean
+UV_VERSION := 0.13.9
+UV     := $(BIN)/uv
+UV_PIP := $(UV) pip --quiet
+LOCK   := requirements.lock
+# Every dependency (runtime and the test extra) at the exact version in $(LOCK), for this Python on Linux x86_64.
+LOCK_TARGET := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
+
+.PHONY: run test install lock lock-upgrade system-packages pg-check bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The venv and a pinned uv in it; a new UV_VERSION makes a new venv.
+$(VENV)/.uv-$(UV_VERSION):
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	touch $@
+
+# Exactly the locked set (uv pip sync removes anything else), then Seatwise itself, editable, without
+# letting it pull in anything: a fresh clone gets the same Babel as everyone else.
+$(STAMP): $(LOCK) pyproject.toml $(VENV)/.uv-$(UV_VERSION)
+	$(UV_PIP) sync --python $(BIN)/python $(LOCK)
+	$(UV_PIP) install --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
+
+# Re-resolve after a change to pyproject.toml, keeping every pin that still fits.
+lock: $(VENV)/.uv-$(UV_VERSION)
+	$(UV) pip compile --quiet pyproject.toml --extra test $(LOCK_TARGET) -o $(LOCK)
+
+# Every dependency at its newest release that pyproject.toml allows.
+lock-upgrade: $(VENV)/.uv-$(UV_VERSION)
+	$(UV) pip compile --quiet --upgrade pyproject.toml --extra test $(LOCK_TARGET) -o $(LOCK)
 
 # Debian's Chromium for the browser tests (Playwright's own download cannot work here) and the
 # Liberation Sans font the invoice PDFs are set in.
