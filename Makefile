@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+JOBS   ?= $(shell nproc)
 
 CHROMIUM ?= /usr/bin/chromium
 FONT    := /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf
@@ -57,14 +58,18 @@ run: $(STAMP) system-packages
 	$(BIN)/seatwise demo seed
 	$(BIN)/seatwise serve --host $(HOST) --port $(PORT)
 
-# The suite runs on SQLite and on PostgreSQL; without PostgreSQL it fails, it never skips.
+# The suite runs on SQLite and on PostgreSQL; without PostgreSQL it fails, it never skips. Only the server
+# must be there: the tests make their databases through its `postgres` maintenance database.
 pg-check: $(STAMP)
 	@$(BIN)/python -c "import psycopg, sys; \
-	psycopg.connect('$(PG_URL)', connect_timeout=5).close()" 2>/dev/null \
+	psycopg.connect('$(PG_URL)', dbname='postgres', connect_timeout=5).close()" 2>/dev/null \
 	|| { echo "error: PostgreSQL is not reachable at $(PG_URL); the tests need it (start it and run again)" >&2; exit 1; }
 
+# One pytest-xdist worker per core, each on its own SQLite files and its own PostgreSQL database
+# (<db>_gw0, <db>_gw1…, made and dropped by the session); the tests of one xdist_group share a worker.
 test: $(STAMP) system-packages pg-check
-	SEATWISE_TEST_PG_URL='$(subst postgresql:,postgresql+psycopg:,$(PG_URL))' $(BIN)/python -m pytest -q
+	SEATWISE_TEST_PG_URL='$(subst postgresql:,postgresql+psycopg:,$(PG_URL))' $(BIN)/python -m pytest -q \
+		-n $(JOBS) --dist loadgroup
 
 clean:
 	rm -rf $(VENV) seatwise.db seatwise.db-wal seatwise.db-shm .pytest_cache .hypothesis

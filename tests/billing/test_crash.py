@@ -386,6 +386,10 @@ def _assert_same(clean: dict, killed: dict) -> None:
 
 # --- the tests -----------------------------------------------------------------------------------------
 
+# Under pytest-xdist all four run on one worker, which builds the dataset once.
+pytestmark = pytest.mark.xdist_group("crash")
+
+
 @contextmanager
 def two_copies(db_url: str, dataset: Path, tmp_path: Path, labels: tuple[str, str]) -> Iterator[tuple[str, str]]:
     """Two databases of the test's kind, each holding the dataset; PostgreSQL's are dropped afterwards."""
