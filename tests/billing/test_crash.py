@@ -104,9 +104,9 @@ def build(url: str, *, orgs: int = ORGS) -> None:
 
 # --- copies of a database --------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dataset(sqlite_template, tmp_path_factory) -> Path:
-    """The dataset, built once per module through the services, as a SQLite file."""
+    """The dataset, built once per test session (per xdist worker) through the services, as a SQLite file."""
     path = tmp_path_factory.mktemp("crash") / "dataset.db"
     _sqlite_copy(Path(sqlite_template), path)
     url = f"sqlite:///{path}"
