@@ -32,7 +32,7 @@ $(VENV)/.uv-$(UV_VERSION):
 # Exactly the locked set (uv pip sync removes anything else), then Seatwise itself, editable, without
 # letting it pull in anything: a fresh clone gets the same Babel as everyone else.
 $(STAMP): $(LOCK) pyproject.toml $(VENV)/.uv-$(UV_VERSION)
-	$(UV_PIP) sync --python $(BIN)/python $(LOCK)
+	$(UV_PIP) sync --python $(BIN)/python --compile-bytecode $(LOCK)
 	$(UV_PIP) install --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
@@ -67,7 +67,10 @@ pg-check: $(STAMP)
 
 # One pytest-xdist worker per core, each on its own SQLite files and its own PostgreSQL database
 # (<db>_gw0, <db>_gw1…, made and dropped by the session); the tests of one xdist_group share a worker.
+# Bytecode is written even where PYTHONDONTWRITEBYTECODE is set: the suite starts a hundred Python
+# processes (CLI, servers, billing runs killed on purpose), and each would compile Seatwise anew.
 test: $(STAMP) system-packages pg-check
+	env -u PYTHONDONTWRITEBYTECODE \
 	SEATWISE_TEST_PG_URL='$(subst postgresql:,postgresql+psycopg:,$(PG_URL))' $(BIN)/python -m pytest -q \
 		-n $(JOBS) --dist loadgroup
 
