@@ -145,5 +145,10 @@ def page(browser, lang):
 
 def shoot(page, name: str, lang: str) -> None:
     """Keep a screenshot of the page for docs/screenshots (the README shows them)."""
+    from playwright.sync_api import Error
+
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-{lang}.png"), full_page=True)
+    try:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{lang}.png"), full_page=True)
+    except Error:  # a busy Chromium sometimes cannot capture a tall page ("Unable to capture screenshot")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{lang}.png"), full_page=True)
