@@ -6,18 +6,43 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+JOBS   ?= $(shell nproc)
 
 CHROMIUM ?= /usr/bin/chromium
 FONT    := /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf
 
-.PHONY: run test install system-packages pg-check bench clean
+UV_VERSION := 0.13.9
+UV     := $(BIN)/uv
+UV_PIP := $(UV) pip --quiet
+LOCK   := requirements.lock
+# Every dependency (runtime and the test extra) at the exact version in $(LOCK), for this Python on Linux x86_64.
+LOCK_TARGET := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
+
+.PHONY: run test install lock lock-upgrade system-packages pg-check bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The venv and a pinned uv in it; a new UV_VERSION makes a new venv.
+$(VENV)/.uv-$(UV_VERSION):
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	touch $@
+
+# Exactly the locked set (uv pip sync removes anything else), then Seatwise itself, editable, without
+# letting it pull in anything: a fresh clone gets the same Babel as everyone else.
+$(STAMP): $(LOCK) pyproject.toml $(VENV)/.uv-$(UV_VERSION)
+	$(UV_PIP) sync --python $(BIN)/python --compile-bytecode $(LOCK)
+	$(UV_PIP) install --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
+
+# Re-resolve after a change to pyproject.toml, keeping every pin that still fits.
+lock: $(VENV)/.uv-$(UV_VERSION)
+	$(UV) pip compile --quiet pyproject.toml --extra test $(LOCK_TARGET) -o $(LOCK)
+
+# Every dependency at its newest release that pyproject.toml allows.
+lock-upgrade: $(VENV)/.uv-$(UV_VERSION)
+	$(UV) pip compile --quiet --upgrade pyproject.toml --extra test $(LOCK_TARGET) -o $(LOCK)
 
 # Debian's Chromium for the browser tests (Playwright's own download cannot work here) and the
 # Liberation Sans font the invoice PDFs are set in.
@@ -33,14 +58,21 @@ run: $(STAMP) system-packages
 	$(BIN)/seatwise demo seed
 	$(BIN)/seatwise serve --host $(HOST) --port $(PORT)
 
-# The suite runs on SQLite and on PostgreSQL; without PostgreSQL it fails, it never skips.
+# The suite runs on SQLite and on PostgreSQL; without PostgreSQL it fails, it never skips. Only the server
+# must be there: the tests make their databases through its `postgres` maintenance database.
 pg-check: $(STAMP)
 	@$(BIN)/python -c "import psycopg, sys; \
-	psycopg.connect('$(PG_URL)', connect_timeout=5).close()" 2>/dev/null \
+	psycopg.connect('$(PG_URL)', dbname='postgres', connect_timeout=5).close()" 2>/dev/null \
 	|| { echo "error: PostgreSQL is not reachable at $(PG_URL); the tests need it (start it and run again)" >&2; exit 1; }
 
+# One pytest-xdist worker per core, each on its own SQLite files and its own PostgreSQL database
+# (<db>_gw0, <db>_gw1…, made and dropped by the session); the tests of one xdist_group share a worker.
+# Bytecode is written even where PYTHONDONTWRITEBYTECODE is set: the suite starts a hundred Python
+# processes (CLI, servers, billing runs killed on purpose), and each would compile Seatwise anew.
 test: $(STAMP) system-packages pg-check
-	SEATWISE_TEST_PG_URL='$(subst postgresql:,postgresql+psycopg:,$(PG_URL))' $(BIN)/python -m pytest -q
+	env -u PYTHONDONTWRITEBYTECODE \
+	SEATWISE_TEST_PG_URL='$(subst postgresql:,postgresql+psycopg:,$(PG_URL))' $(BIN)/python -m pytest -q \
+		-n $(JOBS) --dist loadgroup
 
 clean:
 	rm -rf $(VENV) seatwise.db seatwise.db-wal seatwise.db-shm .pytest_cache .hypothesis

@@ -5,16 +5,30 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from seatwise import db, handlers  # noqa: F401  (the reactions to domain events, as every process loads them)
 from seatwise.models import AuditEntry  # noqa: F401  (loads every table)
 
-PG_URL = os.environ.get("SEATWISE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BASE_PG_URL = os.environ.get("SEATWISE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)  # a Sunday morning; November has 30 days
+
+
+def _worker_pg_url(base: str) -> str:
+    """This process's PostgreSQL database: the given one, or `<db>_gw0`, `<db>_gw1`… under pytest-xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return base
+    url = make_url(base)
+    return url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)
+
+
+PG_URL = _worker_pg_url(BASE_PG_URL)
 
 
 @pytest.fixture(scope="session")
@@ -26,21 +40,58 @@ def sqlite_template(tmp_path_factory) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The PostgreSQL test database, migrated from scratch once per test session."""
-    engine = create_engine(PG_URL)
+def _maintenance(url: str):
+    """An engine on the server's `postgres` database, outside any transaction, for CREATE and DROP DATABASE."""
+    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def _recreate_database(url: str) -> None:
+    """An empty database of this name; one left over by a killed run is dropped first."""
+    name = make_url(url).database
+    admin = _maintenance(url)
     try:
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    except Exception as exc:  # the suite must not pass without PostgreSQL
-        pytest.fail(f"PostgreSQL at {PG_URL} is unreachable ({exc.__class__.__name__}); start it and run again",
-                    pytrace=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
-        engine.dispose()
+        admin.dispose()
+
+
+def _drop_database(url: str) -> None:
+    db.engine_for(url).dispose()
+    admin = _maintenance(url)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The PostgreSQL test database, migrated from scratch once per test session.
+
+    Under pytest-xdist each worker has a database of its own, created here and dropped at the end; a
+    single process uses the given database itself, emptied of everything first."""
+    own = PG_URL != BASE_PG_URL
+    try:
+        if own:
+            _recreate_database(PG_URL)
+        else:
+            engine = create_engine(PG_URL)
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text("DROP SCHEMA public CASCADE"))
+                    conn.execute(text("CREATE SCHEMA public"))
+            finally:
+                engine.dispose()
+    except Exception as exc:  # the suite must not pass without PostgreSQL
+        pytest.fail(f"PostgreSQL at {PG_URL} is unreachable ({exc.__class__.__name__}: {exc}); start it and run again",
+                    pytrace=False)
     db.upgrade(PG_URL)
-    return PG_URL
+    yield PG_URL
+    if own:
+        _drop_database(PG_URL)
 
 
 def _truncate_postgres(url: str) -> None:

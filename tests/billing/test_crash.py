@@ -104,9 +104,9 @@ def build(url: str, *, orgs: int = ORGS) -> None:
 
 # --- copies of a database --------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dataset(sqlite_template, tmp_path_factory) -> Path:
-    """The dataset, built once per module through the services, as a SQLite file."""
+    """The dataset, built once per test session (per xdist worker) through the services, as a SQLite file."""
     path = tmp_path_factory.mktemp("crash") / "dataset.db"
     _sqlite_copy(Path(sqlite_template), path)
     url = f"sqlite:///{path}"
@@ -385,6 +385,10 @@ def _assert_same(clean: dict, killed: dict) -> None:
 
 
 # --- the tests -----------------------------------------------------------------------------------------
+
+# Under pytest-xdist all four run on one worker, which builds the dataset once.
+pytestmark = pytest.mark.xdist_group("crash")
+
 
 @contextmanager
 def two_copies(db_url: str, dataset: Path, tmp_path: Path, labels: tuple[str, str]) -> Iterator[tuple[str, str]]:

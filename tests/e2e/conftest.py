@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -46,31 +47,70 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(demo_template, tmp_path):
-    """A real server process on a fresh copy of the demo database; its base URL."""
-    path = tmp_path / "seatwise.db"
-    shutil.copy(demo_template, path)
-    port = _free_port()
-    process = subprocess.Popen(
-        SEATWISE + ["serve", "--db", f"sqlite:///{path}", "--now", NOW, "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
-                if response.status == 200:
+def _start(path: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """`seatwise serve` on a free port, once it answers; another port if a parallel test took this one first.
+    Its stderr goes to `log`, which a pipe nobody reads could not take for a whole session."""
+    for _ in range(3):
+        port = _free_port()  # free now; another xdist worker may still bind it before this server does
+        with log.open("wb") as stderr:
+            process = subprocess.Popen(
+                SEATWISE + ["serve", "--db", f"sqlite:///{path}", "--now", NOW, "--port", str(port)],
+                stdout=subprocess.DEVNULL, stderr=stderr)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=1) as response:
+                    if response.status == 200 and process.poll() is None:
+                        return process, base
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                errors = log.read_text(errors="replace")[-2000:]
+                if "address already in use" in errors.lower():
                     break
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"seatwise serve did not start: {process.stderr.read().decode()[-2000:]}")
-        time.sleep(0.1)
-    yield base
+                pytest.fail(f"seatwise serve did not start: {errors}")
+            time.sleep(0.1)
+    pytest.fail(f"seatwise serve found no free port: {errors}")
+
+
+def _restore(template: Path, live: Path) -> None:
+    """Make `live` a copy of `template` while a server has it open: SQLite's backup API writes the pages under
+    its locks, and the server's connections see the copy from their next transaction on."""
+    with sqlite3.connect(template) as src, sqlite3.connect(live, timeout=30) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(demo_template, tmp_path_factory):
+    """One real server process per test session (per xdist worker): its database file and base URL."""
+    folder = tmp_path_factory.mktemp("live")
+    path, log = folder / "seatwise.db", folder / "serve.log"
+    shutil.copy(demo_template, path)
+    process, base = _start(path, log)
+    yield process, path, base, log
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture
+def server(demo_template, live_server):
+    """A real server process on a fresh copy of the demo database; its base URL.
+
+    The process lives for the session (starting one costs seconds); each test gets the demo data anew, so
+    no test sees what another changed. Sessions, sign-in attempts, billing runs and webhook leases are all
+    rows; the one thing the server keeps in memory is the key it signs cookies with, made on the first copy
+    and valid for the session's every cookie."""
+    process, path, base, log = live_server
+    if process.poll() is not None:
+        pytest.fail(f"seatwise serve has stopped (exit {process.returncode}): "
+                    f"{log.read_text(errors='replace')[-2000:]}")
+    _restore(demo_template, path)
+    return base
 
 
 @pytest.fixture(scope="session")
@@ -105,5 +145,10 @@ def page(browser, lang):
 
 def shoot(page, name: str, lang: str) -> None:
     """Keep a screenshot of the page for docs/screenshots (the README shows them)."""
+    from playwright.sync_api import Error
+
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-{lang}.png"), full_page=True)
+    try:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{lang}.png"), full_page=True)
+    except Error:  # a busy Chromium sometimes cannot capture a tall page ("Unable to capture screenshot")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{lang}.png"), full_page=True)

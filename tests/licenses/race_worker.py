@@ -1,4 +1,4 @@
-"""A contender in the R13 race tests: runs in its own process (multiprocessing, 'spawn').
+"""A contender in the R13 race tests: runs in its own process (multiprocessing, 'forkserver').
 
 Each worker gets a plan of rounds; a round is a list of operations it performs one after
 another, each in its own `unit_of_work`, as fast as it can. All workers wait at a shared

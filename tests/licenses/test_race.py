@@ -1,7 +1,8 @@
 """R13 under real concurrency: separate processes race for the last seats, on SQLite and PostgreSQL.
 
-Every contender is its own Python process (multiprocessing with the 'spawn' start method, so
-nothing is shared but the database). The processes connect first, then meet at a barrier
+Every contender is its own Python process (multiprocessing with the 'forkserver' start method:
+each is forked from a fresh server process that never touched a database, so nothing is shared but
+the database; the server imports Seatwise once instead of every contender importing it again). The processes connect first, then meet at a barrier
 before every round and fire at the same subscription together. If the count-then-insert in
 `licenses.assign` were not serialised (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite),
 these contests would over-assign seats or end in database errors instead of clean refusals.
@@ -24,7 +25,8 @@ from tests.conftest import T0
 from tests.factories import world
 from tests.licenses import race_worker
 
-SPAWN = multiprocessing.get_context("spawn")
+SPAWN = multiprocessing.get_context("forkserver")
+SPAWN.set_forkserver_preload(["tests.licenses.race_worker", "seatwise.models", "seatwise.licenses.service"])
 OK = ("ok", None)
 NO_FREE = ("refused", "no_free_licenses")
 BELOW_ASSIGNED = ("refused", "below_assigned")
