@@ -18,7 +18,7 @@ LOCK   := requirements.lock
 # Every dependency (runtime and the test extra) at the exact version in $(LOCK), for this Python on Linux x86_64.
 LOCK_TARGET := --python-version 3.11 --python-platform x86_64-unknown-linux-gnu
 
-.PHONY: run test install lock lock-upgrade system-packages pg-check bench clean
+.PHONY: run test lint install lock lock-upgrade system-packages pg-check bench clean
 
 install: $(STAMP)
 
@@ -69,10 +69,17 @@ pg-check: $(STAMP)
 # (<db>_gw0, <db>_gw1…, made and dropped by the session); the tests of one xdist_group share a worker.
 # Bytecode is written even where PYTHONDONTWRITEBYTECODE is set: the suite starts a hundred Python
 # processes (CLI, servers, billing runs killed on purpose), and each would compile Seatwise anew.
-test: $(STAMP) system-packages pg-check
+# Guard rails before any test: lint and formatting, types, and the dependency contracts (.importlinter).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+
+test: lint system-packages pg-check
 	env -u PYTHONDONTWRITEBYTECODE \
 	SEATWISE_TEST_PG_URL='$(subst postgresql:,postgresql+psycopg:,$(PG_URL))' $(BIN)/python -m pytest -q \
 		-n $(JOBS) --dist loadgroup
 
 clean:
-	rm -rf $(VENV) seatwise.db seatwise.db-wal seatwise.db-shm .pytest_cache .hypothesis
+	rm -rf $(VENV) seatwise.db seatwise.db-wal seatwise.db-shm .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -9,8 +9,7 @@ from seatwise.clock import FixedClock
 from tests.conftest import T0
 
 
-def client_with_key(uow, db_url: str, *, org_id: int | None = None, as_user: int | None = None,
-                    at=T0) -> TestClient:
+def client_with_key(uow, db_url: str, *, org_id: int | None = None, as_user: int | None = None, at=T0) -> TestClient:
     """A client whose requests carry a new key: the operator's, or acting as `as_user` of `org_id`."""
     from seatwise.app import create_app
 

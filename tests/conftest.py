@@ -85,9 +85,11 @@ def postgres_url() -> Iterator[str]:
                     conn.execute(text("CREATE SCHEMA public"))
             finally:
                 engine.dispose()
-    except Exception as exc:  # the suite must not pass without PostgreSQL
-        pytest.fail(f"PostgreSQL at {PG_URL} is unreachable ({exc.__class__.__name__}: {exc}); start it and run again",
-                    pytrace=False)
+    except Exception as exc:  # noqa: BLE001  the suite must not pass without PostgreSQL, whatever stops it
+        pytest.fail(
+            f"PostgreSQL at {PG_URL} is unreachable ({exc.__class__.__name__}: {exc}); start it and run again",
+            pytrace=False,
+        )
     db.upgrade(PG_URL)
     yield PG_URL
     if own:
@@ -107,8 +109,13 @@ def _truncate_postgres(url: str) -> None:
 @functools.lru_cache(maxsize=4)
 def _reset_sql(url: str) -> str:
     with db.engine_for(url).connect() as conn:
-        sequences = conn.execute(text("SELECT sequence_name FROM information_schema.sequences "
-                                      "WHERE sequence_schema = 'public'")).scalars().all()
+        sequences = (
+            conn.execute(
+                text("SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = 'public'")
+            )
+            .scalars()
+            .all()
+        )
     deletes = [f"DELETE FROM {t.name}" for t in reversed(db.Base.metadata.sorted_tables)]
     return "; ".join(deletes + [f"ALTER SEQUENCE {name} RESTART" for name in sequences])
 

@@ -44,21 +44,42 @@ def world(
     locale: str = "en",
 ) -> World:
     """A product and an organisation with one admin of each kind and `users` plain users."""
-    catalog.add_product(session, sku=sku, name=f"{sku} product", price=price, currency=currency, interval=period,
-                        trial_days=trial_days, max_seats=max_seats, policy=policy, now=now)
+    catalog.add_product(
+        session,
+        sku=sku,
+        name=f"{sku} product",
+        price=price,
+        currency=currency,
+        interval=period,
+        trial_days=trial_days,
+        max_seats=max_seats,
+        policy=policy,
+        now=now,
+    )
     org = organizations.add_org(session, name=name, currency=currency, locale=locale, now=now)
     domain = f"{name.lower()}.example"
     admins = {
-        role: actor_of(organizations.add_user(session, org_id=org.id, email=f"{role}@{domain}", name=None,
-                                              role=role, actor=OPERATOR, now=now))
+        role: actor_of(
+            organizations.add_user(
+                session, org_id=org.id, email=f"{role}@{domain}", name=None, role=role, actor=OPERATOR, now=now
+            )
+        )
         for role in ("global_admin", "billing_admin", "user_admin")
     }
     user_ids = [
-        organizations.add_user(session, org_id=org.id, email=f"u{n}@{domain}", name=None, role="user",
-                               actor=OPERATOR, now=now).id
+        organizations.add_user(
+            session, org_id=org.id, email=f"u{n}@{domain}", name=None, role="user", actor=OPERATOR, now=now
+        ).id
         for n in range(users)
     ]
     if card:
-        payments.add_payment_method(session, org_id=org.id, card_number="4242424242424242", expiry="12/30",
-                                    invoice=False, actor=OPERATOR, now=now)
+        payments.add_payment_method(
+            session,
+            org_id=org.id,
+            card_number="4242424242424242",
+            expiry="12/30",
+            invoice=False,
+            actor=OPERATOR,
+            now=now,
+        )
     return World(org.id, sku, admins["global_admin"], admins["billing_admin"], admins["user_admin"], user_ids)

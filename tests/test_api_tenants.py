@@ -17,17 +17,37 @@ from tests.api import client_with_key
 from tests.conftest import T0
 from tests.factories import world
 
-TABLES = ("organizations", "users", "subscriptions", "assignments", "charges", "invoices", "payment_methods",
-          "audit_log", "events", "webhook_endpoints")
-BODIES = {"licenses": {"total": 5}, "assignments": {"user_id": 0}, "recurring-billing": {"enabled": False},
-          "cancellation": {}, "users": {"email": "new@contoso.example"}, "subscriptions": {"sku": "BIZ", "seats": 2},
-          "payment-methods": {"invoice": True}}
+TABLES = (
+    "organizations",
+    "users",
+    "subscriptions",
+    "assignments",
+    "charges",
+    "invoices",
+    "payment_methods",
+    "audit_log",
+    "events",
+    "webhook_endpoints",
+)
+BODIES = {
+    "licenses": {"total": 5},
+    "assignments": {"user_id": 0},
+    "recurring-billing": {"enabled": False},
+    "cancellation": {},
+    "users": {"email": "new@contoso.example"},
+    "subscriptions": {"sku": "BIZ", "seats": 2},
+    "payment-methods": {"invoice": True},
+}
 
 
 def _routes(app) -> list[tuple[str, str]]:
     """Every documented route with an id in its path."""
-    return sorted((method.upper(), path) for path, operations in app.openapi()["paths"].items() if "{" in path
-                  for method in operations)
+    return sorted(
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        if "{" in path
+        for method in operations
+    )
 
 
 def _rows(url: str) -> dict:
@@ -54,7 +74,7 @@ def test_r9_every_route_with_an_id_answers_another_organisations_ids_as_missing_
         if body == {"user_id": 0}:
             body = {"user_id": ids["user_id"]}
         theirs_answer = client.request(method, path.format(**ids), json=body)
-        missing = client.request(method, path.format(**{k: 2**31 - 1 for k in ids}), json=body)
+        missing = client.request(method, path.format(**dict.fromkeys(ids, 2**31 - 1)), json=body)
         assert theirs_answer.status_code == missing.status_code == 404, (method, path, theirs_answer.text)
         assert theirs_answer.json()["code"] == missing.json()["code"], (method, path)
     # An id in a body is no different: a webhook for another organisation's events.

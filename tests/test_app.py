@@ -37,8 +37,13 @@ def test_health_and_subscriptions_json_for_an_organisations_key(uow, db_url):
     one = client.get(f"/v1/subscriptions/{sub_id}", headers=auth).json()
     assert listed == one
     assert {k: one[k] for k in ("status", "seats", "assigned", "unit_price", "currency", "current_period_start")} == {
-        "status": "active", "seats": 3, "assigned": 1, "unit_price": "12.50", "currency": "EUR",
-        "current_period_start": "2026-11-01T00:00:00Z"}
+        "status": "active",
+        "seats": 3,
+        "assigned": 1,
+        "unit_price": "12.50",
+        "currency": "EUR",
+        "current_period_start": "2026-11-01T00:00:00Z",
+    }
     everyone = client.get("/v1/subscriptions", headers={"Authorization": f"Bearer {operator_key}"}).json()["data"]
     assert sorted(s["id"] for s in everyone) == [sub_id, theirs]
 
@@ -49,8 +54,10 @@ def test_r9_another_organisations_subscription_answers_as_a_missing_one(uow, db_
     _sub_id, theirs, org_key, _ = _setup(uow)
     client = TestClient(create_app(url=db_url, clock=FixedClock(T0)))
     auth = {"Authorization": f"Bearer {org_key}"}
-    other, missing = client.get(f"/v1/subscriptions/{theirs}", headers=auth), client.get("/v1/subscriptions/999",
-                                                                                           headers=auth)
+    other, missing = (
+        client.get(f"/v1/subscriptions/{theirs}", headers=auth),
+        client.get("/v1/subscriptions/999", headers=auth),
+    )
     assert other.status_code == missing.status_code == 404
     assert other.json()["code"] == missing.json()["code"] == "unknown_subscription"
     assert other.headers["content-type"] == "application/problem+json"

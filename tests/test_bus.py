@@ -30,8 +30,9 @@ def test_r13_removing_a_user_records_the_event_whose_handler_frees_their_licence
         user_id = w.user_ids[0]
         licenses.assign(s, sub_id=sub.id, user_id=user_id, actor=OPERATOR, now=T0)
         organizations.remove_user(s, user_id=user_id, actor=OPERATOR, now=T0 + timedelta(hours=1))
-        assert bus.recorded(s) == [UserRemoved(user_id=user_id, org_id=w.org_id, actor=OPERATOR,
-                                               at=T0 + timedelta(hours=1))]
+        assert bus.recorded(s) == [
+            UserRemoved(user_id=user_id, org_id=w.org_id, actor=OPERATOR, at=T0 + timedelta(hours=1))
+        ]
         assert s.scalar(select(Assignment.suspended_at).where(Assignment.user_id == user_id)) is not None
 
 
@@ -59,8 +60,7 @@ def test_a_new_password_ends_the_users_sessions_through_its_handler(uow):
         assert accounts.sign_in(s, email=email, password=PASSWORD, operator=False, now=T0) is not None
         organizations.set_password(s, user_id=admin.user_id, password=PASSWORD + "!", now=T0)
         assert PasswordChanged(user_id=admin.user_id, at=T0) in bus.recorded(s)
-        assert s.scalar(select(func.count()).select_from(WebSession)
-                        .where(WebSession.user_id == admin.user_id)) == 0
+        assert s.scalar(select(func.count()).select_from(WebSession).where(WebSession.user_id == admin.user_id)) == 0
 
 
 def test_an_event_nobody_handles_is_an_error_not_a_silent_skip(uow, monkeypatch):

@@ -51,8 +51,15 @@ NOW = T0 + timedelta(days=3)  # the app's clock: after the seeded billing run, s
 EXAMPLES = int(os.environ.get("SEATWISE_OPENAPI_EXAMPLES", "15"))
 # Not `positive_data_acceptance`: a body the schema allows may still break a rule the schema cannot say (an
 # e-mail address, a card number, a user of another organisation), and that is the documented 422 or 409.
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance, negative_data_rejection, ignored_auth]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    ignored_auth,
+]
 CALLERS = ("operator", "global_admin")
 # Values of body fields that the app accepts, where the schema allows any string.
 KNOWN_VALUES = {
@@ -96,8 +103,12 @@ def seeded(uow) -> Seeded:
         _, operator = apikeys.create(s, operator=True, org_id=None, as_user=None, now=T0)
         _, admin = apikeys.create(s, operator=False, org_id=mine.org_id, as_user=mine.global_admin.user_id, now=T0)
         admins = [a.user_id for w in (mine, theirs) for a in (w.global_admin, w.billing_admin, w.user_admin)]
-        ids = {"org_id": [mine.org_id, theirs.org_id], "sub_id": [sub.id, lapsed.id, trial.id, other.id],
-               "user_id": admins + mine.user_ids + theirs.user_ids, "invoice_id": [i.id for i in invoices]}
+        ids = {
+            "org_id": [mine.org_id, theirs.org_id],
+            "sub_id": [sub.id, lapsed.id, trial.id, other.id],
+            "user_id": admins + mine.user_ids + theirs.user_ids,
+            "invoice_id": [i.id for i in invoices],
+        }
         assert s.get(type(lapsed), lapsed.id).status == "expired"
     assert all(ids.values()), ids
     return Seeded(keys={"operator": operator, "global_admin": admin}, ids=ids)
@@ -140,16 +151,18 @@ def _load_schema():
     """The app's OpenAPI as it serves it (the database it would use changes nothing in it)."""
     from seatwise.app import create_app
 
-    config = SchemathesisConfig.from_dict({
-        "generation": {
-            "max-examples": EXAMPLES,
-            "no-shrink": True,  # a failure shows the request that failed: shrinking costs 10-15 s per failing one
-            "allow-extra-parameters": False,  # unknown query parameters are ignored, as HTTP APIs do
-            "with-security-parameters": False,  # every request carries a real key instead of a generated one
-        },
-        # Methods an operation does not document: test_api_undocumented_methods_... below, once per path.
-        "phases": {"coverage": {"unexpected-methods": []}},
-    })
+    config = SchemathesisConfig.from_dict(
+        {
+            "generation": {
+                "max-examples": EXAMPLES,
+                "no-shrink": True,  # a failure shows the request that failed: shrinking costs 10-15 s per failing one
+                "allow-extra-parameters": False,  # unknown query parameters are ignored, as HTTP APIs do
+                "with-security-parameters": False,  # every request carries a real key instead of a generated one
+            },
+            # Methods an operation does not document: test_api_undocumented_methods_... below, once per path.
+            "phases": {"coverage": {"unexpected-methods": []}},
+        }
+    )
     schema = schemathesis.openapi.from_dict(create_app(url="sqlite://").openapi(), config=config)
     # Through the schema's app, not only `call`'s: ignored_auth sends its own requests without the key.
     schema.app = CURRENT
@@ -194,8 +207,11 @@ def test_api_openapi_no_server_errors_and_responses_match_schema(case, seeded, a
     case.call_and_validate(headers={"Authorization": f"Bearer {seeded.keys[_caller(case)]}"}, checks=CHECKS)
 
 
-LISTS = sorted(path for path, operations in schema.raw_schema["paths"].items()
-               if any(p["name"] == "cursor" for p in operations.get("get", {}).get("parameters", [])))
+LISTS = sorted(
+    path
+    for path, operations in schema.raw_schema["paths"].items()
+    if any(p["name"] == "cursor" for p in operations.get("get", {}).get("parameters", []))
+)
 
 
 @pytest.mark.parametrize("path", LISTS)
@@ -204,8 +220,9 @@ def test_api_list_answers_the_largest_cursor_its_schema_allows_without_a_server_
     [cursor] = [p for p in schema.raw_schema["paths"][path]["get"]["parameters"] if p["name"] == "cursor"]
     pattern = next(s["pattern"] for s in [cursor["schema"], *cursor["schema"].get("anyOf", [])] if "pattern" in s)
     largest = max(("9" * n for n in range(1, 40) if re.fullmatch(pattern, "9" * n)), key=len)
-    case = schema[path]["GET"].Case(query={"cursor": largest}, path_parameters={"org_id": seeded.ids["org_id"][0]}
-                                    if "{org_id}" in path else {})
+    case = schema[path]["GET"].Case(
+        query={"cursor": largest}, path_parameters={"org_id": seeded.ids["org_id"][0]} if "{org_id}" in path else {}
+    )
     case.call_and_validate(headers={"Authorization": f"Bearer {seeded.keys['operator']}"}, checks=CHECKS)
 
 
@@ -216,15 +233,21 @@ def test_api_undocumented_methods_answer_405_with_an_allow_header_of_the_documen
     for path, operations in schema.raw_schema["paths"].items():
         documented = {method.upper() for method in operations}
         url = re.sub(r"\{[a-z_]+\}", "1", path)
-        answers = {method: client.request(method, url)
-                   for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - documented)}
-        bad = {method: f"{r.status_code} {r.headers.get('content-type')}, Allow: {r.headers.get('allow')}"
-               for method, r in answers.items()
-               if (r.status_code, r.headers.get("content-type"), _methods(r.headers.get("allow"))) != (
-                   405, "application/problem+json", documented)}
+        answers = {
+            method: client.request(method, url)
+            for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - documented)
+        }
+        bad = {
+            method: f"{r.status_code} {r.headers.get('content-type')}, Allow: {r.headers.get('allow')}"
+            for method, r in answers.items()
+            if (r.status_code, r.headers.get("content-type"), _methods(r.headers.get("allow")))
+            != (405, "application/problem+json", documented)
+        }
         if bad:
-            wrong.append(f"{' '.join(bad)} {url}: {' | '.join(sorted(set(bad.values())))} "
-                         f"(expected 405 with Allow: {', '.join(sorted(documented))})")
+            wrong.append(
+                f"{' '.join(bad)} {url}: {' | '.join(sorted(set(bad.values())))} "
+                f"(expected 405 with Allow: {', '.join(sorted(documented))})"
+            )
     assert not wrong, "\n".join(wrong)
 
 

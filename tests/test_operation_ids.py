@@ -12,11 +12,13 @@ from fastapi.routing import APIRoute
 from seatwise.app import create_app
 
 APP = create_app(url="sqlite://")
-OPERATIONS = {(method.upper(), path): operation.get("operationId")
-              for path, operations in APP.openapi()["paths"].items() for method, operation in operations.items()}
+OPERATIONS = {
+    (method.upper(), path): operation.get("operationId")
+    for path, operations in APP.openapi()["paths"].items()
+    for method, operation in operations.items()
+}
 
-VERBS = {"get", "list", "create", "remove", "restore", "preview", "cancel", "set", "reactivate", "assign",
-         "unassign"}
+VERBS = {"get", "list", "create", "remove", "restore", "preview", "cancel", "set", "reactivate", "assign", "unassign"}
 # verb, then one or more capitalised words: no underscores, digits or acronyms in capitals
 VERB_NOUN = re.compile(r"^(?P<verb>[a-z]+)(?:[A-Z][a-z]+)+$")
 
@@ -53,8 +55,11 @@ EXPECTED = {
 
 def test_every_route_in_the_schema_names_its_operation_itself():
     """An id FastAPI makes up from the function, path and method changes whenever one of them does."""
-    unnamed = sorted(f"{sorted(route.methods)} {route.path}" for route in APP.routes
-                     if isinstance(route, APIRoute) and route.include_in_schema and route.operation_id is None)
+    unnamed = sorted(
+        f"{sorted(route.methods)} {route.path}"
+        for route in APP.routes
+        if isinstance(route, APIRoute) and route.include_in_schema and route.operation_id is None
+    )
     assert unnamed == []
 
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from seatwise import db
-from seatwise.billing import service as billing
 from seatwise.billing_run import service as billing_run
 from seatwise.catalog import service as catalog
 from seatwise.core.roles import OPERATOR
@@ -36,19 +35,23 @@ ROUTES = {
     "subscriptions": Route("/v1/subscriptions", "SELECT id FROM subscriptions WHERE org_id = :org ORDER BY id"),
     "subscriptions, operator": Route("/v1/subscriptions", "SELECT id FROM subscriptions ORDER BY id", operator=True),
     "users": Route("/v1/organizations/{org}/users", "SELECT id FROM users WHERE org_id = :org ORDER BY id"),
-    "org subscriptions": Route("/v1/organizations/{org}/subscriptions",
-                               "SELECT id FROM subscriptions WHERE org_id = :org ORDER BY id"),
+    "org subscriptions": Route(
+        "/v1/organizations/{org}/subscriptions", "SELECT id FROM subscriptions WHERE org_id = :org ORDER BY id"
+    ),
     "invoices": Route("/v1/organizations/{org}/invoices", "SELECT id FROM invoices WHERE org_id = :org ORDER BY id"),
     # Newest first: the newest usable method is the one charged.
-    "payment methods": Route("/v1/organizations/{org}/payment-methods",
-                             "SELECT id FROM payment_methods WHERE org_id = :org AND removed_at IS NULL "
-                             "ORDER BY id DESC"),
+    "payment methods": Route(
+        "/v1/organizations/{org}/payment-methods",
+        "SELECT id FROM payment_methods WHERE org_id = :org AND removed_at IS NULL ORDER BY id DESC",
+    ),
     "events": Route("/v1/events", "SELECT id FROM events WHERE org_id = :org ORDER BY id"),
     "events, operator": Route("/v1/events", "SELECT id FROM events ORDER BY id", operator=True),
-    "webhook endpoints": Route("/v1/webhook-endpoints",
-                               "SELECT id FROM webhook_endpoints WHERE org_id = :org ORDER BY id"),
-    "webhook endpoints, operator": Route("/v1/webhook-endpoints", "SELECT id FROM webhook_endpoints ORDER BY id",
-                                         operator=True),
+    "webhook endpoints": Route(
+        "/v1/webhook-endpoints", "SELECT id FROM webhook_endpoints WHERE org_id = :org ORDER BY id"
+    ),
+    "webhook endpoints, operator": Route(
+        "/v1/webhook-endpoints", "SELECT id FROM webhook_endpoints ORDER BY id", operator=True
+    ),
 }
 DAYS = 5  # purchases on five days, each invoiced at the next midnight: five invoices
 
@@ -63,14 +66,32 @@ def _build(uow) -> tuple[int, int]:
         mine = world(s, now=T0, users=2)  # three admins and two users
         theirs = world(s, now=T0, users=1, name="Fabrikam", sku="FAB")
         for n in range(4):
-            catalog.add_product(s, sku=f"P{n}", name=f"Product {n}", price="1.00", currency="EUR",
-                                interval="monthly", trial_days=30, max_seats=None, policy="standard", now=T0)
+            catalog.add_product(
+                s,
+                sku=f"P{n}",
+                name=f"Product {n}",
+                price="1.00",
+                currency="EUR",
+                interval="monthly",
+                trial_days=30,
+                max_seats=None,
+                policy="standard",
+                now=T0,
+            )
         for month in range(1, 5):  # four more cards: five payment methods
-            payments.add_payment_method(s, org_id=mine.org_id, card_number="4242424242424242",
-                                        expiry=f"{month:02d}/31", invoice=False, actor=OPERATOR, now=T0)
+            payments.add_payment_method(
+                s,
+                org_id=mine.org_id,
+                card_number="4242424242424242",
+                expiry=f"{month:02d}/31",
+                invoice=False,
+                actor=OPERATOR,
+                now=T0,
+            )
         for n in range(5):
-            webhooks.add_endpoint(s, org_id=mine.org_id, url=f"https://hooks.contoso.example/{n}", actor=OPERATOR,
-                                  now=T0)
+            webhooks.add_endpoint(
+                s, org_id=mine.org_id, url=f"https://hooks.contoso.example/{n}", actor=OPERATOR, now=T0
+            )
         webhooks.add_endpoint(s, org_id=theirs.org_id, url="https://hooks.fabrikam.example/", actor=OPERATOR, now=T0)
         webhooks.add_endpoint(s, org_id=None, url="https://ops.example/all", actor=OPERATOR, now=T0)
         subscriptions.buy(s, org_id=theirs.org_id, sku="FAB", seats=1, actor=OPERATOR, now=T0)
@@ -84,8 +105,11 @@ def _build(uow) -> tuple[int, int]:
 
 
 def _key(uow, db_url, w, route: Route):
-    return client_with_key(uow, db_url) if route.operator else client_with_key(
-        uow, db_url, org_id=w.org_id, as_user=w.global_admin.user_id, at=T0 + timedelta(days=DAYS))
+    return (
+        client_with_key(uow, db_url)
+        if route.operator
+        else client_with_key(uow, db_url, org_id=w.org_id, as_user=w.global_admin.user_id, at=T0 + timedelta(days=DAYS))
+    )
 
 
 def _expected(db_url: str, route: Route, org_id: int) -> list[int]:
@@ -130,8 +154,7 @@ def test_walking_the_cursors_of_every_list_yields_every_item_once_in_order(uow, 
     failures = {}
     for name, route in ROUTES.items():
         try:
-            _check_walk(keys[route.operator], route.path.format(org=mine.org_id),
-                        _expected(db_url, route, mine.org_id))
+            _check_walk(keys[route.operator], route.path.format(org=mine.org_id), _expected(db_url, route, mine.org_id))
         except AssertionError as exc:  # every route is checked; the failures are listed together
             failures[name] = str(exc)[:300]
     assert failures == {}
@@ -146,16 +169,30 @@ def test_a_page_size_outside_1_to_100_or_a_malformed_cursor_is_422_naming_it(uow
         if route.operator:
             continue  # the same route as the organisation's key, and the same paging
         path = route.path.format(org=w.org_id)
-        for params, field in (({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"limit": -1}, "limit"),
-                              ({"limit": "ten"}, "limit"), ({"limit": "2.5"}, "limit"),
-                              ({"cursor": "abc"}, "cursor"), ({"cursor": "0"}, "cursor"),
-                              ({"cursor": "-3"}, "cursor"), ({"cursor": "007"}, "cursor"),
-                              ({"cursor": "1.5"}, "cursor"), ({"cursor": "1e3"}, "cursor"),
-                              ({"cursor": "99999999999"}, "cursor"), ({"cursor": "abc", "limit": 2}, "cursor")):
+        for params, field in (
+            ({"limit": 0}, "limit"),
+            ({"limit": 101}, "limit"),
+            ({"limit": -1}, "limit"),
+            ({"limit": "ten"}, "limit"),
+            ({"limit": "2.5"}, "limit"),
+            ({"cursor": "abc"}, "cursor"),
+            ({"cursor": "0"}, "cursor"),
+            ({"cursor": "-3"}, "cursor"),
+            ({"cursor": "007"}, "cursor"),
+            ({"cursor": "1.5"}, "cursor"),
+            ({"cursor": "1e3"}, "cursor"),
+            ({"cursor": "99999999999"}, "cursor"),
+            ({"cursor": "abc", "limit": 2}, "cursor"),
+        ):
             answer = client.get(path, params=params)
             problem = answer.json()
-            got = (answer.status_code, answer.headers["content-type"], problem.get("code"),
-                   (problem.get("errors") or [{}])[0].get("field"), field in problem.get("detail", ""))
+            got = (
+                answer.status_code,
+                answer.headers["content-type"],
+                problem.get("code"),
+                (problem.get("errors") or [{}])[0].get("field"),
+                field in problem.get("detail", ""),
+            )
             if got != (422, "application/problem+json", "invalid_request", field, True):
                 wrong[name, str(params)] = got
     assert wrong == {}

@@ -45,8 +45,23 @@ def test_serve_with_two_worker_processes_answers_with_the_database_and_clock_giv
         w = world(s, now=T0)
         _, key = apikeys.create(s, operator=False, org_id=w.org_id, as_user=w.global_admin.user_id, now=T0)
     port = _free_port()
-    process = subprocess.Popen([str(SEATWISE), "serve", "--db", url, "--now", T0.isoformat(), "--port", str(port),
-                                "--workers", "2", "--no-worker"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [
+            str(SEATWISE),
+            "serve",
+            "--db",
+            url,
+            "--now",
+            T0.isoformat(),
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--no-worker",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -73,8 +88,12 @@ def test_pages_and_api_answers_may_not_be_framed(uow, db_url):
         w = world(s, now=T0)
         _, key = apikeys.create(s, operator=False, org_id=w.org_id, as_user=w.global_admin.user_id, now=T0)
     client = TestClient(create_app(url=db_url, clock=FixedClock(T0)))
-    for response in (client.get("/"), client.get("/v1/products", headers={"Authorization": f"Bearer {key}"}),
-                     client.get("/v1/products"), client.get("/no-such-page")):
+    for response in (
+        client.get("/"),
+        client.get("/v1/products", headers={"Authorization": f"Bearer {key}"}),
+        client.get("/v1/products"),
+        client.get("/no-such-page"),
+    ):
         assert response.headers["x-frame-options"] == "DENY", response.url
         assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
         assert response.headers["x-content-type-options"] == "nosniff"

@@ -20,7 +20,9 @@ def test_an_operators_language_change_is_audited_as_the_operators(uow):
         accounts.set_language(s, who=who, locale="en", now=T0)
         assert s.get(Operator, op.id).locale == "en"
         assert [e.action for e in events.entries(s, entity="operators", entity_id=op.id)] == [
-            "operator.added", "operator.language_changed"]
+            "operator.added",
+            "operator.language_changed",
+        ]
 
 
 def test_an_unknown_language_changes_nothing(uow):

@@ -39,12 +39,15 @@ def test_the_operators_key_acts_as_the_operator_and_wrong_keys_as_nobody(uow):
             assert apikeys.actor_for(s, key=wrong) is None
 
 
-@pytest.mark.parametrize("owner, code", [
-    (dict(operator=True, org_id=1, as_user=None), "invalid_api_key_owner"),
-    (dict(operator=False, org_id=1, as_user=None), "invalid_api_key_owner"),
-    (dict(operator=False, org_id=None, as_user=1), "invalid_api_key_owner"),
-    (dict(operator=False, org_id=99, as_user=1), "unknown_org"),
-])
+@pytest.mark.parametrize(
+    "owner, code",
+    [
+        (dict(operator=True, org_id=1, as_user=None), "invalid_api_key_owner"),
+        (dict(operator=False, org_id=1, as_user=None), "invalid_api_key_owner"),
+        (dict(operator=False, org_id=None, as_user=1), "invalid_api_key_owner"),
+        (dict(operator=False, org_id=99, as_user=1), "unknown_org"),
+    ],
+)
 def test_a_key_belongs_to_the_operator_or_to_one_admin(uow, owner, code):
     with uow() as s:
         world(s, now=T0)

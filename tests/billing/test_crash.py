@@ -28,11 +28,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -61,48 +61,67 @@ DECLINED = "4000000000000002"
 
 # --- the dataset ---------------------------------------------------------------------------------
 
+
 def build(url: str, *, orgs: int = ORGS) -> None:
     """A deterministic book of business, through the services, in one unit of work."""
     rng = random.Random(20)
     with db.unit_of_work(url) as s:
         for sku, price, currency in (("SEAT", "12.50", "EUR"), ("PLUS", "7.99", "EUR"), ("YEN", "1000", "JPY")):
-            catalog.add_product(s, sku=sku, name=f"{sku} product", price=price, currency=currency,
-                                interval="monthly", trial_days=30, max_seats=None, policy="standard", now=BUILT_AT)
+            catalog.add_product(
+                s,
+                sku=sku,
+                name=f"{sku} product",
+                price=price,
+                currency=currency,
+                interval="monthly",
+                trial_days=30,
+                max_seats=None,
+                policy="standard",
+                now=BUILT_AT,
+            )
         for n in range(orgs):
             now = BUILT_AT + timedelta(days=n % 20, minutes=n)
             yen = n % 29 == 13
-            org = organizations.add_org(s, name=f"Org {n}", currency="JPY" if yen else "EUR",
-                                        locale="nl" if n % 3 == 0 else "en", now=now)
+            org = organizations.add_org(
+                s, name=f"Org {n}", currency="JPY" if yen else "EUR", locale="nl" if n % 3 == 0 else "en", now=now
+            )
             if n == INVOICE_ORG:
-                payments.add_payment_method(s, org_id=org.id, card_number=None, expiry=None, invoice=True,
-                                            actor=OPERATOR, now=now)
+                payments.add_payment_method(
+                    s, org_id=org.id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=now
+                )
             else:
                 card = DECLINED if n % 23 == 11 else "4242424242424242"
-                payments.add_payment_method(s, org_id=org.id, card_number=card, expiry="12/30", invoice=False,
-                                            actor=OPERATOR, now=now)
+                payments.add_payment_method(
+                    s, org_id=org.id, card_number=card, expiry="12/30", invoice=False, actor=OPERATOR, now=now
+                )
             skus = ["YEN"] if yen else ["SEAT", "PLUS"]
-            subs = [subscriptions.buy(s, org_id=org.id, sku=rng.choice(skus), seats=rng.randint(1, 50),
-                                      actor=OPERATOR, now=now)
-                    for _ in range(rng.randint(1, 5))]
+            subs = [
+                subscriptions.buy(
+                    s, org_id=org.id, sku=rng.choice(skus), seats=rng.randint(1, 50), actor=OPERATOR, now=now
+                )
+                for _ in range(rng.randint(1, 5))
+            ]
             if n % 11 == 4:  # a trial that converts at its end (R2)
-                subscriptions.start_trial(s, org_id=org.id, sku=skus[-1], seats=rng.randint(1, 20), actor=OPERATOR,
-                                          now=now)
+                subscriptions.start_trial(
+                    s, org_id=org.id, sku=skus[-1], seats=rng.randint(1, 20), actor=OPERATOR, now=now
+                )
             later = now + timedelta(days=rng.randint(1, 9), hours=2)
             for sub in subs:
                 roll = rng.random()
                 if roll < 0.08:  # a pending credit, refunded when nothing absorbs it (R15, R16)
                     subscriptions.cancel(s, sub_id=sub.id, actor=OPERATOR, now=later)
                 elif roll < 0.16 and sub.seats > 1:  # seats removed: a pending credit (R12)
-                    licenses.set_total(s, sub_id=sub.id, total=rng.randint(1, sub.seats - 1), actor=OPERATOR,
-                                       now=later)
+                    licenses.set_total(s, sub_id=sub.id, total=rng.randint(1, sub.seats - 1), actor=OPERATOR, now=later)
                 elif roll < 0.22:  # seats bought mid-period (R12)
-                    licenses.set_total(s, sub_id=sub.id, total=sub.seats + rng.randint(1, 10), actor=OPERATOR,
-                                       now=later)
+                    licenses.set_total(
+                        s, sub_id=sub.id, total=sub.seats + rng.randint(1, 10), actor=OPERATOR, now=later
+                    )
                 elif roll < 0.27:  # expires at period end, then disabled, never deleted before AS_OF (R4)
                     subscriptions.set_recurring_billing(s, sub_id=sub.id, enabled=False, actor=OPERATOR, now=later)
 
 
 # --- copies of a database --------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def dataset(sqlite_template, tmp_path_factory) -> Path:
@@ -150,8 +169,12 @@ def _pg_databases(url: str, dataset: Path, names: list[str]) -> tuple[str, str]:
                     if rows:
                         dst.execute(table.insert(), rows)
                     if "id" in table.c:
-                        dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                                         f"COALESCE(MAX(id), 0) + 1, false) FROM {table.name}"))
+                        dst.execute(
+                            text(
+                                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                f"COALESCE(MAX(id), 0) + 1, false) FROM {table.name}"
+                            )
+                        )
         finally:
             source.dispose()
             target.dispose()
@@ -181,6 +204,7 @@ def _drop_pg(url: str, names: list[str]) -> None:
 
 
 # --- the billing run as a real process -----------------------------------------------------------
+
 
 def _command(url: str) -> list[str]:
     return [str(SEATWISE), "billing", "run", "--now", AS_OF.isoformat(), "--db", url, "--json"]
@@ -230,15 +254,26 @@ class Progress(NamedTuple):
 def progress(url: str) -> Progress:
     count = select(func.count())
     with db.read_only(url) as s:
-        return Progress(*s.execute(select(
-            select(func.coalesce(func.sum(InvoiceCounter.last), 0)).scalar_subquery(),
-            count.select_from(Invoice).scalar_subquery(),
-            count.select_from(Invoice).where(Invoice.number.like("SW-2027-%")).scalar_subquery(),
-            count.select_from(LedgerEntry).scalar_subquery())).one())
+        return Progress(
+            *s.execute(
+                select(
+                    select(func.coalesce(func.sum(InvoiceCounter.last), 0)).scalar_subquery(),
+                    count.select_from(Invoice).scalar_subquery(),
+                    count.select_from(Invoice).where(Invoice.number.like("SW-2027-%")).scalar_subquery(),
+                    count.select_from(LedgerEntry).scalar_subquery(),
+                )
+            ).one()
+        )
 
 
-def kill(url: str, *, ready: Callable[[Progress], bool] | None = None, after_commit: int = 0, delay: float = 0,
-         timeout: float = 60) -> Progress | None:
+def kill(
+    url: str,
+    *,
+    ready: Callable[[Progress], bool] | None = None,
+    after_commit: int = 0,
+    delay: float = 0,
+    timeout: float = 60,
+) -> Progress | None:
     """Start the billing run and SIGKILL it: from outside, once what it has committed is `ready` and `delay`
     seconds more have passed; or from inside, right after its `after_commit`-th commit. Return what was
     committed when it died, or None if the run finished first."""
@@ -268,20 +303,35 @@ def kill_repeatedly(url: str, *, ledger_total: int, commits: int, rng: random.Ra
     or the plan ends. From outside: as soon as something new is committed (invoice numbers taken, invoices,
     the new year's first invoices), and at two random points (a number of ledger entries committed, then up
     to 0.1 s more, to land anywhere in the step being written). From inside: right after a random commit."""
+
     def changed(name):
         return lambda before: dict(ready=lambda now: getattr(now, name) > getattr(before, name))
 
     def past(low, high):
         target = int(ledger_total * rng.uniform(low, high))
-        return lambda before: dict(ready=lambda now: now.ledger >= max(target, before.ledger + 1),
-                                   delay=rng.uniform(0, 0.1))
+        return lambda before: dict(
+            ready=lambda now: now.ledger >= max(target, before.ledger + 1), delay=rng.uniform(0, 0.1)
+        )
 
     def inside():
         return lambda before: dict(after_commit=rng.randint(1, max(1, commits // 12)))
 
-    plan = [changed("invoices"), inside(), changed("numbers"), inside(), inside(), past(0.2, 0.4), inside(),
-            changed("numbers"), inside(), changed("new_year_invoices"), inside(), inside(), past(0.7, 0.85),
-            inside()]
+    plan = [
+        changed("invoices"),
+        inside(),
+        changed("numbers"),
+        inside(),
+        inside(),
+        past(0.2, 0.4),
+        inside(),
+        changed("numbers"),
+        inside(),
+        changed("new_year_invoices"),
+        inside(),
+        inside(),
+        past(0.7, 0.85),
+        inside(),
+    ]
     kills, before = [], progress(url)
     for how in plan:
         died = kill(url, **how(before))
@@ -324,21 +374,29 @@ def books(url: str) -> dict[str, list[tuple]]:
     with db.read_only(url) as s:
         invoices, payments_t = Invoice.__table__, Payment.__table__
         number = dict(s.execute(select(invoices.c.id, invoices.c.number)).all())
-        payment = {row.id: (number[row.invoice_id], row.kind, _plain(row.at), row.status, row.amount)
-                   for row in s.execute(select(payments_t))}
+        payment = {
+            row.id: (number[row.invoice_id], row.kind, _plain(row.at), row.status, row.amount)
+            for row in s.execute(select(payments_t))
+        }
         by_reference = {"invoices": number, "payments": payment}
         books = {}
         for table in db.Base.metadata.sorted_tables:
             columns = [c for c in table.c if not (c.name == "id" and table.name in NEW_ROWS)]
-            references = {c.name: by_reference.get(next(iter(c.foreign_keys)).column.table.name)
-                          for c in columns if c.foreign_keys}
-            rows = [tuple(references[c.name].get(row[c.name]) if references.get(c.name) is not None
-                          else _plain(row[c.name]) for c in columns)
-                    for row in s.execute(select(table).order_by(*table.primary_key.columns)).mappings()]
+            references = {
+                c.name: by_reference.get(next(iter(c.foreign_keys)).column.table.name)
+                for c in columns
+                if c.foreign_keys
+            }
+            rows = [
+                tuple(
+                    references[c.name].get(row[c.name]) if references.get(c.name) is not None else _plain(row[c.name])
+                    for c in columns
+                )
+                for row in s.execute(select(table).order_by(*table.primary_key.columns)).mappings()
+            ]
             if table.name == "events":  # the data of an event names its invoice and payment by id too
                 data = [c.name for c in columns].index("data")
-                rows = [row[:data] + (_by_reference(json.loads(row[data]), number),) + row[data + 1:]
-                        for row in rows]
+                rows = [(*row[:data], _by_reference(json.loads(row[data]), number), *row[data + 1 :]) for row in rows]
             if table.name == "charges":  # per invoice (pending lines first), in the order the invoice shows them
                 invoice = [c.name for c in columns].index("invoice_id")
                 rows.sort(key=lambda row: row[invoice] or "")
@@ -377,11 +435,15 @@ def _assert_same(clean: dict, killed: dict) -> None:
         for table in differ[:3]:
             only_clean = list((Counter(clean[table]) - Counter(killed[table])).elements())
             only_killed = list((Counter(killed[table]) - Counter(clean[table])).elements())
-            details.append(f"{table}: {len(clean[table])} rows clean, {len(killed[table])} after the kills\n"
-                           f"  only in the clean run ({len(only_clean)}): {only_clean[:3]}\n"
-                           f"  only after the kills ({len(only_killed)}): {only_killed[:3]}")
-        pytest.fail(f"after the kills, {', '.join(differ)} differ from an uninterrupted run\n" + "\n".join(details),
-                    pytrace=False)
+            details.append(
+                f"{table}: {len(clean[table])} rows clean, {len(killed[table])} after the kills\n"
+                f"  only in the clean run ({len(only_clean)}): {only_clean[:3]}\n"
+                f"  only after the kills ({len(only_killed)}): {only_killed[:3]}"
+            )
+        pytest.fail(
+            f"after the kills, {', '.join(differ)} differ from an uninterrupted run\n" + "\n".join(details),
+            pytrace=False,
+        )
 
 
 # --- the tests -----------------------------------------------------------------------------------------
@@ -423,7 +485,10 @@ def test_r20_a_billing_run_killed_with_sigkill_and_run_again_ends_as_one_clean_r
         again = subprocess.run(_command(clean), capture_output=True, text=True, timeout=120)
         assert again.returncode == 0, again  # running it twice changes nothing (R20)
         assert {key: json.loads(again.stdout)[key] for key in ("subscriptions", "invoices", "payments")} == {
-            "subscriptions": 0, "invoices": 0, "payments": {}}
+            "subscriptions": 0,
+            "invoices": 0,
+            "payments": {},
+        }
         assert books(clean) == expected
 
         facts = _facts(clean)
@@ -440,25 +505,43 @@ def test_r20_a_billing_run_killed_with_sigkill_and_run_again_ends_as_one_clean_r
         assert summary["transitions"]["renewed"] > 1000 and summary["transitions"]["converted"] > 10
         assert facts["ledger"]["refund"] > 0 and facts["ledger"]["credit"] > 0 and facts["failed payments"] > 10
         assert summary["payments"]["disabled"] > 0 and len(facts["counters"]) == 2
-        print(f"clean run {clean_seconds:.1f} s, {commits} commits, {summary['invoices']} invoices, {total} "
-              f"ledger entries; killed with (numbers, invoices, new year's, ledger entries) committed: "
-              f"{[tuple(died) for died in kills]}; the last run made {rest['invoices']} invoices")
+        print(
+            f"clean run {clean_seconds:.1f} s, {commits} commits, {summary['invoices']} invoices, {total} "
+            f"ledger entries; killed with (numbers, invoices, new year's, ledger entries) committed: "
+            f"{[tuple(died) for died in kills]}; the last run made {rest['invoices']} invoices"
+        )
 
 
 def _content(url: str) -> dict[str, list[tuple]]:
     """The books without what depends on which worker got there first (numbers and ids)."""
     with db.read_only(url) as s:
         return {
-            "invoices": sorted(s.execute(text(
-                "SELECT org_id, billing_date, total, credit_applied, amount_due, amount_paid, refunded, transferred,"
-                " status FROM invoices")).all()),
-            "lines": sorted(s.execute(text(
-                "SELECT c.subscription_id, c.kind, c.amount, i.billing_date FROM charges c"
-                " LEFT JOIN invoices i ON i.id = c.invoice_id")).all(), key=repr),
-            "ledger": sorted(s.execute(text(
-                "SELECT org_id, kind, SUM(amount) FROM ledger GROUP BY org_id, kind")).all()),
-            "subscriptions": sorted(s.execute(text(
-                "SELECT id, status, status_reason, period_index, next_event_at FROM subscriptions")).all(), key=repr),
+            "invoices": sorted(
+                s.execute(
+                    text(
+                        "SELECT org_id, billing_date, total, credit_applied, amount_due, amount_paid, refunded,"
+                        " transferred, status FROM invoices"
+                    )
+                ).all()
+            ),
+            "lines": sorted(
+                s.execute(
+                    text(
+                        "SELECT c.subscription_id, c.kind, c.amount, i.billing_date FROM charges c"
+                        " LEFT JOIN invoices i ON i.id = c.invoice_id"
+                    )
+                ).all(),
+                key=repr,
+            ),
+            "ledger": sorted(
+                s.execute(text("SELECT org_id, kind, SUM(amount) FROM ledger GROUP BY org_id, kind")).all()
+            ),
+            "subscriptions": sorted(
+                s.execute(
+                    text("SELECT id, status, status_reason, period_index, next_event_at FROM subscriptions")
+                ).all(),
+                key=repr,
+            ),
         }
 
 
@@ -467,8 +550,10 @@ def test_r20_two_billing_runs_at_once_end_as_one_clean_run(db_url, dataset, tmp_
     renewals the other is still writing, and never take the same number; together they end as one run."""
     with two_copies(db_url, dataset, tmp_path, ("pair_clean", "pair_both")) as (clean, both):
         run_to_completion(clean)
-        workers = [subprocess.Popen(_command(both), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                   for _ in range(2)]
+        workers = [
+            subprocess.Popen(_command(both), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)
+        ]
         results = [(w.wait(timeout=180), w.stderr.read()) for w in workers]
         assert [code for code, _ in results] == [0, 0], results
         assert _content(both) == _content(clean)

@@ -16,8 +16,8 @@ from sqlalchemy import func, select, text
 
 from seatwise import db
 from seatwise.billing import service as billing
-from seatwise.billing_run import service as billing_run
 from seatwise.billing.models import Charge, Invoice, LedgerEntry
+from seatwise.billing_run import service as billing_run
 from seatwise.catalog import service as catalog
 from seatwise.core.money import Money
 from seatwise.core.roles import OPERATOR
@@ -43,9 +43,12 @@ NOV_2, DEC_1, JAN_1 = at(2026, 11, 2), at(2026, 12, 1), at(2027, 1, 1)
 
 # --- helpers ----------------------------------------------------------------------------------
 
+
 def _lines(s, invoice_id: int) -> list[tuple]:
-    return [(c.kind, c.description, c.quantity, c.amount, c.period_start, c.period_end)
-            for c in billing.lines_of(s, invoice_id=invoice_id)]
+    return [
+        (c.kind, c.description, c.quantity, c.amount, c.period_start, c.period_end)
+        for c in billing.lines_of(s, invoice_id=invoice_id)
+    ]
 
 
 def _totals(inv: Invoice) -> tuple:
@@ -53,37 +56,55 @@ def _totals(inv: Invoice) -> tuple:
 
 
 def _pending(s, org_id: int) -> list[Charge]:
-    return list(s.scalars(select(Charge).where(Charge.org_id == org_id, Charge.invoice_id.is_(None))
-                          .order_by(Charge.id)))
+    return list(
+        s.scalars(select(Charge).where(Charge.org_id == org_id, Charge.invoice_id.is_(None)).order_by(Charge.id))
+    )
 
 
 def _ledger(s, invoice_id: int) -> list[tuple]:
-    return [(e.kind, e.amount, e.at) for e in s.scalars(
-        select(LedgerEntry).where(LedgerEntry.invoice_id == invoice_id).order_by(LedgerEntry.id))]
+    return [
+        (e.kind, e.amount, e.at)
+        for e in s.scalars(select(LedgerEntry).where(LedgerEntry.invoice_id == invoice_id).order_by(LedgerEntry.id))
+    ]
 
 
 def _payments(s, invoice_id: int) -> list[tuple]:
-    return [(p.kind, p.amount, p.status, p.failure_code, p.at, p.method_id) for p in s.scalars(
-        select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.id))]
+    return [
+        (p.kind, p.amount, p.status, p.failure_code, p.at, p.method_id)
+        for p in s.scalars(select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.id))
+    ]
 
 
 def _assert_credits_settled(s, as_of: datetime) -> None:
     """R16: after a run up to `as_of`, no credit whose bill_on has come is still pending, and every
     invoiced credit was settled no later than its bill_on."""
-    overdue = s.scalars(select(Charge).where(Charge.amount < 0, Charge.invoice_id.is_(None),
-                                             Charge.bill_on <= as_of)).all()
+    overdue = s.scalars(
+        select(Charge).where(Charge.amount < 0, Charge.invoice_id.is_(None), Charge.bill_on <= as_of)
+    ).all()
     assert overdue == []
-    for charge, billing_date in s.execute(select(Charge, Invoice.billing_date).join(
-            Invoice, Invoice.id == Charge.invoice_id).where(Charge.amount < 0)):
+    for charge, billing_date in s.execute(
+        select(Charge, Invoice.billing_date).join(Invoice, Invoice.id == Charge.invoice_id).where(Charge.amount < 0)
+    ):
         assert billing_date <= charge.bill_on
 
 
 def _add_product(s, *, sku: str, price: str, currency: str = "EUR", interval: str = "monthly") -> None:
-    catalog.add_product(s, sku=sku, name=f"{sku} product", price=price, currency=currency, interval=interval,
-                        trial_days=30, max_seats=None, policy="standard", now=T0)
+    catalog.add_product(
+        s,
+        sku=sku,
+        name=f"{sku} product",
+        price=price,
+        currency=currency,
+        interval=interval,
+        trial_days=30,
+        max_seats=None,
+        policy="standard",
+        now=T0,
+    )
 
 
 # --- worked examples (R15, R16) --------------------------------------------------------------
+
 
 def test_r15_r16_ten_licences_at_12_50_cancelled_on_day_3_credit_112_50_returned_by_period_end(uow):
     with uow() as s:
@@ -94,8 +115,9 @@ def test_r15_r16_ten_licences_at_12_50_cancelled_on_day_3_credit_112_50_returned
         [first] = billing.list_invoices(s, org_id=w.org_id)
         # 10 licences × €12.50 = 12500 cents for the whole period 1–30 November, in advance (R3)
         assert (first.number, first.billing_date) == ("SW-2026-000001", NOV_2)
-        assert _lines(s, first.id) == [("period", "10 licences of BIZ product, 1–30 Nov 2026", 10, 12500,
-                                        at(2026, 11, 1), DEC_1)]
+        assert _lines(s, first.id) == [
+            ("period", "10 licences of BIZ product, 1–30 Nov 2026", 10, 12500, at(2026, 11, 1), DEC_1)
+        ]
         assert _totals(first) == (12500, 0, 12500, 0, "paid")
 
     cancel_at = at(2026, 11, 3, 10)  # day 3 of a 30-day period
@@ -106,9 +128,21 @@ def test_r15_r16_ten_licences_at_12_50_cancelled_on_day_3_credit_112_50_returned
         assert format_money(decision.credit, "en") == "€112.50"
         assert decision.dates["credit_returned_by"] == DEC_1
         [credit] = _pending(s, w.org_id)
-        assert (credit.kind, credit.description, credit.amount, credit.period_start, credit.period_end,
-                credit.bill_on) == ("cancellation", "Credit: cancellation, 10 licences × 27/30 days, 4–30 Nov 2026",
-                                    -11250, at(2026, 11, 4), DEC_1, DEC_1)
+        assert (
+            credit.kind,
+            credit.description,
+            credit.amount,
+            credit.period_start,
+            credit.period_end,
+            credit.bill_on,
+        ) == (
+            "cancellation",
+            "Credit: cancellation, 10 licences × 27/30 days, 4–30 Nov 2026",
+            -11250,
+            at(2026, 11, 4),
+            DEC_1,
+            DEC_1,
+        )
 
     with uow() as s:
         billing_run.run(s, as_of=DEC_1 - timedelta(seconds=1))
@@ -148,8 +182,15 @@ def test_r14_r15_r16_yen_three_seats_31_day_period_cancelled_on_day_10_credit_20
         # the credit comes back in the run at the period end, 1 January 2027: the first invoice of 2027
         assert (second.number, second.billing_date, second.currency) == ("SW-2027-000001", JAN_1, "JPY")
         assert _lines(s, second.id) == [
-            ("cancellation", "Credit: cancellation, 3 licences × 21/31 days, 11–31 Dec 2026", 3, -2032,
-             at(2026, 12, 11), JAN_1)]
+            (
+                "cancellation",
+                "Credit: cancellation, 3 licences × 21/31 days, 11–31 Dec 2026",
+                3,
+                -2032,
+                at(2026, 12, 11),
+                JAN_1,
+            )
+        ]
         assert _totals(second) == (0, 0, 0, 2032, "paid")
         assert [p[:3] for p in _payments(s, second.id)] == [("refund", 2032, "succeeded")]
         assert billing.check_ledger(s) == []
@@ -166,16 +207,42 @@ def test_r3_started_31_january_2027_is_invoiced_28_february_then_31_march(uow):
         # the first period is invoiced at the next midnight, 1 Feb; then each period on its first day:
         # February lacks a 31st so the anchor clamps to 28 Feb; March has one, so 31 Mar (R3)
         assert [(i.number, i.billing_date) for i in invoices] == [
-            ("SW-2027-000001", at(2027, 2, 1)), ("SW-2027-000002", at(2027, 2, 28)),
-            ("SW-2027-000003", at(2027, 3, 31))]
+            ("SW-2027-000001", at(2027, 2, 1)),
+            ("SW-2027-000002", at(2027, 2, 28)),
+            ("SW-2027-000003", at(2027, 3, 31)),
+        ]
         # a monthly price is the same whatever the month's length: 2 × 1250 = 2500
         assert [_lines(s, i.id) for i in invoices] == [
-            [("period", f"2 licences of BIZ product, 31 Jan{THIN}–{THIN}27 Feb 2027", 2, 2500,
-              at(2027, 1, 31), at(2027, 2, 28))],
-            [("period", f"2 licences of BIZ product, 28 Feb{THIN}–{THIN}30 Mar 2027", 2, 2500,
-              at(2027, 2, 28), at(2027, 3, 31))],
-            [("period", f"2 licences of BIZ product, 31 Mar{THIN}–{THIN}29 Apr 2027", 2, 2500,
-              at(2027, 3, 31), at(2027, 4, 30))],
+            [
+                (
+                    "period",
+                    f"2 licences of BIZ product, 31 Jan{THIN}–{THIN}27 Feb 2027",
+                    2,
+                    2500,
+                    at(2027, 1, 31),
+                    at(2027, 2, 28),
+                )
+            ],
+            [
+                (
+                    "period",
+                    f"2 licences of BIZ product, 28 Feb{THIN}–{THIN}30 Mar 2027",
+                    2,
+                    2500,
+                    at(2027, 2, 28),
+                    at(2027, 3, 31),
+                )
+            ],
+            [
+                (
+                    "period",
+                    f"2 licences of BIZ product, 31 Mar{THIN}–{THIN}29 Apr 2027",
+                    2,
+                    2500,
+                    at(2027, 3, 31),
+                    at(2027, 4, 30),
+                )
+            ],
         ]
 
 
@@ -199,6 +266,7 @@ def test_r14_kuwaiti_dinar_has_three_decimals_in_lines_and_credits(uow):
 
 # --- lines (R3, R12, R15) --------------------------------------------------------------------
 
+
 def test_r3_r12_r15_period_in_advance_seats_bought_and_removed_mid_period_as_lines(uow):
     with uow() as s:
         w = world(s, now=T0, users=0)
@@ -217,8 +285,14 @@ def test_r3_r12_r15_period_in_advance_seats_bought_and_removed_mid_period_as_lin
         assert (dec.number, dec.billing_date) == ("SW-2026-000002", DEC_1)
         assert _lines(s, dec.id) == [
             ("seats_added", "5 licences added × 27/30 days, 4–30 Nov 2026", 5, 5625, at(2026, 11, 4), DEC_1),
-            ("seats_removed", "Credit: 3 licences removed × 10/30 days, 21–30 Nov 2026", 3, -1250,
-             at(2026, 11, 21), DEC_1),
+            (
+                "seats_removed",
+                "Credit: 3 licences removed × 10/30 days, 21–30 Nov 2026",
+                3,
+                -1250,
+                at(2026, 11, 21),
+                DEC_1,
+            ),
             # the renewal bills the whole of December in advance: 12 × 1250 = 15000
             ("period", "12 licences of BIZ product, 1–31 Dec 2026", 12, 15000, DEC_1, JAN_1),
         ]
@@ -276,10 +350,13 @@ def test_r15_lines_are_in_the_organisations_locale_dutch(uow):
         assert billing.check_ledger(s) == []
 
 
-@pytest.mark.parametrize("locale, expected", [
-    ("en", "1 licence of BIZ product, 1–30 Nov 2026"),
-    ("nl", "1 licentie van BIZ product, 1–30 nov 2026"),
-])
+@pytest.mark.parametrize(
+    "locale, expected",
+    [
+        ("en", "1 licence of BIZ product, 1–30 Nov 2026"),
+        ("nl", "1 licentie van BIZ product, 1–30 nov 2026"),
+    ],
+)
 def test_r15_a_line_for_one_licence_says_licence_in_the_singular(uow, locale, expected):
     with uow() as s:
         w = world(s, now=T0, users=0, locale=locale)
@@ -318,7 +395,7 @@ def test_r6_r15_reactivating_a_cancelled_subscription_charges_the_days_left_and_
         assert charge.amount == Money(8750, "EUR")
     with uow() as s:
         billing_run.run(s, as_of=DEC_1)
-        nov_2, nov_11, dec_1 = billing.list_invoices(s, org_id=w.org_id)
+        _nov_2, nov_11, dec_1 = billing.list_invoices(s, org_id=w.org_id)
         assert nov_11.billing_date == at(2026, 11, 11)
         assert [(line[0], line[1], line[3]) for line in _lines(s, nov_11.id)] == [
             ("cancellation", "Credit: cancellation, 10 licences × 27/30 days, 4–30 Nov 2026", -11250),
@@ -347,13 +424,24 @@ def test_r6_reactivating_an_expired_subscription_starts_and_bills_a_new_whole_pe
         invoices = billing.list_invoices(s, org_id=w.org_id)
         # a new period from 10 Dec, billed whole (12500) at the next midnight; renewed 10 Jan
         assert [(i.billing_date, i.total) for i in invoices] == [
-            (NOV_2, 12500), (at(2026, 12, 11), 12500), (at(2027, 1, 10), 12500)]
+            (NOV_2, 12500),
+            (at(2026, 12, 11), 12500),
+            (at(2027, 1, 10), 12500),
+        ]
         assert _lines(s, invoices[1].id) == [
-            ("period", f"10 licences of BIZ product, 10 Dec 2026{THIN}–{THIN}9 Jan 2027", 10, 12500,
-             at(2026, 12, 10), at(2027, 1, 10))]
+            (
+                "period",
+                f"10 licences of BIZ product, 10 Dec 2026{THIN}–{THIN}9 Jan 2027",
+                10,
+                12500,
+                at(2026, 12, 10),
+                at(2027, 1, 10),
+            )
+        ]
 
 
 # --- credit settlement (R16) -----------------------------------------------------------------
+
 
 def test_r16_a_credit_goes_to_the_organisations_next_invoice_first_then_the_rest_is_due(uow):
     with uow() as s:
@@ -373,11 +461,16 @@ def test_r16_a_credit_goes_to_the_organisations_next_invoice_first_then_the_rest
         _, nov_11 = billing.list_invoices(s, org_id=w.org_id)
         assert (nov_11.number, nov_11.billing_date) == ("SW-2026-000002", at(2026, 11, 11))
         assert [(kind, amount) for kind, _, _, amount, _, _ in _lines(s, nov_11.id)] == [
-            ("cancellation", -11250), ("period", 20000)]
+            ("cancellation", -11250),
+            ("period", 20000),
+        ]
         # credits first: 20000 − 11250 = 8750 due, charged to the card
         assert _totals(nov_11) == (20000, 11250, 8750, 0, "paid")
-        assert [(k, a) for k, a, _ in _ledger(s, nov_11.id)] == [("charge", 20000), ("credit", -11250),
-                                                                 ("payment", -8750)]
+        assert [(k, a) for k, a, _ in _ledger(s, nov_11.id)] == [
+            ("charge", 20000),
+            ("credit", -11250),
+            ("payment", -8750),
+        ]
     with uow() as s:
         billing_run.run(s, as_of=DEC_1)
         assert len(billing.list_invoices(s, org_id=w.org_id)) == 2  # nothing left to settle on 1 December
@@ -425,6 +518,7 @@ def test_r16_no_credit_outlives_its_settlement_run_over_months_of_changes(uow):
 
 # --- invoices (R17) --------------------------------------------------------------------------
 
+
 def test_r17_two_subscriptions_renewing_on_the_same_day_share_one_invoice(uow):
     with uow() as s:
         w = world(s, now=T0, users=0)
@@ -434,15 +528,18 @@ def test_r17_two_subscriptions_renewing_on_the_same_day_share_one_invoice(uow):
     with uow() as s:
         billing_run.run(s, as_of=DEC_1)
         invoices = billing.list_invoices(s, org_id=w.org_id)
-        assert [(i.number, i.billing_date) for i in invoices] == [("SW-2026-000001", NOV_2),
-                                                                 ("SW-2026-000002", DEC_1)]
+        assert [(i.number, i.billing_date) for i in invoices] == [("SW-2026-000001", NOV_2), ("SW-2026-000002", DEC_1)]
         # BIZ 10 × 1250 = 12500 and PRO 3 × 2000 = 6000 on each: total 18500
         for invoice in invoices:
             assert [(line[1], line[3]) for line in _lines(s, invoice.id)] == [
-                (f"10 licences of BIZ product, {'1–30 Nov' if invoice.billing_date == NOV_2 else '1–31 Dec'} 2026",
-                 12500),
-                (f"3 licences of PRO product, {'1–30 Nov' if invoice.billing_date == NOV_2 else '1–31 Dec'} 2026",
-                 6000),
+                (
+                    f"10 licences of BIZ product, {'1–30 Nov' if invoice.billing_date == NOV_2 else '1–31 Dec'} 2026",
+                    12500,
+                ),
+                (
+                    f"3 licences of PRO product, {'1–30 Nov' if invoice.billing_date == NOV_2 else '1–31 Dec'} 2026",
+                    6000,
+                ),
             ]
             assert _totals(invoice) == (18500, 0, 18500, 0, "paid")
 
@@ -484,12 +581,42 @@ def _frozen(s, invoice_id: int) -> tuple:
     """Everything of an issued invoice that must never change, its lines and its ledger entries."""
     s.expire_all()
     i = s.get(Invoice, invoice_id)
-    head = (i.number, i.org_id, i.billing_date, i.issued_at, i.due_at, i.currency, i.total, i.credit_applied,
-            i.amount_due, i.refunded, i.payment_method_id, i.status, i.paid_at)
-    lines = [(c.id, c.subscription_id, c.kind, c.description, c.quantity, c.amount, c.currency, c.period_start,
-              c.period_end, c.created_at, c.bill_on, c.key) for c in billing.lines_of(s, invoice_id=invoice_id)]
-    ledger = [(e.id, e.kind, e.amount, e.at, e.payment_id) for e in s.scalars(
-        select(LedgerEntry).where(LedgerEntry.invoice_id == invoice_id).order_by(LedgerEntry.id))]
+    head = (
+        i.number,
+        i.org_id,
+        i.billing_date,
+        i.issued_at,
+        i.due_at,
+        i.currency,
+        i.total,
+        i.credit_applied,
+        i.amount_due,
+        i.refunded,
+        i.payment_method_id,
+        i.status,
+        i.paid_at,
+    )
+    lines = [
+        (
+            c.id,
+            c.subscription_id,
+            c.kind,
+            c.description,
+            c.quantity,
+            c.amount,
+            c.currency,
+            c.period_start,
+            c.period_end,
+            c.created_at,
+            c.bill_on,
+            c.key,
+        )
+        for c in billing.lines_of(s, invoice_id=invoice_id)
+    ]
+    ledger = [
+        (e.id, e.kind, e.amount, e.at, e.payment_id)
+        for e in s.scalars(select(LedgerEntry).where(LedgerEntry.invoice_id == invoice_id).order_by(LedgerEntry.id))
+    ]
     return head, lines, ledger
 
 
@@ -527,14 +654,16 @@ def test_r17_r18_issued_invoices_and_ledger_entries_never_change_afterwards(uow)
 
 # --- the ledger (R18) ------------------------------------------------------------------------
 
+
 def _books(uow):
     """Two organisations with every kind of ledger entry: charges, payments, a credit and its refund,
     and an open pay-by-invoice invoice."""
     with uow() as s:
         card = world(s, now=T0, users=0, name="Contoso", sku="BIZ")
         transfer = world(s, now=T0, users=0, name="Fabrikam", sku="FAB", card=False)
-        payments.add_payment_method(s, org_id=transfer.org_id, card_number=None, expiry=None, invoice=True,
-                                    actor=OPERATOR, now=T0)
+        payments.add_payment_method(
+            s, org_id=transfer.org_id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=T0
+        )
         sub = subscriptions.buy(s, org_id=card.org_id, sku="BIZ", seats=10, actor=OPERATOR, now=T0)
         subscriptions.buy(s, org_id=transfer.org_id, sku="FAB", seats=4, actor=OPERATOR, now=T0)
     with uow() as s:
@@ -549,8 +678,18 @@ def _row_id(s, query) -> int:
     return s.scalar(query.limit(1))
 
 
-@pytest.mark.parametrize("tamper", ["ledger_amount", "ledger_row_deleted", "invoice_total", "invoice_amount_due",
-                                    "invoice_marked_paid", "line_amount", "refund_amount"])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "ledger_amount",
+        "ledger_row_deleted",
+        "invoice_total",
+        "invoice_amount_due",
+        "invoice_marked_paid",
+        "line_amount",
+        "refund_amount",
+    ],
+)
 def test_r18_check_ledger_finds_a_row_tampered_with_in_sql(uow, tamper):
     card_org, transfer_org = _books(uow)
     # Contoso: Nov 2 invoice 12500 paid; Dec 1 invoice: credit 11250 refunded. Fabrikam: its Nov 2
@@ -559,18 +698,33 @@ def test_r18_check_ledger_finds_a_row_tampered_with_in_sql(uow, tamper):
         paid_invoice = _row_id(s, select(Invoice.id).where(Invoice.org_id == card_org).order_by(Invoice.id))
         open_invoice = _row_id(s, select(Invoice.id).where(Invoice.org_id == transfer_org).order_by(Invoice.id))
         sql, params, org = {
-            "ledger_amount": ("UPDATE ledger SET amount = amount - 1 WHERE id = :id",
-                              _row_id(s, select(LedgerEntry.id).where(LedgerEntry.kind == "payment")), card_org),
-            "ledger_row_deleted": ("DELETE FROM ledger WHERE id = :id",
-                                   _row_id(s, select(LedgerEntry.id).where(LedgerEntry.kind == "refund")), card_org),
+            "ledger_amount": (
+                "UPDATE ledger SET amount = amount - 1 WHERE id = :id",
+                _row_id(s, select(LedgerEntry.id).where(LedgerEntry.kind == "payment")),
+                card_org,
+            ),
+            "ledger_row_deleted": (
+                "DELETE FROM ledger WHERE id = :id",
+                _row_id(s, select(LedgerEntry.id).where(LedgerEntry.kind == "refund")),
+                card_org,
+            ),
             "invoice_total": ("UPDATE invoices SET total = total + 100 WHERE id = :id", paid_invoice, card_org),
-            "invoice_amount_due": ("UPDATE invoices SET amount_due = amount_due - 1 WHERE id = :id", open_invoice,
-                                   transfer_org),
+            "invoice_amount_due": (
+                "UPDATE invoices SET amount_due = amount_due - 1 WHERE id = :id",
+                open_invoice,
+                transfer_org,
+            ),
             "invoice_marked_paid": ("UPDATE invoices SET status = 'paid' WHERE id = :id", open_invoice, transfer_org),
-            "line_amount": ("UPDATE charges SET amount = amount + 1 WHERE id = :id",
-                            _row_id(s, select(Charge.id).where(Charge.invoice_id == paid_invoice)), card_org),
-            "refund_amount": ("UPDATE payments SET amount = amount + 1 WHERE id = :id",
-                              _row_id(s, select(Payment.id).where(Payment.kind == "refund")), card_org),
+            "line_amount": (
+                "UPDATE charges SET amount = amount + 1 WHERE id = :id",
+                _row_id(s, select(Charge.id).where(Charge.invoice_id == paid_invoice)),
+                card_org,
+            ),
+            "refund_amount": (
+                "UPDATE payments SET amount = amount + 1 WHERE id = :id",
+                _row_id(s, select(Payment.id).where(Payment.kind == "refund")),
+                card_org,
+            ),
         }[tamper]
         assert params is not None
         s.execute(text(sql), {"id": params})
@@ -594,10 +748,12 @@ def test_r18_check_ledger_finds_entries_that_disagree_with_their_invoice_even_wh
     card_org, _ = _books(uow)
     with uow() as s:
         first = _row_id(s, select(Invoice.id).where(Invoice.org_id == card_org).order_by(Invoice.id))
-        s.execute(text("UPDATE ledger SET amount = amount + 5 WHERE invoice_id = :id AND kind = 'charge'"),
-                  {"id": first})
-        s.execute(text("UPDATE ledger SET amount = amount - 5 WHERE invoice_id = :id AND kind = 'payment'"),
-                  {"id": first})
+        s.execute(
+            text("UPDATE ledger SET amount = amount + 5 WHERE invoice_id = :id AND kind = 'charge'"), {"id": first}
+        )
+        s.execute(
+            text("UPDATE ledger SET amount = amount - 5 WHERE invoice_id = :id AND kind = 'payment'"), {"id": first}
+        )
     with uow() as s:
         # the ledger now says 12505 was charged and 12505 paid; the invoice and the payment say 12500
         assert billing.check_ledger(s) != []
@@ -605,17 +761,26 @@ def test_r18_check_ledger_finds_entries_that_disagree_with_their_invoice_even_wh
 
 # --- the billing run (R20) -------------------------------------------------------------------
 
+
 def _story(uow) -> None:
     """Three organisations and their actions up to mid-January; no billing run yet."""
     with uow() as s:
         contoso = world(s, now=T0, users=0, name="Contoso", sku="BIZ")
         _add_product(s, sku="PRO", price="20.00")
         fabrikam = world(s, now=T0, users=0, name="Fabrikam", sku="FAB", card=False)
-        payments.add_payment_method(s, org_id=fabrikam.org_id, card_number="4000000000000002", expiry="12/30",
-                                    invoice=False, actor=OPERATOR, now=T0)
+        payments.add_payment_method(
+            s,
+            org_id=fabrikam.org_id,
+            card_number="4000000000000002",
+            expiry="12/30",
+            invoice=False,
+            actor=OPERATOR,
+            now=T0,
+        )
         northwind = world(s, now=T0, users=0, name="Northwind", sku="NW", currency="JPY", price="1000", card=False)
-        payments.add_payment_method(s, org_id=northwind.org_id, card_number=None, expiry=None, invoice=True,
-                                    actor=OPERATOR, now=T0)
+        payments.add_payment_method(
+            s, org_id=northwind.org_id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=T0
+        )
         biz = subscriptions.buy(s, org_id=contoso.org_id, sku="BIZ", seats=10, actor=OPERATOR, now=T0)
         subscriptions.buy(s, org_id=fabrikam.org_id, sku="FAB", seats=2, actor=OPERATOR, now=T0)
     with uow() as s:
@@ -634,20 +799,63 @@ def _snapshot(s) -> dict:
     subs = {sub.id: (orgs[sub.org_id], sub.created_at) for sub in s.scalars(select(Subscription))}
     numbers = {i.id: i.number for i in s.scalars(select(Invoice))}
     return {
-        "invoices": [(i.number, orgs[i.org_id], i.billing_date, i.issued_at, i.due_at, i.currency, i.total,
-                      i.credit_applied, i.amount_due, i.refunded, i.status, i.paid_at, i.attempts, i.next_action_at,
-                      [(subs[c.subscription_id], c.kind, c.description, c.quantity, c.amount, c.period_start,
-                        c.period_end, c.bill_on) for c in billing.lines_of(s, invoice_id=i.id)])
-                     for i in s.scalars(select(Invoice).order_by(Invoice.id))],
-        "pending": [(subs[c.subscription_id], c.kind, c.amount, c.bill_on)
-                    for c in s.scalars(select(Charge).where(Charge.invoice_id.is_(None)).order_by(Charge.id))],
-        "ledger": [(orgs[e.org_id], numbers[e.invoice_id], e.kind, e.amount, e.currency, e.at)
-                   for e in s.scalars(select(LedgerEntry).order_by(LedgerEntry.id))],
-        "payments": [(orgs[p.org_id], numbers[p.invoice_id], p.kind, p.amount, p.status, p.failure_code, p.at)
-                     for p in s.scalars(select(Payment).order_by(Payment.id))],
-        "subscriptions": [(subs[x.id], x.status, x.status_reason, x.seats, x.current_period_start,
-                           x.current_period_end, x.state_until, x.next_event_at)
-                          for x in s.scalars(select(Subscription).order_by(Subscription.id))],
+        "invoices": [
+            (
+                i.number,
+                orgs[i.org_id],
+                i.billing_date,
+                i.issued_at,
+                i.due_at,
+                i.currency,
+                i.total,
+                i.credit_applied,
+                i.amount_due,
+                i.refunded,
+                i.status,
+                i.paid_at,
+                i.attempts,
+                i.next_action_at,
+                [
+                    (
+                        subs[c.subscription_id],
+                        c.kind,
+                        c.description,
+                        c.quantity,
+                        c.amount,
+                        c.period_start,
+                        c.period_end,
+                        c.bill_on,
+                    )
+                    for c in billing.lines_of(s, invoice_id=i.id)
+                ],
+            )
+            for i in s.scalars(select(Invoice).order_by(Invoice.id))
+        ],
+        "pending": [
+            (subs[c.subscription_id], c.kind, c.amount, c.bill_on)
+            for c in s.scalars(select(Charge).where(Charge.invoice_id.is_(None)).order_by(Charge.id))
+        ],
+        "ledger": [
+            (orgs[e.org_id], numbers[e.invoice_id], e.kind, e.amount, e.currency, e.at)
+            for e in s.scalars(select(LedgerEntry).order_by(LedgerEntry.id))
+        ],
+        "payments": [
+            (orgs[p.org_id], numbers[p.invoice_id], p.kind, p.amount, p.status, p.failure_code, p.at)
+            for p in s.scalars(select(Payment).order_by(Payment.id))
+        ],
+        "subscriptions": [
+            (
+                subs[x.id],
+                x.status,
+                x.status_reason,
+                x.seats,
+                x.current_period_start,
+                x.current_period_end,
+                x.state_until,
+                x.next_event_at,
+            )
+            for x in s.scalars(select(Subscription).order_by(Subscription.id))
+        ],
     }
 
 
@@ -670,13 +878,15 @@ def test_r20_a_second_run_for_the_same_as_of_creates_nothing(uow):
         second = billing_run.run(s, as_of=END)
     with uow() as s:
         assert (second.invoices, second.subscriptions, sum(second.payments.values())) == (0, 0, 0)
-        assert [s.scalar(select(func.count()).select_from(t))
-                for t in (Charge, Invoice, LedgerEntry, Payment)] == counts
+        assert [
+            s.scalar(select(func.count()).select_from(t)) for t in (Charge, Invoice, LedgerEntry, Payment)
+        ] == counts
         assert _snapshot(s) == once
         assert first.invoices == len(once["invoices"]) > 0
         # each period is charged once: one period line per subscription and period start
-        periods = Counter((c.subscription_id, c.period_start)
-                          for c in s.scalars(select(Charge).where(Charge.kind == "period")))
+        periods = Counter(
+            (c.subscription_id, c.period_start) for c in s.scalars(select(Charge).where(Charge.kind == "period"))
+        )
         assert periods and set(periods.values()) == {1}
         # and billing that period again directly is refused by its unique key
         biz = s.scalar(select(Subscription).order_by(Subscription.id).limit(1))
@@ -693,14 +903,22 @@ def test_r20_stepping_day_by_day_or_in_small_commits_equals_one_run(uow, db_url)
     # card is declined: disabled on 2 Dec, 30 days after its first invoice; Northwind pays by invoice,
     # net 30: its 16 Nov invoice disables it on 15 Jan, after that day's renewal.
     assert [(i[0], i[1], i[2]) for i in one_run["invoices"]] == [
-        ("SW-2026-000001", "Contoso", NOV_2), ("SW-2026-000002", "Fabrikam", NOV_2),
-        ("SW-2026-000003", "Contoso", at(2026, 11, 11)), ("SW-2026-000004", "Northwind", at(2026, 11, 16)),
-        ("SW-2026-000005", "Contoso", DEC_1), ("SW-2026-000006", "Fabrikam", DEC_1),
+        ("SW-2026-000001", "Contoso", NOV_2),
+        ("SW-2026-000002", "Fabrikam", NOV_2),
+        ("SW-2026-000003", "Contoso", at(2026, 11, 11)),
+        ("SW-2026-000004", "Northwind", at(2026, 11, 16)),
+        ("SW-2026-000005", "Contoso", DEC_1),
+        ("SW-2026-000006", "Fabrikam", DEC_1),
         ("SW-2026-000007", "Northwind", at(2026, 12, 15)),
-        ("SW-2027-000001", "Contoso", JAN_1), ("SW-2027-000002", "Northwind", at(2027, 1, 15)),
+        ("SW-2027-000001", "Contoso", JAN_1),
+        ("SW-2027-000002", "Northwind", at(2027, 1, 15)),
     ]
     assert [sub[1:3] for sub in one_run["subscriptions"]] == [
-        ("active", None), ("disabled", "non_payment"), ("disabled", "canceled"), ("disabled", "non_payment")]
+        ("active", None),
+        ("disabled", "non_payment"),
+        ("disabled", "canceled"),
+        ("disabled", "non_payment"),
+    ]
 
     _empty(db_url)
     _story(uow)

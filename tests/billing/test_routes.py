@@ -19,8 +19,7 @@ from tests.factories import world
 
 PRICE = "12.50"
 SEATS = 3
-TABLES = ("subscriptions", "charges", "invoices", "invoice_counters", "payments", "ledger", "events",
-          "audit_log")
+TABLES = ("subscriptions", "charges", "invoices", "invoice_counters", "payments", "ledger", "events", "audit_log")
 NOV_1 = datetime(T0.year, T0.month, T0.day, tzinfo=UTC)  # the day of the purchase, and its period's start
 NOV_2 = NOV_1 + timedelta(days=1)  # the midnight after the purchase: the day it is invoiced
 DEC_1 = datetime(T0.year, T0.month + 1, 1, tzinfo=UTC)  # the end of the first monthly period
@@ -71,20 +70,35 @@ def test_r17_a_run_issues_the_invoice_that_the_list_shows_as_the_cli_does(uow, d
     due = SEATS * _cents(PRICE)
     summary = run.json()
     assert _when(summary["as_of"]) == NOV_2
-    assert (summary["invoices"], summary["payments"], summary["invoiced"]) == (1, {"succeeded": 1},
-                                                                                {"EUR": _euros(due)})
+    assert (summary["invoices"], summary["payments"], summary["invoiced"]) == (
+        1,
+        {"succeeded": 1},
+        {"EUR": _euros(due)},
+    )
     page = admin.get(f"/v1/organizations/{w.org_id}/invoices")
     assert page.status_code == 200 and page.json()["next_cursor"] is None
     [invoice] = page.json()["data"]
     assert (invoice["number"], invoice["org_id"], invoice["status"], invoice["currency"]) == (
-        _number(1), w.org_id, "paid", "EUR")
+        _number(1),
+        w.org_id,
+        "paid",
+        "EUR",
+    )
     assert _when(invoice["billing_date"]) == _when(invoice["issued_at"]) == _when(invoice["paid_at"]) == NOV_2
     assert _when(invoice["due_at"]) == NOV_2  # a card is charged on issue
     assert (invoice["total"], invoice["credit_applied"], invoice["amount_due"], invoice["refunded"]) == (
-        _euros(due), _euros(0), _euros(due), _euros(0))
+        _euros(due),
+        _euros(0),
+        _euros(due),
+        _euros(0),
+    )
     [line] = invoice["lines"]
     assert (line["kind"], line["subscription_id"], line["quantity"], line["amount"]) == (
-        "period", sub_id, SEATS, _euros(due))
+        "period",
+        sub_id,
+        SEATS,
+        _euros(due),
+    )
     assert (_when(line["period_start"]), _when(line["period_end"])) == (NOV_1, DEC_1)
     # The same JSON as the CLI's, and as the invoice on its own.
     cli = Cli(db_url, now=NOV_2 + timedelta(hours=9))
@@ -128,7 +142,8 @@ def test_r15_r16_a_cancellation_credit_is_refunded_by_the_run_at_the_period_end(
     client_with_key(uow, db_url, at=NOV_2 + timedelta(hours=9)).post("/v1/billing-runs", json={})
     day_3 = T0 + timedelta(days=2)
     canceled = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.global_admin.user_id, at=day_3).post(
-        f"/v1/subscriptions/{sub_id}/cancellation", json={})
+        f"/v1/subscriptions/{sub_id}/cancellation", json={}
+    )
     assert canceled.status_code == 200, canceled.text
     # Cancelled on day 3 of a 30-day period: the 27 days after it come back (R15), rounded half up once.
     days_after = (DEC_1 - (NOV_1 + timedelta(days=3))).days
@@ -149,7 +164,12 @@ def test_r15_r16_a_cancellation_credit_is_refunded_by_the_run_at_the_period_end(
     assert (_when(line["period_start"]), _when(line["period_end"])) == (NOV_1 + timedelta(days=3), DEC_1)
     # Nothing to set it against: it is refunded to the card, and none is left unsettled (R16).
     assert (second["total"], second["credit_applied"], second["amount_due"], second["refunded"], second["status"]) == (
-        _euros(0), _euros(0), _euros(0), _euros(credit), "paid")
+        _euros(0),
+        _euros(0),
+        _euros(0),
+        _euros(credit),
+        "paid",
+    )
     with db.read_only(db_url) as s:
         pending = s.execute(text("SELECT count(*) FROM charges WHERE invoice_id IS NULL")).scalar()
         refunds = s.execute(text("SELECT amount FROM payments WHERE kind = 'refund'")).scalars().all()
@@ -159,8 +179,10 @@ def test_r15_r16_a_cancellation_credit_is_refunded_by_the_run_at_the_period_end(
 def test_r9_only_the_operator_runs_billing_and_a_refused_run_changes_nothing(uow, db_url):
     w, _sub_id, admin = _bought(uow, db_url)
     later = NOV_2 + timedelta(hours=9)
-    keys = [client_with_key(uow, db_url, org_id=w.org_id, as_user=getattr(w, role).user_id, at=later)
-            for role in ("global_admin", "billing_admin", "user_admin")]
+    keys = [
+        client_with_key(uow, db_url, org_id=w.org_id, as_user=getattr(w, role).user_id, at=later)
+        for role in ("global_admin", "billing_admin", "user_admin")
+    ]
     before = _rows(db_url)
     for client in keys:
         for body in ({"as_of": NOV_2.isoformat()}, {}):
@@ -185,7 +207,10 @@ def test_r19_a_run_beyond_the_clock_or_with_a_bad_as_of_is_422_and_changes_nothi
         assert bad.status_code == 422 and "as_of" in bad.json()["detail"], (as_of, bad.text)
     extra = operator.post("/v1/billing-runs", json={"as_of": NOV_2.isoformat(), "dry_run": True})
     assert (extra.status_code, extra.json()["code"], extra.json()["errors"][0]["field"]) == (
-        422, "invalid_request", "dry_run")
+        422,
+        "invalid_request",
+        "dry_run",
+    )
     assert _rows(db_url) == before
 
 
@@ -214,8 +239,9 @@ def test_r9_invoices_of_another_organisation_answer_as_missing_ones(uow, db_url)
     [theirs] = stranger.get(f"/v1/organizations/{other.org_id}/invoices").json()["data"]
     assert (mine["number"], theirs["number"]) in ((_number(1), _number(2)), (_number(2), _number(1)))
     for path, missing_path, code in (
-            (f"/v1/invoices/{mine['id']}", "/v1/invoices/99999", "unknown_invoice"),
-            (f"/v1/organizations/{w.org_id}/invoices", "/v1/organizations/99999/invoices", "unknown_org")):
+        (f"/v1/invoices/{mine['id']}", "/v1/invoices/99999", "unknown_invoice"),
+        (f"/v1/organizations/{w.org_id}/invoices", "/v1/organizations/99999/invoices", "unknown_org"),
+    ):
         answer, missing = stranger.get(path), stranger.get(missing_path)
         assert answer.status_code == missing.status_code == 404, path
         assert answer.json()["code"] == missing.json()["code"] == code, path

@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from seatwise import db
-from seatwise.billing_run import jobs
-from seatwise.billing import service as billing
-from seatwise.billing_run import service as billing_run
 from seatwise.billing.models import Invoice
+from seatwise.billing_run import jobs
+from seatwise.billing_run import service as billing_run
 from seatwise.billing_run.models import BillingRun
 from seatwise.clock import FixedClock
 from seatwise.core.errors import BadInput

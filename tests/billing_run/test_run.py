@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from seatwise.billing import service as billing
 from seatwise.billing_run import service as billing_run
 from seatwise.core.roles import OPERATOR
 from seatwise.events import service as audit
@@ -42,8 +41,11 @@ def test_r2_trial_without_a_card_expires_then_is_deleted_30_days_later(uow):
     with uow() as s:
         billing_run.run(s, as_of=DEC_1 + timedelta(days=29))
         sub = subscriptions.get(s, sub_id=trial.id)
-        assert (sub.status, sub.status_reason, sub.state_until) == ("expired", "trial_ended",
-                                                                    DEC_1 + timedelta(days=30))
+        assert (sub.status, sub.status_reason, sub.state_until) == (
+            "expired",
+            "trial_ended",
+            DEC_1 + timedelta(days=30),
+        )
         assert subscriptions.assigned_count(s, sub_id=trial.id) == 1  # users keep access while expired
     with uow() as s:
         billing_run.run(s, as_of=DEC_1 + timedelta(days=30))
@@ -73,8 +75,11 @@ def test_r4_recurring_billing_off_expires_then_disables_then_deletes_in_one_run(
         assert subscriptions.get(s, sub_id=sub.id).status == "active"  # turning it off cancels nothing
     with uow() as s:
         summary = billing_run.run(s, as_of=datetime(2027, 6, 1, tzinfo=UTC))
-        steps = [(e.action, e.at.date().isoformat(), e.after["status_reason"])
-                 for e in audit.entries(s, entity="subscriptions", entity_id=sub.id) if e.actor.startswith("system")]
+        steps = [
+            (e.action, e.at.date().isoformat(), e.after["status_reason"])
+            for e in audit.entries(s, entity="subscriptions", entity_id=sub.id)
+            if e.actor.startswith("system")
+        ]
     assert steps == [
         ("subscription.expired", "2026-12-01", "recurring_billing_off"),
         ("subscription.disabled", "2026-12-31", "recurring_billing_off"),

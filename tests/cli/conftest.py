@@ -21,8 +21,20 @@ EUR = re.compile(r"^-?\d+\.\d{2}$")
 TABLES = {"products", "organizations", "users", "payment_methods", "subscriptions", "assignments", "audit_log"}
 
 SUBSCRIPTION_FIELDS = {
-    "id", "org_id", "sku", "status", "status_reason", "seats", "assigned", "recurring_billing", "trial_end",
-    "current_period_start", "current_period_end", "state_until", "currency", "unit_price",
+    "id",
+    "org_id",
+    "sku",
+    "status",
+    "status_reason",
+    "seats",
+    "assigned",
+    "recurring_billing",
+    "trial_end",
+    "current_period_start",
+    "current_period_end",
+    "state_until",
+    "currency",
+    "unit_price",
 }
 DECISION_FIELDS = {"allowed", "code", "message", "remedy", "credit", "dates"}
 
@@ -60,8 +72,9 @@ class Cli:
         self.now = now
         self.runner = CliRunner()
 
-    def __call__(self, *args: Any, now: datetime | str | None = None, json_output: bool = True,
-                 stdin: str | None = None) -> Result:
+    def __call__(
+        self, *args: Any, now: datetime | str | None = None, json_output: bool = True, stdin: str | None = None
+    ) -> Result:
         argv = [str(a) for a in args]
         if "--db" not in argv:  # a case may give its own --db or --now (a bad one, say)
             argv += ["--db", self.url]
@@ -90,8 +103,10 @@ def snapshot(url: str) -> dict[str, list[tuple]]:
     tables = {t.name: t for t in db.Base.metadata.sorted_tables}
     assert TABLES <= set(tables), sorted(tables)
     with db.read_only(url) as session:
-        return {name: sorted((tuple(row) for row in session.execute(select(table))), key=repr)
-                for name, table in tables.items()}
+        return {
+            name: sorted((tuple(row) for row in session.execute(select(table))), key=repr)
+            for name, table in tables.items()
+        }
 
 
 def one_line_error(res: Result) -> str:

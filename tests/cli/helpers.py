@@ -11,6 +11,7 @@ T0 = "2026-11-01T09:30:00Z"  # Sunday; November has 30 days, December 31
 
 # --- shapes of the JSON documents ----------------------------------------------------------
 
+
 def assert_subscription_shape(sub: dict) -> None:
     """Issue 2 §4: the documented fields, money as a decimal string, times ISO-8601 UTC."""
     assert SUBSCRIPTION_FIELDS <= set(sub), sorted(SUBSCRIPTION_FIELDS - set(sub))
@@ -30,8 +31,14 @@ def assert_decision_shape(decision: dict) -> None:
     """Issue 2 §4: allowed, code, message, remedy {action, count}, credit {amount, currency}, dates."""
     assert DECISION_FIELDS <= set(decision), sorted(DECISION_FIELDS - set(decision))
     assert isinstance(decision["allowed"], bool)
-    assert decision["code"] in {"allowed", "trial_nothing_to_cancel", "too_many_assigned_licenses",
-                                "outside_cancellation_window", "not_active", "not_authorized"}
+    assert decision["code"] in {
+        "allowed",
+        "trial_nothing_to_cancel",
+        "too_many_assigned_licenses",
+        "outside_cancellation_window",
+        "not_active",
+        "not_authorized",
+    }
     assert isinstance(decision["message"], str) and decision["message"].strip()
     assert set(decision["remedy"]) >= {"action", "count"}
     assert set(decision["credit"]) >= {"amount", "currency"}
@@ -43,6 +50,7 @@ def assert_decision_shape(decision: dict) -> None:
 
 # --- a customer built through the CLI ------------------------------------------------------
 
+
 @dataclass
 class Customer:
     org_id: int
@@ -53,33 +61,60 @@ class Customer:
     admin_ids: dict[str, int] = field(default_factory=dict)
 
 
-def add_customer(cli: Cli, *, name: str = "Contoso", locale: str = "en", users: int = 0, card: bool = False,
-                 now: str = T0) -> Customer:
+def add_customer(
+    cli: Cli, *, name: str = "Contoso", locale: str = "en", users: int = 0, card: bool = False, now: str = T0
+) -> Customer:
     org = cli.ok("org", "add", "--name", name, "--locale", locale, now=now)
     assert org["name"] == name and org["locale"] == locale and org["currency"] == "EUR"
     domain = f"{name.lower()}.example"
     customer = Customer(org["id"], f"admin@{domain}", f"billing@{domain}", f"people@{domain}")
-    for role, email in (("global_admin", customer.global_admin), ("billing_admin", customer.billing_admin),
-                        ("user_admin", customer.user_admin)):
+    for role, email in (
+        ("global_admin", customer.global_admin),
+        ("billing_admin", customer.billing_admin),
+        ("user_admin", customer.user_admin),
+    ):
         user = cli.ok("user", "add", "--org", org["id"], "--email", email, "--role", role, now=now)
         assert user["role"] == role and user["org_id"] == org["id"] and user["status"] == "active"
         customer.admin_ids[role] = user["id"]
     for n in range(users):
-        user = cli.ok("user", "add", "--org", org["id"], "--email", f"u{n}@{domain}", "--name", f"User {n}",
-                      now=now)
+        user = cli.ok("user", "add", "--org", org["id"], "--email", f"u{n}@{domain}", "--name", f"User {n}", now=now)
         assert user["role"] == "user" and user["name"] == f"User {n}"
         customer.user_ids.append(user["id"])
     if card:
-        method = cli.ok("payment-method", "add", "--org", org["id"], "--card", "4242 4242 4242 4242",
-                        "--exp", "12/30", now=now)
+        method = cli.ok(
+            "payment-method", "add", "--org", org["id"], "--card", "4242 4242 4242 4242", "--exp", "12/30", now=now
+        )
         assert method["kind"] == "card" and method["last4"] == "4242" and method["brand"] == "visa"
     return customer
 
 
-def add_product(cli: Cli, *, sku: str = "BIZ", price: str = "12.50", policy: str = "standard",
-                max_seats: int | None = None, trial_days: int = 30) -> dict:
-    args = ["product", "add", "--sku", sku, "--name", f"{sku} product", "--price", price, "--currency", "EUR",
-            "--period", "monthly", "--trial-days", trial_days, "--policy", policy]
+def add_product(
+    cli: Cli,
+    *,
+    sku: str = "BIZ",
+    price: str = "12.50",
+    policy: str = "standard",
+    max_seats: int | None = None,
+    trial_days: int = 30,
+) -> dict:
+    args = [
+        "product",
+        "add",
+        "--sku",
+        sku,
+        "--name",
+        f"{sku} product",
+        "--price",
+        price,
+        "--currency",
+        "EUR",
+        "--period",
+        "monthly",
+        "--trial-days",
+        trial_days,
+        "--policy",
+        policy,
+    ]
     if max_seats is not None:
         args += ["--max-seats", max_seats]
     product = cli.ok(*args, now=T0)

@@ -18,9 +18,14 @@ def test_an_apikey_is_printed_once_listed_without_it_and_revoked(cli):
 def test_bad_apikey_commands_say_what_is_expected_and_write_nothing(cli, db_url):
     org = cli.ok("org", "add", "--name", "Contoso", "--currency", "EUR", "--locale", "en")["id"]
     before = snapshot(db_url)
-    for args, code in ((["apikey", "create"], 2), (["apikey", "create", "--operator", "--org", org], 2),
-                       (["apikey", "create", "--org", org], 2), (["apikey", "create", "--org", org, "--as", 99], 2),
-                       (["apikey", "revoke", 99], 2), (["apikey", "revoke", "abc"], 2)):
+    for args, code in (
+        (["apikey", "create"], 2),
+        (["apikey", "create", "--operator", "--org", org], 2),
+        (["apikey", "create", "--org", org], 2),
+        (["apikey", "create", "--org", org, "--as", 99], 2),
+        (["apikey", "revoke", 99], 2),
+        (["apikey", "revoke", "abc"], 2),
+    ):
         res = cli(*args, json_output=False)
         assert res.exit_code == code, res
         one_line_error(res)

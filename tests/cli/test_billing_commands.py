@@ -24,22 +24,42 @@ def _cancelled_customer(cli):
 def test_r16_r17_billing_run_invoices_and_returns_the_credit_in_the_next_cycle(cli):
     customer, summary = _cancelled_customer(cli)
     # 2 Nov: the month in advance, 10 × 12.50 = 125.00; 1 Dec: the credit of 27/30 × 125.00 = 112.50, refunded
-    assert (summary["invoices"], summary["invoiced"], summary["payments"]) == (2, {"EUR": "125.00"},
-                                                                              {"succeeded": 1})
+    assert (summary["invoices"], summary["invoiced"], summary["payments"]) == (2, {"EUR": "125.00"}, {"succeeded": 1})
     assert summary["seconds"] >= 0
     invoices = cli.ok("invoice", "list", "--org", customer.org_id, now=DEC_1)
-    assert [(i["number"], i["total"], i["credit_applied"], i["amount_due"], i["refunded"], i["status"])
-            for i in invoices] == [("SW-2026-000001", "125.00", "0.00", "125.00", "0.00", "paid"),
-                                   ("SW-2026-000002", "0.00", "0.00", "0.00", "112.50", "paid")]
+    assert [
+        (i["number"], i["total"], i["credit_applied"], i["amount_due"], i["refunded"], i["status"]) for i in invoices
+    ] == [
+        ("SW-2026-000001", "125.00", "0.00", "125.00", "0.00", "paid"),
+        ("SW-2026-000002", "0.00", "0.00", "0.00", "112.50", "paid"),
+    ]
     credit = cli.ok("invoice", "show", invoices[1]["id"], now=DEC_1)
     [line] = credit["lines"]
     assert (line["description"], line["amount"], line["quantity"]) == (
-        "Credit: cancellation, 10 licences × 27/30 days, 4–30 Nov 2026", "-112.50", 10)
-    assert {"id", "number", "org_id", "issued_at", "due_at", "status", "currency", "lines", "total",
-            "credit_applied", "amount_due"} <= set(credit)
+        "Credit: cancellation, 10 licences × 27/30 days, 4–30 Nov 2026",
+        "-112.50",
+        10,
+    )
+    assert {
+        "id",
+        "number",
+        "org_id",
+        "issued_at",
+        "due_at",
+        "status",
+        "currency",
+        "lines",
+        "total",
+        "credit_applied",
+        "amount_due",
+    } <= set(credit)
     ledger = cli.ok("ledger", "show", "--org", customer.org_id, now=DEC_1)
-    assert [(e["kind"], e["amount"]) for e in ledger] == [("charge", "125.00"), ("payment", "-125.00"),
-                                                          ("credit", "-112.50"), ("refund", "112.50")]
+    assert [(e["kind"], e["amount"]) for e in ledger] == [
+        ("charge", "125.00"),
+        ("payment", "-125.00"),
+        ("credit", "-112.50"),
+        ("refund", "112.50"),
+    ]
     assert cli.ok("ledger", "check", now=DEC_1) == {"balanced": True}
     res = cli("invoice", "show", invoices[0]["id"], json_output=False, now=DEC_1)
     assert res.exit_code == 0 and "SW-2026-000001" in res.stdout and "125.00" in res.stdout
@@ -79,7 +99,7 @@ def test_r18_ledger_check_exits_1_and_names_what_does_not_balance(cli):
 
 
 def test_bad_input_to_the_money_commands_exit_2_and_write_nothing(cli):
-    customer, _ = _cancelled_customer(cli)
+    _customer, _ = _cancelled_customer(cli)
     before = snapshot(cli.url)
     for args, code in [
         (("invoice", "show", 999), "unknown_invoice"),

@@ -20,8 +20,18 @@ def _org(cli) -> int:
 
 def test_an_admin_gets_a_password_with_user_add_or_from_stdin_and_only_its_hash_is_kept(cli, db_url):
     org = _org(cli)
-    admin = cli.ok("user", "add", "--org", org, "--email", "a@contoso.example", "--role", "global_admin",
-                   "--password", "first password")
+    admin = cli.ok(
+        "user",
+        "add",
+        "--org",
+        org,
+        "--email",
+        "a@contoso.example",
+        "--role",
+        "global_admin",
+        "--password",
+        "first password",
+    )
     first = _hash_of(db_url, "users", "a@contoso.example")
     assert first.startswith("$argon2id$") and verify_password(first, "first password")
     res = cli("user", "password", admin["id"], stdin="second password\n")
@@ -39,8 +49,19 @@ def test_a_short_password_is_bad_input_and_changes_nothing(cli, db_url):
     before = snapshot(db_url)
     res = cli("user", "password", admin["id"], stdin="short\n", json_output=False)
     assert res.exit_code == 2 and "expected 10 to 200 characters" in one_line_error(res)
-    res = cli("user", "add", "--org", org, "--email", "b@contoso.example", "--role", "global_admin",
-              "--password", "short", json_output=False)
+    res = cli(
+        "user",
+        "add",
+        "--org",
+        org,
+        "--email",
+        "b@contoso.example",
+        "--role",
+        "global_admin",
+        "--password",
+        "short",
+        json_output=False,
+    )
     assert res.exit_code == 2 and "invalid password" in one_line_error(res)
     assert snapshot(db_url) == before
 

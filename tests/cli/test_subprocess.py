@@ -96,17 +96,25 @@ def test_invalid_threshold_setting_is_one_line_and_exit_1(tmp_path):
     seatwise = str(Path(sys.executable).with_name("seatwise"))
     env = {**os.environ, "SEATWISE_CANCEL_THRESHOLD": "abc"}
     runner = CliRunner()  # set up in-process with the same commands, check through the real script
-    for cmd in (["db", "upgrade", "--db", url], ["org", "add", "--name", "A", "--db", url],
-                ["product", "add", "--sku", "S", "--name", "S", "--price", "1", "--db", url],
-                ["org", "add", "--name", "B", "--db", url],
-                ["user", "add", "--org", "1", "--email", "a@b.example", "--role", "global_admin", "--db", url],
-                ["payment-method", "add", "--org", "1", "--invoice", "--db", url],
-                ["subscription", "buy", "--org", "1", "--sku", "S", "--seats", "1", "--db", url]):
+    for cmd in (
+        ["db", "upgrade", "--db", url],
+        ["org", "add", "--name", "A", "--db", url],
+        ["product", "add", "--sku", "S", "--name", "S", "--price", "1", "--db", url],
+        ["org", "add", "--name", "B", "--db", url],
+        ["user", "add", "--org", "1", "--email", "a@b.example", "--role", "global_admin", "--db", url],
+        ["payment-method", "add", "--org", "1", "--invoice", "--db", url],
+        ["subscription", "buy", "--org", "1", "--sku", "S", "--seats", "1", "--db", url],
+    ):
         done = runner.invoke(app, cmd)
         assert done.exit_code == 0, (cmd, done.output, done.exception)
     db.engine_for(url).dispose()
-    done = subprocess.run([seatwise, "subscription", "cancel-preview", "1", "--as", "1", "--db", url],
-                          capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [seatwise, "subscription", "cancel-preview", "1", "--as", "1", "--db", url],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        "error: invalid SEATWISE_CANCEL_THRESHOLD 'abc': expected a whole number of 1 or more"]
+        "error: invalid SEATWISE_CANCEL_THRESHOLD 'abc': expected a whole number of 1 or more"
+    ]

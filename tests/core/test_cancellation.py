@@ -30,12 +30,28 @@ def active() -> Lifecycle:
     return start_paid(now=T0, interval=Interval.MONTHLY)
 
 
-def decide(state: Lifecycle | None = None, *, policy: Policy = Policy(), seats: int = 10, assigned: int = 10,
-           unit_price: Money = EUR_12_50, has_payment_method: bool = True, may_cancel: bool = True,
-           is_operator: bool = False, now: datetime = utc(2026, 11, 3, 10)):
+def decide(
+    state: Lifecycle | None = None,
+    *,
+    policy: Policy = Policy(),
+    seats: int = 10,
+    assigned: int = 10,
+    unit_price: Money = EUR_12_50,
+    has_payment_method: bool = True,
+    may_cancel: bool = True,
+    is_operator: bool = False,
+    now: datetime = utc(2026, 11, 3, 10),
+):
     return decide_cancellation(
-        state=state or active(), policy=policy, seats=seats, assigned=assigned, unit_price=unit_price,
-        has_payment_method=has_payment_method, may_cancel=may_cancel, is_operator=is_operator, now=now,
+        state=state or active(),
+        policy=policy,
+        seats=seats,
+        assigned=assigned,
+        unit_price=unit_price,
+        has_payment_method=has_payment_method,
+        may_cancel=may_cancel,
+        is_operator=is_operator,
+        now=now,
     )
 
 
@@ -271,8 +287,14 @@ def test_r9_admin_of_another_organisation_is_not_authorized():
 
 
 def test_r9_operator_may_cancel_past_threshold_and_window():
-    decision = decide(policy=WINDOW, seats=40, assigned=30, now=utc(2026, 11, 25),
-                      may_cancel=may(OPERATOR, Permission.MANAGE_BILLING, 1), is_operator=OPERATOR.is_operator)
+    decision = decide(
+        policy=WINDOW,
+        seats=40,
+        assigned=30,
+        now=utc(2026, 11, 25),
+        may_cancel=may(OPERATOR, Permission.MANAGE_BILLING, 1),
+        is_operator=OPERATOR.is_operator,
+    )
     assert decision.allowed is True
 
 
@@ -313,8 +335,14 @@ def test_r15_r10_credit_never_exceeds_the_period_price_and_appears_only_when_all
     price, seats, day, profile, is_operator, assigned
 ):
     assigned = min(assigned, seats)
-    decision = decide(policy=Policy(profile=profile), unit_price=Money(price, "EUR"), seats=seats,
-                      assigned=assigned, is_operator=is_operator, now=utc(2026, 11, day, 12))
+    decision = decide(
+        policy=Policy(profile=profile),
+        unit_price=Money(price, "EUR"),
+        seats=seats,
+        assigned=assigned,
+        is_operator=is_operator,
+        now=utc(2026, 11, day, 12),
+    )
     assert 0 <= decision.credit.amount <= price * seats
     if decision.allowed:
         # 30-day period: the credit is price × seats × (30 − d) / 30, half up.
@@ -322,9 +350,7 @@ def test_r15_r10_credit_never_exceeds_the_period_price_and_appears_only_when_all
         assert decision.credit.amount == (2 * numerator + 30) // 60
     else:
         assert decision.credit.amount == 0
-    expected_allowed = is_operator or (
-        (assigned < 25) if profile is Profile.STANDARD else day <= 7
-    )
+    expected_allowed = is_operator or ((assigned < 25) if profile is Profile.STANDARD else day <= 7)
     assert decision.allowed == expected_allowed
 
 

@@ -8,7 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seatwise.core.invoicing import (
-    MethodKind, billing_date_for, disable_date, due_date, invoice_number, next_retry, settle, spread,
+    MethodKind,
+    billing_date_for,
+    disable_date,
+    due_date,
+    invoice_number,
+    next_retry,
+    settle,
+    spread,
 )
 
 
@@ -32,7 +39,7 @@ def test_r16_a_leftover_pays_older_unpaid_invoices_before_any_refund():
     assert spread(3000, []) == ([], 3000)
 
 
-@given(st.lists(st.integers(-10**9, 10**9), max_size=20))
+@given(st.lists(st.integers(-(10**9), 10**9), max_size=20))
 def test_r16_settling_never_loses_a_cent(amounts):
     totals = settle(amounts)
     assert totals.total - totals.credit_applied - totals.leftover == sum(amounts)
@@ -43,7 +50,7 @@ def test_r16_settling_never_loses_a_cent(amounts):
 def test_r16_spreading_a_leftover_never_loses_a_cent(leftover, outstanding):
     parts, refund = spread(leftover, outstanding)
     assert sum(parts) + refund == leftover
-    assert all(0 <= part <= owed for part, owed in zip(parts, outstanding))
+    assert all(0 <= part <= owed for part, owed in zip(parts, outstanding, strict=True))
     assert refund == 0 or parts == outstanding  # a refund only once every older invoice is paid
 
 
@@ -71,4 +78,8 @@ def test_r21_cards_are_due_on_issue_transfers_net_30_and_disabled_30_days_past_d
 def test_r21_failed_card_payments_are_retried_on_days_3_5_and_7():
     issued = utc(2026, 11, 2)
     assert [next_retry(issued=issued, attempts=n) for n in (1, 2, 3, 4)] == [
-        utc(2026, 11, 5), utc(2026, 11, 7), utc(2026, 11, 9), None]
+        utc(2026, 11, 5),
+        utc(2026, 11, 7),
+        utc(2026, 11, 9),
+        None,
+    ]

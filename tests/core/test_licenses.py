@@ -29,11 +29,27 @@ def active() -> Lifecycle:
     return start_paid(now=T0, interval=Interval.MONTHLY)
 
 
-def change(new_total: int, *, state: Lifecycle | None = None, policy: Policy = Policy(), seats: int = 10,
-           assigned: int = 5, max_seats: int | None = None, is_operator: bool = False,
-           now: datetime = utc(2026, 11, 3)) -> SeatChange:
-    return check_seat_change(state=state or active(), policy=policy, seats=seats, new_total=new_total,
-                             assigned=assigned, max_seats=max_seats, is_operator=is_operator, now=now)
+def change(
+    new_total: int,
+    *,
+    state: Lifecycle | None = None,
+    policy: Policy = Policy(),
+    seats: int = 10,
+    assigned: int = 5,
+    max_seats: int | None = None,
+    is_operator: bool = False,
+    now: datetime = utc(2026, 11, 3),
+) -> SeatChange:
+    return check_seat_change(
+        state=state or active(),
+        policy=policy,
+        seats=seats,
+        new_total=new_total,
+        assigned=assigned,
+        max_seats=max_seats,
+        is_operator=is_operator,
+        now=now,
+    )
 
 
 # --- R1: trial seats are fixed ----------------------------------------------------------
@@ -214,15 +230,24 @@ class SeatsAndAssignments(RuleBasedStateMachine):
         new_total = self.assigned + offset if relative else absolute
         try:
             result = check_seat_change(
-                state=self.state, policy=self.policy, seats=self.seats, new_total=new_total,
-                assigned=self.assigned, max_seats=self.max_seats, is_operator=is_operator, now=self.now,
+                state=self.state,
+                policy=self.policy,
+                seats=self.seats,
+                new_total=new_total,
+                assigned=self.assigned,
+                max_seats=self.max_seats,
+                is_operator=is_operator,
+                now=self.now,
             )
         except BadInput as bad:
             assert new_total < 1 and bad.code == "invalid_seats"
             return
         except Refused as refused:
             assert refused.code in (
-                "below_assigned", "seat_cap_exceeded", "outside_cancellation_window", "not_active",
+                "below_assigned",
+                "seat_cap_exceeded",
+                "outside_cancellation_window",
+                "not_active",
                 "trial_seats_fixed",
             )
             return

@@ -78,9 +78,7 @@ def test_r2_trial_with_payment_method_and_recurring_billing_converts_at_trial_en
     assert after.current_period == Period(utc(2026, 11, 15), utc(2026, 12, 15))
 
 
-@pytest.mark.parametrize(
-    ("has_payment_method", "recurring_billing"), [(False, True), (False, False), (True, False)]
-)
+@pytest.mark.parametrize(("has_payment_method", "recurring_billing"), [(False, True), (False, False), (True, False)])
 def test_r2_trial_without_payment_method_or_recurring_billing_expires_then_is_deleted_30_days_later(
     has_payment_method, recurring_billing
 ):
@@ -129,9 +127,19 @@ def test_r3_r19_renewals_for_many_elapsed_periods_follow_the_clamped_anchor():
     final, steps = run(state, as_of=utc(2028, 3, 15), has_payment_method=True)
     assert all(s.event is Event.RENEWED for s in steps)
     assert [s.at for s in steps] == [
-        utc(2027, 2, 28), utc(2027, 3, 31), utc(2027, 4, 30), utc(2027, 5, 31), utc(2027, 6, 30),
-        utc(2027, 7, 31), utc(2027, 8, 31), utc(2027, 9, 30), utc(2027, 10, 31), utc(2027, 11, 30),
-        utc(2027, 12, 31), utc(2028, 1, 31), utc(2028, 2, 29),
+        utc(2027, 2, 28),
+        utc(2027, 3, 31),
+        utc(2027, 4, 30),
+        utc(2027, 5, 31),
+        utc(2027, 6, 30),
+        utc(2027, 7, 31),
+        utc(2027, 8, 31),
+        utc(2027, 9, 30),
+        utc(2027, 10, 31),
+        utc(2027, 11, 30),
+        utc(2027, 12, 31),
+        utc(2028, 1, 31),
+        utc(2028, 2, 29),
     ]
     assert final.status is Status.ACTIVE
     assert final.period_index == 13
@@ -170,10 +178,16 @@ def test_r4_recurring_off_expires_30_days_then_disabled_90_days_then_deleted():
     ]
     expired, disabled, deleted = (s.after for s in steps)
     assert (expired.status, expired.reason, expired.state_until) == (
-        Status.EXPIRED, Reason.RECURRING_BILLING_OFF, utc(2027, 3, 30))
+        Status.EXPIRED,
+        Reason.RECURRING_BILLING_OFF,
+        utc(2027, 3, 30),
+    )
     assert deletion_date(expired) == utc(2027, 6, 28)
     assert (disabled.status, disabled.reason, disabled.state_until) == (
-        Status.DISABLED, Reason.RECURRING_BILLING_OFF, utc(2027, 6, 28))
+        Status.DISABLED,
+        Reason.RECURRING_BILLING_OFF,
+        utc(2027, 6, 28),
+    )
     assert deletion_date(disabled) == utc(2027, 6, 28)
     assert deleted.status is Status.DELETED and final == deleted
     assert deletion_date(deleted) is None
@@ -230,7 +244,7 @@ def test_r5_cancel_disables_at_once_and_deletes_after_90_days():
 
 def test_r5_cancelled_subscription_never_renews():
     canceled = cancel(start_paid(now=T0, interval=Interval.MONTHLY), now=utc(2026, 11, 3))
-    final, steps = run(canceled, as_of=utc(2027, 2, 1), has_payment_method=True)  # past the old period end
+    _final, steps = run(canceled, as_of=utc(2027, 2, 1), has_payment_method=True)  # past the old period end
     assert [s.event for s in steps] == [Event.DELETED]
     assert steps[0].at == utc(2027, 2, 1)  # 3 Nov + 90 days
     assert Event.RENEWED not in [s.event for s in steps]
@@ -261,13 +275,14 @@ def test_r6_reactivate_from_expired_starts_a_new_period_today():
     assert active.period_index == 0
     assert active.current_period == Period(utc(2027, 3, 10), utc(2027, 4, 10))
     # The new anchor drives the renewals from now on.
-    final, steps = run(active, as_of=utc(2027, 4, 10), has_payment_method=True)
+    _final, steps = run(active, as_of=utc(2027, 4, 10), has_payment_method=True)
     assert [(s.event, s.at) for s in steps] == [(Event.RENEWED, utc(2027, 4, 10))]
 
 
 def test_r6_reactivate_an_expired_trial_starts_paying_today():
-    expired, _ = run(start_trial(now=T0, interval=Interval.MONTHLY, trial_days=30), as_of=utc(2026, 12, 5),
-                     has_payment_method=False)
+    expired, _ = run(
+        start_trial(now=T0, interval=Interval.MONTHLY, trial_days=30), as_of=utc(2026, 12, 5), has_payment_method=False
+    )
     active = reactivate(expired, now=utc(2026, 12, 5, 11))
     assert active.status is Status.ACTIVE
     assert active.current_period == Period(utc(2026, 12, 5), utc(2027, 1, 5))
@@ -287,7 +302,7 @@ def test_r6_reactivate_from_disabled_keeps_the_billing_date():
     assert active.anchor == utc(2027, 1, 31)
     assert active.period_index == 2
     assert active.current_period == Period(utc(2027, 3, 31), utc(2027, 4, 30))
-    final, steps = run(active, as_of=utc(2027, 4, 30), has_payment_method=True)
+    _final, steps = run(active, as_of=utc(2027, 4, 30), has_payment_method=True)
     assert [(s.event, s.at) for s in steps] == [(Event.RENEWED, utc(2027, 4, 30))]
 
 
@@ -310,10 +325,13 @@ def test_r6_deleted_cannot_be_reactivated():
     assert raised.value.code == "deleted"
 
 
-@pytest.mark.parametrize("make", [
-    lambda: start_paid(now=T0, interval=Interval.MONTHLY),
-    lambda: start_trial(now=T0, interval=Interval.MONTHLY, trial_days=30),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: start_paid(now=T0, interval=Interval.MONTHLY),
+        lambda: start_trial(now=T0, interval=Interval.MONTHLY, trial_days=30),
+    ],
+)
 def test_r6_active_or_trial_is_not_reactivated(make):
     with pytest.raises(Refused) as raised:
         reactivate(make(), now=utc(2026, 11, 3))
@@ -321,8 +339,9 @@ def test_r6_active_or_trial_is_not_reactivated(make):
 
 
 def test_r5_deleted_is_terminal():
-    deleted, _ = run(cancel(start_paid(now=T0, interval=Interval.MONTHLY), now=T0), as_of=utc(2027, 3, 1),
-                     has_payment_method=True)
+    deleted, _ = run(
+        cancel(start_paid(now=T0, interval=Interval.MONTHLY), now=T0), as_of=utc(2027, 3, 1), has_payment_method=True
+    )
     assert next_transition(deleted, as_of=utc(2100, 1, 1), payment_method_at=lambda _at: True) is None
 
 

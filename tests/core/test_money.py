@@ -14,11 +14,21 @@ from seatwise.core.money import Money, check_currency, divide_half_up, exponent
 # --- currencies and their minor units ---------------------------------------------------
 
 
-@pytest.mark.parametrize(("currency", "digits"), [
-    ("EUR", 2), ("USD", 2), ("JPY", 0), ("KWD", 3),
-    # where CLDR's display digits differ from ISO 4217's minor units, ISO wins
-    ("IQD", 3), ("RSD", 2), ("IRR", 2), ("ISK", 0), ("HUF", 2),
-])
+@pytest.mark.parametrize(
+    ("currency", "digits"),
+    [
+        ("EUR", 2),
+        ("USD", 2),
+        ("JPY", 0),
+        ("KWD", 3),
+        # where CLDR's display digits differ from ISO 4217's minor units, ISO wins
+        ("IQD", 3),
+        ("RSD", 2),
+        ("IRR", 2),
+        ("ISK", 0),
+        ("HUF", 2),
+    ],
+)
 def test_r14_currency_minor_unit_digits(currency, digits):
     assert exponent(currency) == digits
 

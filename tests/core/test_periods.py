@@ -99,9 +99,7 @@ def test_r3_start_of_day_is_midnight_utc():
 
 # --- properties -------------------------------------------------------------------------
 
-anchors = st.datetimes(
-    min_value=datetime(1990, 1, 1), max_value=datetime(2100, 12, 31), timezones=st.just(UTC)
-)
+anchors = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 12, 31), timezones=st.just(UTC))
 intervals = st.sampled_from(list(Interval))
 
 

@@ -40,9 +40,7 @@ def test_r15_cancel_on_day_3_of_30_credits_27_30():
 
 def test_r15_r14_jpy_1000_times_3_seats_cancel_on_day_10_of_31_credits_2032_yen():
     # ¥3,000 × 21/31 = ¥2,032.26 → ¥2,032 (JPY has no minor unit, so the yen is the unit).
-    credit = credit_for_unused_days(
-        unit_price=Money(1000, "JPY"), seats=3, period=JANUARY_2027, on=utc(2027, 1, 10, 8)
-    )
+    credit = credit_for_unused_days(unit_price=Money(1000, "JPY"), seats=3, period=JANUARY_2027, on=utc(2027, 1, 10, 8))
     assert credit.amount == Money(2032, "JPY")
     assert credit.days == 21
     assert credit.amount.decimal_string() == "2032"
@@ -50,17 +48,14 @@ def test_r15_r14_jpy_1000_times_3_seats_cancel_on_day_10_of_31_credits_2032_yen(
 
 def test_r15_r14_kwd_three_decimals_rounds_half_up_once():
     # 12.345 KWD × 27/30 = 11.1105 KWD → 11.111 (exactly half a fils, rounded up).
-    credit = credit_for_unused_days(
-        unit_price=Money(12345, "KWD"), seats=1, period=NOVEMBER_2026, on=utc(2026, 11, 3)
-    )
+    credit = credit_for_unused_days(unit_price=Money(12345, "KWD"), seats=1, period=NOVEMBER_2026, on=utc(2026, 11, 3))
     assert credit.amount == Money(11111, "KWD")
     assert credit.amount.decimal_string() == "11.111"
 
 
 def test_r15_rounding_happens_once_per_line_not_per_seat():
     # €0.10 × 7 seats × 1/30: per line 70/30 = 2.33 → 2 cents; per seat it would be 7 × 0 = 0.
-    credit = credit_for_unused_days(unit_price=Money(10, "EUR"), seats=7, period=NOVEMBER_2026,
-                                    on=utc(2026, 11, 29))
+    credit = credit_for_unused_days(unit_price=Money(10, "EUR"), seats=7, period=NOVEMBER_2026, on=utc(2026, 11, 29))
     assert credit.days == 1
     assert credit.amount == Money(2, "EUR")
 
@@ -104,8 +99,7 @@ def test_r15_r6_reactivation_on_day_16_of_30_charges_the_15_days_left():
     # A disabled subscription reactivated on 15 April keeps its billing date (period 31 Mar → 30 Apr).
     period = period_at(utc(2027, 1, 31), Interval.MONTHLY, 2)
     assert period == Period(utc(2027, 3, 31), utc(2027, 4, 30))
-    charge = charge_for_remaining_days(unit_price=Money(1250, "EUR"), seats=10, period=period,
-                                       on=utc(2027, 4, 15, 10))
+    charge = charge_for_remaining_days(unit_price=Money(1250, "EUR"), seats=10, period=period, on=utc(2027, 4, 15, 10))
     assert charge.days == 15
     assert charge.amount == Money(6250, "EUR")
 

@@ -23,8 +23,15 @@ CHROMIUM = os.environ.get("SEATWISE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 SEATWISE = [str(Path(sys.executable).parent / "seatwise")]
 # Chromium as root, headless, without reaching for Google's services on this closed network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +61,10 @@ def _start(path: Path, log: Path) -> tuple[subprocess.Popen, str]:
         port = _free_port()  # free now; another xdist worker may still bind it before this server does
         with log.open("wb") as stderr:
             process = subprocess.Popen(
-                SEATWISE + ["serve", "--db", f"sqlite:///{path}", "--now", NOW, "--port", str(port)],
-                stdout=subprocess.DEVNULL, stderr=stderr)
+                [*SEATWISE, "serve", "--db", f"sqlite:///{path}", "--now", NOW, "--port", str(port)],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while True:
@@ -107,8 +116,9 @@ def server(demo_template, live_server):
     and valid for the session's every cookie."""
     process, path, base, log = live_server
     if process.poll() is not None:
-        pytest.fail(f"seatwise serve has stopped (exit {process.returncode}): "
-                    f"{log.read_text(errors='replace')[-2000:]}")
+        pytest.fail(
+            f"seatwise serve has stopped (exit {process.returncode}): {log.read_text(errors='replace')[-2000:]}"
+        )
     _restore(demo_template, path)
     return base
 
@@ -135,8 +145,9 @@ def lang(request) -> str:
 def page(browser, lang):
     locale = {"en": "en-GB", "nl": "nl-NL"}[lang]
     # The header too, so that requests made with page.request speak the page's language.
-    context = browser.new_context(locale=locale, extra_http_headers={"Accept-Language": locale},
-                                  viewport={"width": 1280, "height": 800})
+    context = browser.new_context(
+        locale=locale, extra_http_headers={"Accept-Language": locale}, viewport={"width": 1280, "height": 800}
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page

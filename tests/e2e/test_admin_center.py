@@ -39,9 +39,11 @@ def test_r7_a_trial_has_nothing_to_cancel(server, page, lang):
     page.get_by_role("link", name=t(lang, "Cancel subscription")).click()
     expect(page.locator(".decision")).to_have_attribute("data-code", "trial_nothing_to_cancel")
     expect(page.locator(".decision")).to_contain_text(
-        t(lang, "If you are a trial customer, there is nothing to cancel."))
+        t(lang, "If you are a trial customer, there is nothing to cancel.")
+    )
     expect(page.locator(".decision")).to_contain_text(
-        t(lang, "Trial subscriptions expire automatically unless you provide a payment method."))
+        t(lang, "Trial subscriptions expire automatically unless you provide a payment method.")
+    )
     shoot(page, "cancel-trial", lang)
     # The remedy: with a card on file the trial would convert; turning recurring billing off lets it expire.
     page.get_by_role("button", name=t(lang, "Turn recurring billing off")).click()
@@ -56,9 +58,16 @@ def test_r8_thirty_assigned_licences_must_come_below_twenty_five_first(server, p
     page.get_by_role("link", name=t(lang, "Cancel subscription")).click()
     decision = page.locator(".decision")
     expect(decision).to_have_attribute("data-code", "too_many_assigned_licenses")
-    expect(decision).to_contain_text(t(lang, "You have {assigned} assigned licenses. Remove users until you have "
-                                             "fewer than {threshold}: unassign {count} more.",
-                                       assigned=30, threshold=25, count=6))
+    expect(decision).to_contain_text(
+        t(
+            lang,
+            "You have {assigned} assigned licenses. Remove users until you have "
+            "fewer than {threshold}: unassign {count} more.",
+            assigned=30,
+            threshold=25,
+            count=6,
+        )
+    )
     shoot(page, "cancel-too-many", lang)
     page.get_by_role("link", name=t(lang, "Go to the users with a licence")).click()
     expect(page.locator(".filter")).to_contain_text("30")
@@ -92,16 +101,24 @@ def test_r8_cancel_with_ten_assigned_and_see_the_credit(server, page, lang):
     expect(page.locator(".notice")).to_have_text(t(lang, "Your subscription has been cancelled."))
     expect(page.locator("h1 .status")).to_have_text(t(lang, "disabled"))
     expect(page.locator(".credit")).to_contain_text(
-        t(lang, "A credit of {amount} comes back by {date}.", amount=format_money(credit, lang),
-          date=format_day(parse_instant("2027-11-24"), lang)))
+        t(
+            lang,
+            "A credit of {amount} comes back by {date}.",
+            amount=format_money(credit, lang),
+            date=format_day(parse_instant("2027-11-24"), lang),
+        )
+    )
     shoot(page, "canceled", lang)
 
 
 def test_r9_a_billing_admin_of_another_organisation_cannot_reach_it_by_url(server, page, lang):
     sign_in(page, server, "facturen@fabrikam.example")
     expect(page.locator("h1")).to_have_text("Fabrikam BV")
-    for path in ("/billing/subscriptions/2", "/billing/subscriptions/2/cancel",
-                 "/billing/subscriptions/2/licenses?total=5"):
+    for path in (
+        "/billing/subscriptions/2",
+        "/billing/subscriptions/2/cancel",
+        "/billing/subscriptions/2/licenses?total=5",
+    ):
         response = page.goto(server + path)
         assert response.status == 404
         expect(page.locator(".error")).to_have_text(t(lang, "There is no such subscription."))
@@ -116,7 +133,8 @@ def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing(ser
     form.get_by_role("button").click()
     expect(page.locator(".error")).to_have_attribute("data-code", "csrf_token_invalid")
     expect(page.locator(".error")).to_have_text(
-        t(lang, "This form is not from your current session. Reload the page and try again."))
+        t(lang, "This form is not from your current session. Reload the page and try again.")
+    )
     page.goto(f"{server}/billing/subscriptions/1")
     expect(page.locator(".facts dd").first).to_have_text(t(lang, "On"))
 
@@ -240,7 +258,15 @@ def test_every_form_field_of_every_page_has_a_label(server, page, lang):
     page.goto(f"{server}/signin")
     assert page.evaluate(UNLABELLED) == []
     sign_in(page, server, "admin@contoso.example")
-    for path in ("/", "/billing/products", "/billing/subscriptions/1", "/billing/subscriptions/2/cancel",
-                 "/billing/subscriptions/1/licenses?total=41", "/users", "/users?removed=true", "/billing/invoices"):
+    for path in (
+        "/",
+        "/billing/products",
+        "/billing/subscriptions/1",
+        "/billing/subscriptions/2/cancel",
+        "/billing/subscriptions/1/licenses?total=41",
+        "/users",
+        "/users?removed=true",
+        "/billing/invoices",
+    ):
         page.goto(server + path)
         assert page.evaluate(UNLABELLED) == [], path

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 
-from seatwise.billing import service as billing
 from seatwise.billing_run import service as billing_run
 from seatwise.core.errors import Refused
 from seatwise.core.roles import OPERATOR
@@ -27,8 +26,15 @@ def test_r2_r4_r5_r6_every_event_type_is_written_by_the_change_that_causes_it(uo
     with uow() as s:
         w = world(s, now=T0)
         declined = world(s, now=T0, name="Fabrikam", sku="FAB", card=False)
-        payments.add_payment_method(s, org_id=declined.org_id, card_number="4000000000000002", expiry="12/30",
-                                    invoice=False, actor=OPERATOR, now=T0)
+        payments.add_payment_method(
+            s,
+            org_id=declined.org_id,
+            card_number="4000000000000002",
+            expiry="12/30",
+            invoice=False,
+            actor=OPERATOR,
+            now=T0,
+        )
         trial = subscriptions.start_trial(s, org_id=w.org_id, sku="BIZ", seats=5, actor=OPERATOR, now=T0)
         lapsing = subscriptions.buy(s, org_id=w.org_id, sku="BIZ", seats=3, actor=OPERATOR, now=T0)
         canceled = subscriptions.buy(s, org_id=w.org_id, sku="BIZ", seats=4, actor=OPERATOR, now=T0)
@@ -37,8 +43,13 @@ def test_r2_r4_r5_r6_every_event_type_is_written_by_the_change_that_causes_it(uo
         licenses.assign(s, sub_id=canceled.id, user_id=w.user_ids[0], actor=OPERATOR, now=T0)
         licenses.unassign(s, sub_id=canceled.id, user_id=w.user_ids[0], actor=OPERATOR, now=T0)
         subscriptions.set_recurring_billing(s, sub_id=lapsing.id, enabled=False, actor=OPERATOR, now=T0)
-    assert _types(uow, w.org_id) == ["subscription.trial_started", "subscription.started", "subscription.started",
-                                     "license.assigned", "license.unassigned"]
+    assert _types(uow, w.org_id) == [
+        "subscription.trial_started",
+        "subscription.started",
+        "subscription.started",
+        "license.assigned",
+        "license.unassigned",
+    ]
     with uow() as s:
         day = T0 + timedelta(days=2)
         licenses.set_total(s, sub_id=canceled.id, total=6, actor=OPERATOR, now=day)
@@ -51,7 +62,8 @@ def test_r2_r4_r5_r6_every_event_type_is_written_by_the_change_that_causes_it(uo
     with uow() as s:
         converted = events.list_events(s, org_id=w.org_id, after=None, limit=1000, type="subscription.converted")
         assert [(e.data["object"], e.data["id"], e.data["status"]) for e in converted] == [
-            ("subscription", trial.id, "active")]
+            ("subscription", trial.id, "active")
+        ]
         assert converted[0].data["previous_attributes"]["status"] == "trial"
         failed = events.list_events(s, org_id=declined.org_id, after=None, limit=10, type="payment.failed")
         assert failed and failed[0].data["failure_code"] == "declined"

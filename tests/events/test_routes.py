@@ -47,8 +47,10 @@ def _all(client, **params) -> list[dict]:
 
 
 def _clients(uow, db_url, w, *, at=T0) -> dict:
-    return {role: client_with_key(uow, db_url, org_id=w.org_id, as_user=getattr(w, role).user_id, at=at)
-            for role in ("global_admin", "billing_admin", "user_admin")}
+    return {
+        role: client_with_key(uow, db_url, org_id=w.org_id, as_user=getattr(w, role).user_id, at=at)
+        for role in ("global_admin", "billing_admin", "user_admin")
+    }
 
 
 def test_a_customers_actions_appear_as_events_in_order_with_their_object_and_id(uow, db_url):
@@ -67,17 +69,29 @@ def test_a_customers_actions_appear_as_events_in_order_with_their_object_and_id(
     assert all(e["org_id"] == w.org_id and _when(e["timestamp"]) == DAY_3 for e in events)
     assert [e["id"] for e in events] == sorted({e["id"] for e in events})
     by_type = {e["type"]: e for e in events}
-    assert set(by_type) == {"subscription.trial_started", "license.assigned", "subscription.started",
-                            "subscription.canceled", "credit.issued"}
+    assert set(by_type) == {
+        "subscription.trial_started",
+        "license.assigned",
+        "subscription.started",
+        "subscription.canceled",
+        "credit.issued",
+    }
     started = by_type["subscription.trial_started"]["data"]
     assert (started["object"], started["id"], started["status"]) == ("subscription", trial["id"], "trial")
     license = by_type["license.assigned"]["data"]
-    assert (license["object"], license["subscription_id"], license["user_id"]) == ("license", trial["id"],
-                                                                                   w.user_ids[0])
+    assert (license["object"], license["subscription_id"], license["user_id"]) == (
+        "license",
+        trial["id"],
+        w.user_ids[0],
+    )
     assert isinstance(license["id"], int)
     ended = by_type["subscription.canceled"]["data"]
     assert (ended["object"], ended["id"], ended["status"], ended["status_reason"]) == (
-        "subscription", paid["id"], "disabled", "canceled")
+        "subscription",
+        paid["id"],
+        "disabled",
+        "canceled",
+    )
     assert ended["previous_attributes"]["status"] == "active"
     credit = by_type["credit.issued"]["data"]
     # Bought and cancelled on 3 November (day 1 of its own period, 3 Nov – 3 Dec): the 29 days after it
@@ -85,15 +99,27 @@ def test_a_customers_actions_appear_as_events_in_order_with_their_object_and_id(
     period_start = datetime(DAY_3.year, DAY_3.month, DAY_3.day, tzinfo=UTC)
     period_end = period_start.replace(month=period_start.month + 1)
     days_after = (period_end - period_start).days - 1
-    amount = int((Decimal(seats * _cents(PRICE) * days_after) / (period_end - period_start).days)
-                 .quantize(Decimal(1), ROUND_HALF_UP))
+    amount = int(
+        (Decimal(seats * _cents(PRICE) * days_after) / (period_end - period_start).days).quantize(
+            Decimal(1), ROUND_HALF_UP
+        )
+    )
     assert (credit["object"], credit["subscription_id"], credit["amount"], credit["currency"]) == (
-        "credit", paid["id"], -amount, "EUR")
+        "credit",
+        paid["id"],
+        -amount,
+        "EUR",
+    )
     assert isinstance(credit["id"], int)
     assert canceled.json()["decision"]["credit"]["amount"] == _euros(amount)
     # The order things happened in: the cancellation, then the credit it gives.
-    assert [e["type"] for e in events] == ["subscription.trial_started", "license.assigned", "subscription.started",
-                                           "subscription.canceled", "credit.issued"]
+    assert [e["type"] for e in events] == [
+        "subscription.trial_started",
+        "license.assigned",
+        "subscription.started",
+        "subscription.canceled",
+        "credit.issued",
+    ]
 
 
 def test_r9_an_organisation_sees_only_its_events_and_the_operator_sees_all(uow, db_url):
@@ -102,7 +128,8 @@ def test_r9_an_organisation_sees_only_its_events_and_the_operator_sees_all(uow, 
         theirs = world(s, now=T0, users=1, name="Fabrikam", sku="FAB")
     for w in (mine, theirs):
         made = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.global_admin.user_id).post(
-            f"/v1/organizations/{w.org_id}/subscriptions", json={"sku": w.sku, "seats": 1, "trial": True})
+            f"/v1/organizations/{w.org_id}/subscriptions", json={"sku": w.sku, "seats": 1, "trial": True}
+        )
         assert made.status_code == 201
     with uow() as s:
         subscriptions.buy(s, org_id=mine.org_id, sku=mine.sku, seats=1, actor=OPERATOR, now=T0)
@@ -126,8 +153,10 @@ def test_events_filtered_by_type_and_a_bad_type_is_422(uow, db_url):
             subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=1, actor=OPERATOR, now=T0)
     operator = client_with_key(uow, db_url)
     trials = _all(operator, type="subscription.trial_started")
-    assert [(e["type"], e["org_id"]) for e in trials] == [("subscription.trial_started", mine.org_id),
-                                                          ("subscription.trial_started", theirs.org_id)]
+    assert [(e["type"], e["org_id"]) for e in trials] == [
+        ("subscription.trial_started", mine.org_id),
+        ("subscription.trial_started", theirs.org_id),
+    ]
     client = client_with_key(uow, db_url, org_id=mine.org_id, as_user=mine.global_admin.user_id)
     [bought] = _all(client, type="subscription.started")
     assert (bought["org_id"], bought["data"]["object"]) == (mine.org_id, "subscription")
@@ -142,8 +171,9 @@ def _billed_orgs(uow, db_url):
     with uow() as s:
         good = world(s, now=T0, users=2, price=PRICE)
         bad = world(s, now=T0, users=1, price=PRICE, name="Fabrikam", sku="FAB", card=False)
-        payments.add_payment_method(s, org_id=bad.org_id, card_number="4000000000000002", expiry="12/30",
-                                    invoice=False, actor=OPERATOR, now=T0)
+        payments.add_payment_method(
+            s, org_id=bad.org_id, card_number="4000000000000002", expiry="12/30", invoice=False, actor=OPERATOR, now=T0
+        )
         subscriptions.buy(s, org_id=good.org_id, sku=good.sku, seats=2, actor=OPERATOR, now=T0)
         subscriptions.buy(s, org_id=bad.org_id, sku=bad.sku, seats=1, actor=OPERATOR, now=T0)
     return good, bad
@@ -160,19 +190,33 @@ def test_r17_r21_a_billing_run_emits_invoice_issued_paid_and_payment_failed(uow,
     [bad_invoice] = bad_key.get(f"/v1/organizations/{bad.org_id}/invoices").json()["data"]
     new = _all(operator)[start:]
     assert all(_when(e["timestamp"]) == NOV_2 for e in new)
-    seen_by_good = [(e["type"], e["data"]["object"], e["data"]["id"]) for e in _all(good_key)
-                    if e["type"].startswith(("invoice.", "payment."))]
-    assert seen_by_good == [("invoice.issued", "invoice", good_invoice["id"]),
-                            ("invoice.paid", "invoice", good_invoice["id"])]
+    seen_by_good = [
+        (e["type"], e["data"]["object"], e["data"]["id"])
+        for e in _all(good_key)
+        if e["type"].startswith(("invoice.", "payment."))
+    ]
+    assert seen_by_good == [
+        ("invoice.issued", "invoice", good_invoice["id"]),
+        ("invoice.paid", "invoice", good_invoice["id"]),
+    ]
     issued = next(e["data"] for e in new if e["type"] == "invoice.issued" and e["org_id"] == good.org_id)
     assert (issued["number"], issued["total"], issued["amount_due"], issued["status"]) == (
-        good_invoice["number"], 2 * _cents(PRICE), 2 * _cents(PRICE), "paid")
+        good_invoice["number"],
+        2 * _cents(PRICE),
+        2 * _cents(PRICE),
+        "paid",
+    )
     seen_by_bad = [e for e in _all(bad_key) if e["type"].startswith(("invoice.", "payment."))]
     assert [e["type"] for e in seen_by_bad] == ["invoice.issued", "payment.failed"]
     assert (seen_by_bad[0]["data"]["id"], seen_by_bad[0]["data"]["status"]) == (bad_invoice["id"], "open")
     failed = seen_by_bad[1]["data"]
     assert (failed["object"], failed["invoice_id"], failed["amount"], failed["currency"], failed["failure_code"]) == (
-        "payment", bad_invoice["id"], _cents(PRICE), "EUR", "declined")
+        "payment",
+        bad_invoice["id"],
+        _cents(PRICE),
+        "EUR",
+        "declined",
+    )
 
 
 def test_r21_payment_failed_names_the_failed_payment_on_issue_as_on_retry(uow, db_url):
@@ -200,15 +244,23 @@ def test_r16_a_credit_settled_by_a_run_is_an_event(uow, db_url):
         sub_id = sub.id
     client_with_key(uow, db_url, at=NOV_2).post("/v1/billing-runs", json={})
     canceled = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.global_admin.user_id, at=DAY_3).post(
-        f"/v1/subscriptions/{sub_id}/cancellation", json={})
-    credit = -_all(client_with_key(uow, db_url, org_id=w.org_id, as_user=w.global_admin.user_id),
-                   type="credit.issued")[0]["data"]["amount"]
+        f"/v1/subscriptions/{sub_id}/cancellation", json={}
+    )
+    credit = -_all(client_with_key(uow, db_url, org_id=w.org_id, as_user=w.global_admin.user_id), type="credit.issued")[
+        0
+    ]["data"]["amount"]
     assert canceled.json()["decision"]["credit"]["amount"] == _euros(credit)
     assert client_with_key(uow, db_url, at=DEC_1).post("/v1/billing-runs", json={}).json()["invoices"] == 1
     key = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.billing_admin.user_id)
     [settled] = _all(key, type="credit.settled")
     refund_invoice = key.get(f"/v1/organizations/{w.org_id}/invoices").json()["data"][-1]
     # No charge on the 1 December invoice to set it against, no open invoice: refunded whole (R16).
-    assert settled["data"] == {"object": "credit", "invoice_id": refund_invoice["id"], "currency": "EUR",
-                               "applied": 0, "refunded": credit, "transferred": 0}
+    assert settled["data"] == {
+        "object": "credit",
+        "invoice_id": refund_invoice["id"],
+        "currency": "EUR",
+        "applied": 0,
+        "refunded": credit,
+        "transferred": 0,
+    }
     assert _when(settled["timestamp"]) == DEC_1

@@ -130,9 +130,16 @@ def test_api_a_retry_while_the_first_request_runs_is_told_to_wait(uow, db_url):
     path, body = f"/v1/organizations/{w.org_id}/users", {"email": "a@contoso.example"}
     caller = idempotency.caller_of(client.headers["Authorization"])
     with uow() as s:  # what the first request has claimed before it answers
-        assert idempotency.begin(s, caller=caller, key="k", now=T0,
-                                 fingerprint=idempotency.fingerprint("POST", path, b'{"email":"a@contoso.example"}'),
-                                 ) is None
+        assert (
+            idempotency.begin(
+                s,
+                caller=caller,
+                key="k",
+                now=T0,
+                fingerprint=idempotency.fingerprint("POST", path, b'{"email":"a@contoso.example"}'),
+            )
+            is None
+        )
     users = _count(uow, User)
     waiting = client.post(path, json=body, headers={"Idempotency-Key": "k"})
     assert (waiting.status_code, waiting.json()["code"]) == (409, "idempotency_key_in_use")

@@ -2,8 +2,9 @@
 
 Every contender is its own Python process (multiprocessing with the 'forkserver' start method:
 each is forked from a fresh server process that never touched a database, so nothing is shared but
-the database; the server imports Seatwise once instead of every contender importing it again). The processes connect first, then meet at a barrier
-before every round and fire at the same subscription together. If the count-then-insert in
+the database; the server imports Seatwise once instead of every contender importing it again). The
+processes connect first, then meet at a barrier before every round and fire at the same
+subscription together. If the count-then-insert in
 `licenses.assign` were not serialised (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite),
 these contests would over-assign seats or end in database errors instead of clean refusals.
 """
@@ -19,8 +20,8 @@ import pytest
 from sqlalchemy import select
 
 from seatwise import db
-from seatwise.subscriptions.models import Assignment
 from seatwise.subscriptions import service as subscriptions
+from seatwise.subscriptions.models import Assignment
 from tests.conftest import T0
 from tests.factories import world
 from tests.licenses import race_worker
@@ -38,8 +39,10 @@ def _contest(url: str, plans: list[list[list[tuple]]], *, timeout: float = 90) -
     workers, rounds = len(plans), len(plans[0])
     barrier = SPAWN.Barrier(workers)
     results = SPAWN.Queue()
-    processes = [SPAWN.Process(target=race_worker.run, args=(url, w, plans[w], barrier, results, T0), daemon=True)
-                 for w in range(workers)]
+    processes = [
+        SPAWN.Process(target=race_worker.run, args=(url, w, plans[w], barrier, results, T0), daemon=True)
+        for w in range(workers)
+    ]
     for process in processes:
         process.start()
     outcomes: list[list[list[tuple] | None]] = [[None] * workers for _ in range(rounds)]
@@ -68,8 +71,13 @@ def _held(url: str, sub_id: int) -> tuple[int, int, set[int]]:
     """(seats, assigned count, ids of the users holding a licence) as committed."""
     with db.read_only(url) as s:
         sub = subscriptions.get(s, sub_id=sub_id)
-        holders = set(s.scalars(select(Assignment.user_id).where(
-            Assignment.subscription_id == sub_id, Assignment.suspended_at.is_(None))))
+        holders = set(
+            s.scalars(
+                select(Assignment.user_id).where(
+                    Assignment.subscription_id == sub_id, Assignment.suspended_at.is_(None)
+                )
+            )
+        )
         return sub.seats, subscriptions.assigned_count(s, sub_id=sub_id), holders
 
 
@@ -91,7 +99,7 @@ def test_r13_processes_racing_for_the_last_seats_never_over_assign(db_url, uow):
     with uow() as s:
         w = world(s, now=T0, users=SEATS + CONTENDERS)
         taken, contenders = w.user_ids[:SEATS], w.user_ids[SEATS:]
-        sub_ids = [_buy(s, w, seats=SEATS, assign=taken[:SEATS - free]) for free in FREE_PER_ROUND]
+        sub_ids = [_buy(s, w, seats=SEATS, assign=taken[: SEATS - free]) for free in FREE_PER_ROUND]
     plans = [[[("assign", sub_id, contenders[c], w.user_admin)] for sub_id in sub_ids] for c in range(CONTENDERS)]
 
     outcomes = _contest(db_url, plans)
@@ -102,7 +110,7 @@ def test_r13_processes_racing_for_the_last_seats_never_over_assign(db_url, uow):
         assert set(got) <= {OK, NO_FREE}, f"a loser got something else than a clean refusal; {context}"
         assert got.count(OK) == free, context
         winners = {contenders[c] for c, outcome in enumerate(got) if outcome == OK}
-        assert _held(db_url, sub_id) == (SEATS, SEATS, set(taken[:SEATS - free]) | winners), context
+        assert _held(db_url, sub_id) == (SEATS, SEATS, set(taken[: SEATS - free]) | winners), context
 
 
 LOOP_ROUNDS = 3
@@ -112,11 +120,13 @@ LOOP_SEATS, LOOP_FREE, LOOP_TRIES = 8, 5, 6  # four processes × six users in a 
 def test_r13_processes_assigning_in_a_tight_loop_stop_exactly_at_the_seat_count(db_url, uow):
     with uow() as s:
         w = world(s, now=T0, users=LOOP_SEATS + CONTENDERS * LOOP_TRIES)
-        taken = w.user_ids[:LOOP_SEATS - LOOP_FREE]
-        mine = [w.user_ids[LOOP_SEATS + c * LOOP_TRIES:LOOP_SEATS + (c + 1) * LOOP_TRIES] for c in range(CONTENDERS)]
+        taken = w.user_ids[: LOOP_SEATS - LOOP_FREE]
+        mine = [w.user_ids[LOOP_SEATS + c * LOOP_TRIES : LOOP_SEATS + (c + 1) * LOOP_TRIES] for c in range(CONTENDERS)]
         sub_ids = [_buy(s, w, seats=LOOP_SEATS, assign=taken) for _ in range(LOOP_ROUNDS)]
-    plans = [[[("assign", sub_id, user_id, w.user_admin) for user_id in mine[c]] for sub_id in sub_ids]
-             for c in range(CONTENDERS)]
+    plans = [
+        [[("assign", sub_id, user_id, w.user_admin) for user_id in mine[c]] for sub_id in sub_ids]
+        for c in range(CONTENDERS)
+    ]
 
     outcomes = _contest(db_url, plans)
 
@@ -138,7 +148,7 @@ TOTAL_SEATS = 5  # four assigned; one process lowers the total to four while thr
 def test_r13_lowering_the_seat_total_while_assigning_keeps_assigned_within_seats(db_url, uow):
     with uow() as s:
         w = world(s, now=T0, users=TOTAL_SEATS + 3)
-        taken, contenders = w.user_ids[:TOTAL_SEATS - 1], w.user_ids[TOTAL_SEATS - 1:TOTAL_SEATS + 2]
+        taken, contenders = w.user_ids[: TOTAL_SEATS - 1], w.user_ids[TOTAL_SEATS - 1 : TOTAL_SEATS + 2]
         sub_ids = [_buy(s, w, seats=TOTAL_SEATS, assign=taken) for _ in range(TOTAL_ROUNDS)]
     lower = [[[("set_total", sub_id, TOTAL_SEATS - 1, w.billing_admin)] for sub_id in sub_ids]]
     assign = [[[("assign", sub_id, user_id, w.user_admin)] for sub_id in sub_ids] for user_id in contenders]

@@ -18,8 +18,10 @@ DAY_4 = T0 + timedelta(days=3)
 
 def _rows(url: str) -> dict:
     with db.read_only(url) as s:
-        return {t: s.execute(text(f"SELECT * FROM {t} ORDER BY 1")).all()
-                for t in ("subscriptions", "assignments", "charges")}
+        return {
+            t: s.execute(text(f"SELECT * FROM {t} ORDER BY 1")).all()
+            for t in ("subscriptions", "assignments", "charges")
+        }
 
 
 def _setup(uow, db_url):
@@ -40,8 +42,12 @@ def test_r12_r15_raising_the_total_charges_the_days_left_as_the_cli_shows_it(uow
     body = done.json()
     # 3 licences added on day 4 of 30 at €12.50: 27 days paid, 3 × 1250 × 27/30 = 3375.
     assert (body["change"], body["subscription"]["seats"]) == (3, 5)
-    assert body["prorated"] == {"kind": "charge", "amount": {"amount": "33.75", "currency": "EUR"}, "days": 27,
-                                "days_in_period": 30}
+    assert body["prorated"] == {
+        "kind": "charge",
+        "amount": {"amount": "33.75", "currency": "EUR"},
+        "days": 27,
+        "days_in_period": 30,
+    }
 
 
 def test_r13_assignments_stop_at_the_seat_count_and_a_billing_admin_may_not_assign(uow, db_url):
@@ -67,9 +73,13 @@ def test_bad_licence_bodies_name_the_field_and_change_nothing(uow, db_url):
     _w, sub_id, billing, people = _setup(uow, db_url)
     before = _rows(db_url)
     for client, path, body, field in (
-            (billing, "licenses", {"total": -1}, "total"), (billing, "licenses", {"total": "many"}, "total"),
-            (billing, "licenses", {}, "total"), (billing, "licenses", {"total": 3, "seats": 4}, "seats"),
-            (people, "assignments", {"user_id": 0}, "user_id"), (people, "assignments", {"user": 5}, "user_id")):
+        (billing, "licenses", {"total": -1}, "total"),
+        (billing, "licenses", {"total": "many"}, "total"),
+        (billing, "licenses", {}, "total"),
+        (billing, "licenses", {"total": 3, "seats": 4}, "seats"),
+        (people, "assignments", {"user_id": 0}, "user_id"),
+        (people, "assignments", {"user": 5}, "user_id"),
+    ):
         send = client.put if path == "licenses" else client.post
         response = send(f"/v1/subscriptions/{sub_id}/{path}", json=body)
         assert response.status_code == 422 and field in {e["field"] for e in response.json()["errors"]}, body

@@ -51,8 +51,12 @@ def test_r12_seat_cap_and_window_policy(uow):
         licenses.set_total(s, sub_id=sub_id, total=4, actor=w.billing_admin, now=T0 + timedelta(days=8))
     assert (capped.value.code, late.value.code) == ("seat_cap_exceeded", "outside_cancellation_window")
     with uow() as s:  # buying more is fine outside the window
-        assert licenses.set_total(s, sub_id=sub_id, total=6, actor=w.billing_admin,
-                                  now=T0 + timedelta(days=8)).subscription.seats == 6
+        assert (
+            licenses.set_total(
+                s, sub_id=sub_id, total=6, actor=w.billing_admin, now=T0 + timedelta(days=8)
+            ).subscription.seats
+            == 6
+        )
 
 
 def test_r12_invalid_total_is_bad_input(uow):

@@ -16,7 +16,8 @@ def test_r9_a_key_reads_its_own_organisation_and_another_answers_as_a_missing_on
     assert (own["id"], own["name"], own["currency"], own["locale"]) == (w.org_id, "Contoso", "EUR", "en")
     theirs, missing = client.get(f"/v1/organizations/{other.org_id}"), client.get("/v1/organizations/999")
     assert theirs.status_code == missing.status_code == 404 and theirs.json() == missing.json() | {
-        "detail": theirs.json()["detail"]}
+        "detail": theirs.json()["detail"]
+    }
     operator = client_with_key(uow, db_url)
     assert operator.get(f"/v1/organizations/{other.org_id}").json()["locale"] == "nl"
 

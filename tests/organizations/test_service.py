@@ -13,12 +13,14 @@ from tests.factories import world
 def test_r9_a_user_admin_manages_plain_users_but_not_admins(uow):
     with uow() as s:
         w = world(s, now=T0, users=1)
-        added = organizations.add_user(s, org_id=w.org_id, email="new@contoso.example", name=None, role="user",
-                                       actor=w.user_admin, now=T0)
+        added = organizations.add_user(
+            s, org_id=w.org_id, email="new@contoso.example", name=None, role="user", actor=w.user_admin, now=T0
+        )
         organizations.remove_user(s, user_id=added.id, actor=w.user_admin, now=T0)
     attempts = [
-        lambda s: organizations.add_user(s, org_id=w.org_id, email="boss@contoso.example", name=None,
-                                         role="global_admin", actor=w.user_admin, now=T0),
+        lambda s: organizations.add_user(
+            s, org_id=w.org_id, email="boss@contoso.example", name=None, role="global_admin", actor=w.user_admin, now=T0
+        ),
         lambda s: organizations.remove_user(s, user_id=w.global_admin.user_id, actor=w.user_admin, now=T0),
     ]
     for attempt in attempts:
@@ -27,6 +29,13 @@ def test_r9_a_user_admin_manages_plain_users_but_not_admins(uow):
     with uow() as s:
         assert organizations.get_user(s, user_id=w.global_admin.user_id).removed_at is None
         assert "boss@contoso.example" not in [u.email for u in organizations.list_users(s, org_id=w.org_id)]
-        boss = organizations.add_user(s, org_id=w.org_id, email="boss@contoso.example", name=None,
-                                      role="global_admin", actor=w.global_admin, now=T0)
+        boss = organizations.add_user(
+            s,
+            org_id=w.org_id,
+            email="boss@contoso.example",
+            name=None,
+            role="global_admin",
+            actor=w.global_admin,
+            now=T0,
+        )
         assert boss.role == "global_admin"

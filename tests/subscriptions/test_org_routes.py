@@ -40,16 +40,19 @@ def _cents(amount: str) -> int:
 def _setup(uow, db_url, **options):
     with uow() as s:
         w = world(s, now=T0, users=3, **{"price": PRICE, "trial_days": TRIAL_DAYS, **options})
-    clients = {role: client_with_key(uow, db_url, org_id=w.org_id, as_user=getattr(w, role).user_id)
-               for role in ("global_admin", "billing_admin", "user_admin")}
+    clients = {
+        role: client_with_key(uow, db_url, org_id=w.org_id, as_user=getattr(w, role).user_id)
+        for role in ("global_admin", "billing_admin", "user_admin")
+    }
     return w, clients
 
 
 def test_r1_a_trial_is_started_for_the_products_trial_days_without_any_charge(uow, db_url):
     w, clients = _setup(uow, db_url)
     before = _rows(db_url)
-    made = clients["billing_admin"].post(f"/v1/organizations/{w.org_id}/subscriptions",
-                                         json={"sku": w.sku, "seats": 5, "trial": True})
+    made = clients["billing_admin"].post(
+        f"/v1/organizations/{w.org_id}/subscriptions", json={"sku": w.sku, "seats": 5, "trial": True}
+    )
     assert made.status_code == 201, made.text
     sub = made.json()
     assert (sub["org_id"], sub["sku"], sub["status"], sub["seats"], sub["assigned"]) == (w.org_id, w.sku, "trial", 5, 0)
@@ -84,8 +87,9 @@ def test_r1_one_trial_per_product_a_second_is_409_and_changes_nothing(uow, db_ur
 def test_r1_a_product_without_trial_days_has_no_trial(uow, db_url):
     w, clients = _setup(uow, db_url, trial_days=0)
     before = _rows(db_url)
-    refused = clients["global_admin"].post(f"/v1/organizations/{w.org_id}/subscriptions",
-                                           json={"sku": w.sku, "seats": 2, "trial": True})
+    refused = clients["global_admin"].post(
+        f"/v1/organizations/{w.org_id}/subscriptions", json={"sku": w.sku, "seats": 2, "trial": True}
+    )
     assert (refused.status_code, refused.json()["code"]) == (409, "no_trial")
     assert _rows(db_url) == before
 
@@ -93,8 +97,9 @@ def test_r1_a_product_without_trial_days_has_no_trial(uow, db_url):
 def test_r3_buying_is_active_from_today_and_bills_the_whole_first_period(uow, db_url):
     w, clients = _setup(uow, db_url)
     seats = 3
-    made = clients["billing_admin"].post(f"/v1/organizations/{w.org_id}/subscriptions",
-                                         json={"sku": w.sku, "seats": seats, "trial": False})
+    made = clients["billing_admin"].post(
+        f"/v1/organizations/{w.org_id}/subscriptions", json={"sku": w.sku, "seats": seats, "trial": False}
+    )
     assert made.status_code == 201, made.text
     sub = made.json()
     assert (sub["status"], sub["status_reason"], sub["seats"], sub["trial_end"]) == ("active", None, seats, None)
@@ -102,8 +107,10 @@ def test_r3_buying_is_active_from_today_and_bills_the_whole_first_period(uow, db
     assert _when(sub["current_period_start"]) == _midnight(T0)
     assert _when(sub["current_period_end"]) == datetime(T0.year, T0.month + 1, 1, tzinfo=UTC)
     with db.read_only(db_url) as s:
-        lines = s.execute(text("SELECT kind, quantity, amount, currency, invoice_id FROM charges "
-                               "WHERE subscription_id = :id"), {"id": sub["id"]}).all()
+        lines = s.execute(
+            text("SELECT kind, quantity, amount, currency, invoice_id FROM charges WHERE subscription_id = :id"),
+            {"id": sub["id"]},
+        ).all()
     # One whole period billed in advance, pending until the next billing run.
     assert [tuple(line) for line in lines] == [("period", seats, seats * _cents(PRICE), "EUR", None)]
     assert sub in clients["global_admin"].get("/v1/subscriptions").json()["data"]
@@ -112,13 +119,15 @@ def test_r3_buying_is_active_from_today_and_bills_the_whole_first_period(uow, db
 def test_r3_r21_buying_without_a_payment_method_is_409_and_changes_nothing(uow, db_url):
     w, clients = _setup(uow, db_url, card=False)
     before = _rows(db_url)
-    refused = clients["global_admin"].post(f"/v1/organizations/{w.org_id}/subscriptions",
-                                           json={"sku": w.sku, "seats": 2})
+    refused = clients["global_admin"].post(
+        f"/v1/organizations/{w.org_id}/subscriptions", json={"sku": w.sku, "seats": 2}
+    )
     assert (refused.status_code, refused.json()["code"]) == (409, "payment_method_required")
     assert _rows(db_url) == before
     # A trial needs no payment method (it expires without one, R2).
-    trial = clients["global_admin"].post(f"/v1/organizations/{w.org_id}/subscriptions",
-                                         json={"sku": w.sku, "seats": 2, "trial": True})
+    trial = clients["global_admin"].post(
+        f"/v1/organizations/{w.org_id}/subscriptions", json={"sku": w.sku, "seats": 2, "trial": True}
+    )
     assert (trial.status_code, trial.json()["status"]) == (201, "trial")
 
 
@@ -162,18 +171,39 @@ def test_r9_the_operator_starts_a_trial_for_any_organisation_and_an_unknown_one_
 def test_an_unknown_sku_a_seat_cap_and_another_currency_are_refused_and_change_nothing(uow, db_url):
     w, clients = _setup(uow, db_url)
     with uow() as s:
-        catalog.add_product(s, sku="CAPPED", name="Capped", price="5.00", currency="EUR", interval="monthly",
-                            trial_days=30, max_seats=300, policy="standard", now=T0)
-        catalog.add_product(s, sku="YEN", name="Yen", price="500", currency="JPY", interval="monthly",
-                            trial_days=30, max_seats=None, policy="standard", now=T0)
+        catalog.add_product(
+            s,
+            sku="CAPPED",
+            name="Capped",
+            price="5.00",
+            currency="EUR",
+            interval="monthly",
+            trial_days=30,
+            max_seats=300,
+            policy="standard",
+            now=T0,
+        )
+        catalog.add_product(
+            s,
+            sku="YEN",
+            name="Yen",
+            price="500",
+            currency="JPY",
+            interval="monthly",
+            trial_days=30,
+            max_seats=None,
+            policy="standard",
+            now=T0,
+        )
     client, path = clients["billing_admin"], f"/v1/organizations/{w.org_id}/subscriptions"
     before = _rows(db_url)
     for body, status, code in (
-            ({"sku": "NOPE", "seats": 2}, 404, "unknown_sku"),
-            ({"sku": "NOPE", "seats": 2, "trial": True}, 404, "unknown_sku"),
-            ({"sku": "CAPPED", "seats": 301}, 409, "seat_cap_exceeded"),
-            ({"sku": "CAPPED", "seats": 301, "trial": True}, 409, "seat_cap_exceeded"),
-            ({"sku": "YEN", "seats": 1}, 409, "currency_mismatch")):
+        ({"sku": "NOPE", "seats": 2}, 404, "unknown_sku"),
+        ({"sku": "NOPE", "seats": 2, "trial": True}, 404, "unknown_sku"),
+        ({"sku": "CAPPED", "seats": 301}, 409, "seat_cap_exceeded"),
+        ({"sku": "CAPPED", "seats": 301, "trial": True}, 409, "seat_cap_exceeded"),
+        ({"sku": "YEN", "seats": 1}, 409, "currency_mismatch"),
+    ):
         refused = client.post(path, json=body)
         assert (refused.status_code, refused.json()["code"]) == (status, code), body
     assert _rows(db_url) == before
@@ -186,16 +216,17 @@ def test_bad_subscription_bodies_are_422_naming_the_field_and_change_nothing(uow
     client, path = clients["global_admin"], f"/v1/organizations/{w.org_id}/subscriptions"
     before = _rows(db_url)
     for body, field in (
-            ({"sku": w.sku, "seats": 2, "coupon": "FREE"}, "coupon"),
-            ({"sku": w.sku, "seats": 2, "trial": True, "price": "0.01"}, "price"),
-            ({"seats": 2}, "sku"),
-            ({"sku": w.sku}, "seats"),
-            ({"sku": w.sku, "seats": 0}, "seats"),
-            ({"sku": w.sku, "seats": -3}, "seats"),
-            ({"sku": w.sku, "seats": 1_000_001}, "seats"),
-            ({"sku": w.sku, "seats": "two"}, "seats"),
-            ({"sku": w.sku, "seats": 2, "trial": "maybe"}, "trial"),
-            ({"sku": "X" * 101, "seats": 2}, "sku")):
+        ({"sku": w.sku, "seats": 2, "coupon": "FREE"}, "coupon"),
+        ({"sku": w.sku, "seats": 2, "trial": True, "price": "0.01"}, "price"),
+        ({"seats": 2}, "sku"),
+        ({"sku": w.sku}, "seats"),
+        ({"sku": w.sku, "seats": 0}, "seats"),
+        ({"sku": w.sku, "seats": -3}, "seats"),
+        ({"sku": w.sku, "seats": 1_000_001}, "seats"),
+        ({"sku": w.sku, "seats": "two"}, "seats"),
+        ({"sku": w.sku, "seats": 2, "trial": "maybe"}, "trial"),
+        ({"sku": "X" * 101, "seats": 2}, "sku"),
+    ):
         refused = client.post(path, json=body)
         assert refused.status_code == 422, (body, refused.text)
         problem = refused.json()

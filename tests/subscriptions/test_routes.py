@@ -36,8 +36,11 @@ def test_r10_r15_the_preview_and_the_cancellation_agree_and_the_credit_is_27_of_
     w, sub_id = _org_with(uow, seats=10, assigned=10)
     client = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.billing_admin.user_id, at=DAY_3)
     preview = client.get(f"/v1/subscriptions/{sub_id}/cancellation").json()
-    assert (preview["allowed"], preview["code"], preview["credit"]) == (True, "allowed",
-                                                                        {"amount": "112.50", "currency": "EUR"})
+    assert (preview["allowed"], preview["code"], preview["credit"]) == (
+        True,
+        "allowed",
+        {"amount": "112.50", "currency": "EUR"},
+    )
     done = client.post(f"/v1/subscriptions/{sub_id}/cancellation", json={"reason": "too_expensive"})
     assert done.status_code == 200
     assert done.json()["decision"] == preview and done.json()["subscription"]["status"] == "disabled"
@@ -65,8 +68,10 @@ def test_r9_a_user_admins_key_is_refused_and_another_organisations_key_finds_not
     before = _rows(db_url)
     refused = user_admin.post(f"/v1/subscriptions/{sub_id}/cancellation", json={})
     assert (refused.status_code, refused.json()["code"]) == (409, "not_authorized")
-    for response in (stranger.get(f"/v1/subscriptions/{sub_id}/cancellation"),
-                     stranger.post(f"/v1/subscriptions/{sub_id}/cancellation", json={})):
+    for response in (
+        stranger.get(f"/v1/subscriptions/{sub_id}/cancellation"),
+        stranger.post(f"/v1/subscriptions/{sub_id}/cancellation", json={}),
+    ):
         assert (response.status_code, response.json()["code"]) == (404, "unknown_subscription")
     assert _rows(db_url) == before
 
@@ -75,14 +80,24 @@ def test_bad_cancellation_bodies_name_the_field_and_change_nothing(uow, db_url):
     w, sub_id = _org_with(uow, seats=5, assigned=1)
     client = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.billing_admin.user_id, at=DAY_3)
     before = _rows(db_url)
-    for body, field in (({"reason": "bored"}, None), ({"reason": 5}, "reason"), ({"colour": "red"}, "colour"),
-                        ({"comment": "x" * 2001}, None)):
+    for body, field in (
+        ({"reason": "bored"}, None),
+        ({"reason": 5}, "reason"),
+        ({"colour": "red"}, "colour"),
+        ({"comment": "x" * 2001}, None),
+    ):
         response = client.post(f"/v1/subscriptions/{sub_id}/cancellation", json=body)
         assert response.status_code == 422, body
         if field:
             assert response.json()["errors"][0]["field"] == field
-    assert client.post(f"/v1/subscriptions/{sub_id}/cancellation", content=b"{not json",
-                       headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        client.post(
+            f"/v1/subscriptions/{sub_id}/cancellation",
+            content=b"{not json",
+            headers={"content-type": "application/json"},
+        ).status_code
+        == 422
+    )
     assert _rows(db_url) == before
 
 
@@ -91,8 +106,7 @@ def test_r4_r6_recurring_billing_off_then_expiry_and_reactivation(uow, db_url):
     client = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.billing_admin.user_id, at=DAY_3)
     off = client.put(f"/v1/subscriptions/{sub_id}/recurring-billing", json={"enabled": False})
     assert off.status_code == 200 and off.json()["recurring_billing"] is False
-    later = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.billing_admin.user_id,
-                            at=T0 + timedelta(days=35))
+    later = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.billing_admin.user_id, at=T0 + timedelta(days=35))
     back = later.post(f"/v1/subscriptions/{sub_id}/reactivation")
     assert back.status_code == 200
     # Expired on 1 December; reactivated on 6 December: a new month from then, charged whole (R6).

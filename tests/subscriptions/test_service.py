@@ -39,8 +39,9 @@ def test_r8_seed_cases_24_can_25_cannot_30_cannot(uow):
 
 
 def _cancel_count(s, sub_id):
-    return sum(1 for e in audit.entries(s, entity="subscriptions", entity_id=sub_id)
-               if e.action == "subscription.canceled")
+    return sum(
+        1 for e in audit.entries(s, entity="subscriptions", entity_id=sub_id) if e.action == "subscription.canceled"
+    )
 
 
 def test_r8_cancel_refused_at_25_then_allowed_after_unassigning_one(uow):
@@ -68,8 +69,9 @@ def test_r8_operator_may_cancel_above_the_threshold_and_is_audited(uow):
         sub = _buy_and_assign(s, w, seats=30, assigned=30)
         subscriptions.cancel(s, sub_id=sub.id, actor=OPERATOR, now=T0)
     with uow() as s:
-        [entry] = [e for e in audit.entries(s, entity="subscriptions", entity_id=sub.id)
-                   if e.action == "subscription.canceled"]
+        [entry] = [
+            e for e in audit.entries(s, entity="subscriptions", entity_id=sub.id) if e.action == "subscription.canceled"
+        ]
         assert entry.actor == "operator"
         assert (entry.before["status"], entry.after["status"]) == ("active", "disabled")
 
@@ -94,7 +96,10 @@ def test_r7_trial_has_nothing_to_cancel_and_turning_recurring_billing_off_lets_i
         trial = subscriptions.start_trial(s, org_id=w.org_id, sku=w.sku, seats=25, actor=w.global_admin, now=T0)
         decision = subscriptions.cancellation_decision(s, sub=trial, actor=w.global_admin, now=T0)
         assert (decision.allowed, decision.code.value, decision.remedy.action.value) == (
-            False, "trial_nothing_to_cancel", "turn_off_recurring_billing")
+            False,
+            "trial_nothing_to_cancel",
+            "turn_off_recurring_billing",
+        )
         with pytest.raises(Refused):
             subscriptions.cancel(s, sub_id=trial.id, actor=w.global_admin, now=T0)
     with uow() as s:
@@ -130,22 +135,30 @@ def test_r9_roles_and_other_organisations(uow):
         other = world(s, now=T0, name="Fabrikam", sku="OTHER")
         sub = _buy_and_assign(s, w, seats=5, assigned=2)
     checks = {
-        "user admin cannot cancel": (lambda s: subscriptions.cancel(s, sub_id=sub.id, actor=w.user_admin, now=T0),
-                                     Refused),
-        "user admin cannot buy licences": (lambda s: licenses.set_total(s, sub_id=sub.id, total=6,
-                                                                        actor=w.user_admin, now=T0), Forbidden),
-        "billing admin cannot assign": (lambda s: licenses.assign(s, sub_id=sub.id, user_id=w.user_ids[3],
-                                                                  actor=w.billing_admin, now=T0), Forbidden),
-        "another org's admin sees nothing": (lambda s: subscriptions.cancel(s, sub_id=sub.id,
-                                                                            actor=other.global_admin, now=T0),
-                                             NotFound),
+        "user admin cannot cancel": (
+            lambda s: subscriptions.cancel(s, sub_id=sub.id, actor=w.user_admin, now=T0),
+            Refused,
+        ),
+        "user admin cannot buy licences": (
+            lambda s: licenses.set_total(s, sub_id=sub.id, total=6, actor=w.user_admin, now=T0),
+            Forbidden,
+        ),
+        "billing admin cannot assign": (
+            lambda s: licenses.assign(s, sub_id=sub.id, user_id=w.user_ids[3], actor=w.billing_admin, now=T0),
+            Forbidden,
+        ),
+        "another org's admin sees nothing": (
+            lambda s: subscriptions.cancel(s, sub_id=sub.id, actor=other.global_admin, now=T0),
+            NotFound,
+        ),
     }
-    for name, (attempt, error) in checks.items():
+    for _name, (attempt, error) in checks.items():
         with uow() as s, pytest.raises(error):
             attempt(s)
     with uow() as s:
-        decision = subscriptions.cancellation_decision(s, sub=subscriptions.get(s, sub_id=sub.id),
-                                                       actor=w.user_admin, now=T0)
+        decision = subscriptions.cancellation_decision(
+            s, sub=subscriptions.get(s, sub_id=sub.id), actor=w.user_admin, now=T0
+        )
         assert decision.code.value == "not_authorized"
         after = subscriptions.get(s, sub_id=sub.id)
         assert (after.status, after.seats, subscriptions.assigned_count(s, sub_id=sub.id)) == ("active", 5, 2)
@@ -159,7 +172,9 @@ def test_r11_window_policy_refuses_cancel_after_7_days(uow):
         outside = subscriptions.cancellation_decision(s, sub=sub, actor=w.global_admin, now=T0 + timedelta(days=7))
     assert inside.allowed  # the window profile has no assigned-licence threshold
     assert (outside.code.value, outside.remedy.action.value) == (
-        "outside_cancellation_window", "turn_off_recurring_billing")
+        "outside_cancellation_window",
+        "turn_off_recurring_billing",
+    )
 
 
 def test_r6_reactivate_from_expired_starts_a_new_period_now(uow):
@@ -240,8 +255,9 @@ def test_r19_an_action_first_catches_up_with_transitions_that_fell_due(uow):
         subscriptions.set_recurring_billing(s, sub_id=sub.id, enabled=False, actor=w.billing_admin, now=T0)
     much_later = T0 + timedelta(days=45)  # expired on 1 December, no billing run since
     with uow() as s:
-        preview = subscriptions.cancellation_decision(s, sub=subscriptions.get(s, sub_id=sub.id),
-                                                      actor=w.billing_admin, now=much_later)
+        preview = subscriptions.cancellation_decision(
+            s, sub=subscriptions.get(s, sub_id=sub.id), actor=w.billing_admin, now=much_later
+        )
         assert subscriptions.get(s, sub_id=sub.id).status == "active"  # a preview writes nothing
     with uow() as s, pytest.raises(Refused) as refused:
         subscriptions.cancel(s, sub_id=sub.id, actor=w.billing_admin, now=much_later)
@@ -275,8 +291,15 @@ def test_r2_a_card_that_expired_before_trial_end_does_not_convert_the_trial(uow)
 
     with uow() as s:
         w = world(s, now=T0, card=False)
-        payments.add_payment_method(s, org_id=w.org_id, card_number="4242424242424242", expiry="11/26",
-                                    invoice=False, actor=w.billing_admin, now=T0)
+        payments.add_payment_method(
+            s,
+            org_id=w.org_id,
+            card_number="4242424242424242",
+            expiry="11/26",
+            invoice=False,
+            actor=w.billing_admin,
+            now=T0,
+        )
         trial = subscriptions.start_trial(s, org_id=w.org_id, sku=w.sku, seats=5, actor=w.global_admin, now=T0)
     with uow() as s:
         billing_run.run(s, as_of=T0 + timedelta(days=31))
@@ -291,8 +314,15 @@ def test_r2_a_card_added_after_the_trial_ended_does_not_convert_it(uow):
         w = world(s, now=T0, card=False)
         trial = subscriptions.start_trial(s, org_id=w.org_id, sku=w.sku, seats=5, actor=w.global_admin, now=T0)
     with uow() as s:
-        payments.add_payment_method(s, org_id=w.org_id, card_number="4242424242424242", expiry="12/30",
-                                    invoice=False, actor=w.billing_admin, now=T0 + timedelta(days=35))
+        payments.add_payment_method(
+            s,
+            org_id=w.org_id,
+            card_number="4242424242424242",
+            expiry="12/30",
+            invoice=False,
+            actor=w.billing_admin,
+            now=T0 + timedelta(days=35),
+        )
     with uow() as s:
         billing_run.run(s, as_of=T0 + timedelta(days=36))
         assert subscriptions.get(s, sub_id=trial.id).status == "expired"

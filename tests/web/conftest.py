@@ -8,13 +8,13 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
+from seatwise.accounts import service as accounts
 from seatwise.app import create_app
 from seatwise.clock import FixedClock
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
 from seatwise.subscriptions import service as subscriptions
-from seatwise.accounts import service as accounts
 from tests.conftest import T0
 from tests.factories import world
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from seatwise import db
+from seatwise.accounts.models import WebSession
 from seatwise.clock import FixedClock
 from seatwise.core.signin import LOCKOUT, MAX_FAILURES
 from seatwise.web import auth
-from seatwise.accounts.models import WebSession
 from tests.web.conftest import PASSWORD, csrf, sign_in
 
 ADMIN = "global_admin@contoso.example"
@@ -84,14 +84,16 @@ def test_the_sign_in_form_without_its_token_is_refused(site):
 def test_after_signing_in_the_browser_goes_back_to_the_page_it_asked_for_but_never_off_site(site):
     client = site.client()
     token = client.get("/signin").text.split('name="form_token" value="')[1].split('"')[0]
-    to_page = client.post("/signin", data={"email": ADMIN, "password": PASSWORD, "form_token": token,
-                                           "next": "/users?q=ann"})
+    to_page = client.post(
+        "/signin", data={"email": ADMIN, "password": PASSWORD, "form_token": token, "next": "/users?q=ann"}
+    )
     assert to_page.headers["location"] == "/users?q=ann"
     for target in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
         elsewhere = site.client()
         token = elsewhere.get("/signin").text.split('name="form_token" value="')[1].split('"')[0]
-        off_site = elsewhere.post("/signin", data={"email": ADMIN, "password": PASSWORD, "form_token": token,
-                                                   "next": target})
+        off_site = elsewhere.post(
+            "/signin", data={"email": ADMIN, "password": PASSWORD, "form_token": token, "next": target}
+        )
         assert off_site.headers["location"] == "/"
 
 
@@ -117,8 +119,9 @@ def test_a_new_password_ends_the_sessions_opened_with_the_old_one(site, uow):
 
     client = site.signed_in(ADMIN)
     with uow() as s:
-        organizations.set_password(s, user_id=site.contoso.global_admin.user_id, password="a brand new password",
-                                   now=site.clock.at)
+        organizations.set_password(
+            s, user_id=site.contoso.global_admin.user_id, password="a brand new password", now=site.clock.at
+        )
     assert client.get("/").status_code == 303
     assert sign_in(site.client(), ADMIN, PASSWORD).status_code == 401
     assert sign_in(site.client(), ADMIN, "a brand new password").status_code == 303
@@ -139,8 +142,10 @@ def test_parallel_wrong_passwords_for_a_new_address_are_each_counted(site):
 
     def guess(n: int) -> None:
         with db.unit_of_work(site.url) as s:
-            assert auth.sign_in(s, email="new@contoso.example", password=f"guess {n}", operator=False,
-                                now=site.clock.at) is None
+            assert (
+                auth.sign_in(s, email="new@contoso.example", password=f"guess {n}", operator=False, now=site.clock.at)
+                is None
+            )
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(guess, range(4)))

@@ -16,9 +16,14 @@ from seatwise.i18n import _catalog
 
 SOURCE = Path(seatwise.__file__).parent
 # Messages whose id is built from a value (`_("role:" ~ user.role)`): every value must be in the catalogue.
-KEYED = ([f"role:{r.value}" for r in Role] + [f"reason:{r}" for r in CANCEL_REASONS]
-         + ["invoice:open", "invoice:paid", "run:running", "run:done", "run:failed"]
-         + [f"policy:{p.value}" for p in Profile] + ["monthly", "annual"] + [s.value for s in Status])
+KEYED = (
+    [f"role:{r.value}" for r in Role]
+    + [f"reason:{r}" for r in CANCEL_REASONS]
+    + ["invoice:open", "invoice:paid", "run:running", "run:done", "run:failed"]
+    + [f"policy:{p.value}" for p in Profile]
+    + ["monthly", "annual"]
+    + [s.value for s in Status]
+)
 
 
 def _from_templates() -> set[str]:
@@ -34,8 +39,13 @@ def _from_templates() -> set[str]:
 
 def _from_python() -> set[str]:
     keywords = {"N_": None, "gettext": (2,), "_": None}
-    return {message for _file, _line, message, _comments, _context in extract_from_dir(
-        SOURCE, method_map=[("**.py", "python")], keywords=keywords) if isinstance(message, str) and message}
+    return {
+        message
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            SOURCE, method_map=[("**.py", "python")], keywords=keywords
+        )
+        if isinstance(message, str) and message
+    }
 
 
 def messages() -> set[str]:
@@ -75,5 +85,7 @@ def test_dutch_translations_keep_their_placeholders():
 
 def test_the_catalogues_hold_no_words_that_nothing_shows_any_more():
     used = messages()
-    assert {locale: sorted(m for m in _catalog(locale) if m not in used) for locale in ("en", "nl")} == \
-        {"en": [], "nl": []}
+    assert {locale: sorted(m for m in _catalog(locale) if m not in used) for locale in ("en", "nl")} == {
+        "en": [],
+        "nl": [],
+    }

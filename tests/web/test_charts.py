@@ -14,12 +14,15 @@ SVG = "{http://www.w3.org/2000/svg}"
 def months(mrr: list[int], churned: list[int] | None = None, currency: str = "EUR") -> list[MonthFigures]:
     firsts = month_starts(now=datetime(2026, 12, 5, tzinfo=UTC), months=len(mrr))
     churned = churned or [0] * len(mrr)
-    return [MonthFigures(month_start=first, mrr={currency: value}, churned=lost, started=0)
-            for first, value, lost in zip(firsts, mrr, churned, strict=True)]
+    return [
+        MonthFigures(month_start=first, mrr={currency: value}, churned=lost, started=0)
+        for first, value, lost in zip(firsts, mrr, churned, strict=True)
+    ]
 
 
-def chart(figures: list[MonthFigures], *, locale: str = "en", currency: str = "EUR",
-          title: str = "Revenue") -> ET.Element:
+def chart(
+    figures: list[MonthFigures], *, locale: str = "en", currency: str = "EUR", title: str = "Revenue"
+) -> ET.Element:
     return ET.fromstring(revenue_chart_svg(months=figures, currency=currency, locale=locale, title=title))
 
 
@@ -39,8 +42,7 @@ def test_chart_is_an_accessible_svg_without_scripts_or_stylesheets():
     text = revenue_chart_svg(months=months([100, 200]), currency="EUR", locale="en", title="MRR & churn <2026>")
     svg = ET.fromstring(text)  # well-formed XML, the title's & and < escaped
     assert svg.tag == f"{SVG}svg"
-    assert (svg.get("viewBox"), svg.get("role"), svg.get("aria-label")) == ("0 0 720 260", "img",
-                                                                              "MRR & churn <2026>")
+    assert (svg.get("viewBox"), svg.get("role"), svg.get("aria-label")) == ("0 0 720 260", "img", "MRR & churn <2026>")
     assert svg.find(f"{SVG}title").text == "MRR & churn <2026>"
     assert "Dec 26: €2.00 monthly recurring revenue, 0 churned subscriptions" in svg.find(f"{SVG}desc").text
     assert "<script" not in text and "<style" not in text and "href" not in text and "onload" not in text
@@ -91,8 +93,10 @@ def test_an_all_zero_series_renders_flat_without_dividing_by_zero():
 
 
 def test_only_the_chosen_currency_is_drawn():
-    figures = [MonthFigures(month_start=f.month_start, mrr={"EUR": 1000, "USD": 999999}, churned=0, started=0)
-               for f in months([0, 0])]
+    figures = [
+        MonthFigures(month_start=f.month_start, mrr={"EUR": 1000, "USD": 999999}, churned=0, started=0)
+        for f in months([0, 0])
+    ]
     usd = chart(figures, currency="USD")
     assert [t.text for t in usd.iter(f"{SVG}text") if t.get("text-anchor") == "end"][-1].startswith("US$")
     # a currency without figures draws an empty chart

@@ -24,8 +24,12 @@ def test_every_error_code_has_english_and_dutch_words_for_the_admin_center():
 
 def test_no_error_is_raised_with_a_code_outside_the_enumeration():
     # A code written as a string would pass unseen by the two tests here; only the enumeration is allowed.
-    bare = [f"{path.relative_to(SOURCE)}: {match}" for path in SOURCE.rglob("*.py") if "migrations" not in path.parts
-            for match in re.findall(r'\bcode ?= ?f?"[a-z_{}]+"', path.read_text())]
+    bare = [
+        f"{path.relative_to(SOURCE)}: {match}"
+        for path in SOURCE.rglob("*.py")
+        if "migrations" not in path.parts
+        for match in re.findall(r'\bcode ?= ?f?"[a-z_{}]+"', path.read_text())
+    ]
     assert bare == []
 
 

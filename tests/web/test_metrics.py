@@ -13,9 +13,8 @@ import pytest
 from sqlalchemy import event, select
 
 from seatwise import db
-from seatwise.billing import service as billing
-from seatwise.billing_run import service as billing_run
 from seatwise.billing.models import Charge
+from seatwise.billing_run import service as billing_run
 from seatwise.catalog import service as catalog
 from seatwise.events.models import AuditEntry
 from seatwise.subscriptions import service as subscriptions
@@ -34,6 +33,7 @@ def figures(rows: list[MonthFigures]) -> list[tuple]:
 
 
 # --- months ----------------------------------------------------------------------------------
+
 
 def test_months_are_the_calendar_months_ending_with_the_one_holding_now_oldest_first():
     assert month_starts(now=at(2027, 1, 15, 13), months=3) == [at(2026, 11, 1), at(2026, 12, 1), at(2027, 1, 1)]
@@ -54,6 +54,7 @@ def test_no_subscriptions_gives_empty_months(uow):
 
 # --- MRR and churn -----------------------------------------------------------------------------
 
+
 def test_monthly_mrr_per_currency_follows_renewals_and_drops_after_a_cancellation(uow):
     with uow() as s:
         contoso = world(s, now=T0, users=0, name="Contoso")
@@ -61,8 +62,9 @@ def test_monthly_mrr_per_currency_follows_renewals_and_drops_after_a_cancellatio
         a = subscriptions.buy(s, org_id=contoso.org_id, sku="BIZ", seats=10, actor=contoso.billing_admin, now=T0)
     with uow() as s:
         # bought on 15 November: its periods run from the 15th to the 15th
-        subscriptions.buy(s, org_id=fabrikam.org_id, sku="PRO", seats=4, actor=fabrikam.billing_admin,
-                          now=at(2026, 11, 15, 12))
+        subscriptions.buy(
+            s, org_id=fabrikam.org_id, sku="PRO", seats=4, actor=fabrikam.billing_admin, now=at(2026, 11, 15, 12)
+        )
     with uow() as s:
         billing_run.run(s, as_of=at(2027, 1, 10, 9))
     with uow() as s:
@@ -71,8 +73,13 @@ def test_monthly_mrr_per_currency_follows_renewals_and_drops_after_a_cancellatio
     with uow() as s:
         billing_run.run(s, as_of=now)
         rows = monthly_revenue(s, now=now, months=5)
-    assert [r.month_start for r in rows] == [at(2026, 10, 1), at(2026, 11, 1), at(2026, 12, 1), at(2027, 1, 1),
-                                             at(2027, 2, 1)]
+    assert [r.month_start for r in rows] == [
+        at(2026, 10, 1),
+        at(2026, 11, 1),
+        at(2026, 12, 1),
+        at(2027, 1, 1),
+        at(2027, 2, 1),
+    ]
     assert figures(rows) == [
         ("2026-10-01", {"EUR": 0, "USD": 0}, 0, 0),  # nothing bought yet
         # Contoso's first period 1 Nov–1 Dec holds 1 Nov 00:00: 10 × 1250; Fabrikam's starts on the 15th
@@ -127,20 +134,25 @@ def test_expiry_at_period_end_is_churn_once_and_trials_count_only_when_converted
         lapsing = world(s, now=T0, users=0, name="Contoso")
         converting = world(s, now=T0, users=0, name="Fabrikam", sku="PRO", price="20.00")
         unpaid = world(s, now=T0, users=0, name="Northwind", sku="TRY", card=False)
-        subscriptions.start_trial(s, org_id=converting.org_id, sku="PRO", seats=3, actor=converting.billing_admin,
-                                  now=T0)
+        subscriptions.start_trial(
+            s, org_id=converting.org_id, sku="PRO", seats=3, actor=converting.billing_admin, now=T0
+        )
         subscriptions.start_trial(s, org_id=unpaid.org_id, sku="TRY", seats=3, actor=unpaid.billing_admin, now=T0)
     with uow() as s:
-        sub = subscriptions.buy(s, org_id=lapsing.org_id, sku="BIZ", seats=2, actor=lapsing.billing_admin,
-                                now=at(2026, 11, 15, 9))
+        sub = subscriptions.buy(
+            s, org_id=lapsing.org_id, sku="BIZ", seats=2, actor=lapsing.billing_admin, now=at(2026, 11, 15, 9)
+        )
     with uow() as s:
-        subscriptions.set_recurring_billing(s, sub_id=sub.id, enabled=False, actor=lapsing.billing_admin,
-                                            now=at(2026, 11, 20, 9))
+        subscriptions.set_recurring_billing(
+            s, sub_id=sub.id, enabled=False, actor=lapsing.billing_admin, now=at(2026, 11, 20, 9)
+        )
     now = at(2027, 1, 20)
     with uow() as s:
         billing_run.run(s, as_of=now)
-        actions = [e.action for e in s.query(AuditEntry).filter_by(entity="subscriptions", entity_id=sub.id)
-                   .order_by(AuditEntry.id)]
+        actions = [
+            e.action
+            for e in s.query(AuditEntry).filter_by(entity="subscriptions", entity_id=sub.id).order_by(AuditEntry.id)
+        ]
         assert actions[-2:] == ["subscription.expired", "subscription.disabled"]  # 15 Dec, then 14 Jan
         rows = monthly_revenue(s, now=now, months=3)
     assert figures(rows) == [
@@ -158,9 +170,13 @@ def test_a_subscription_churns_at_most_once_a_month_and_reactivation_is_no_new_s
     with uow() as s:
         w = world(s, now=T0, users=0)
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=1, actor=w.billing_admin, now=T0)
-    steps = [(subscriptions.cancel, at(2026, 11, 5, 9)), (subscriptions.reactivate, at(2026, 11, 6, 9)),
-             (subscriptions.cancel, at(2026, 11, 20, 9)), (subscriptions.reactivate, at(2026, 12, 2, 9)),
-             (subscriptions.cancel, at(2026, 12, 3, 9))]
+    steps = [
+        (subscriptions.cancel, at(2026, 11, 5, 9)),
+        (subscriptions.reactivate, at(2026, 11, 6, 9)),
+        (subscriptions.cancel, at(2026, 11, 20, 9)),
+        (subscriptions.reactivate, at(2026, 12, 2, 9)),
+        (subscriptions.cancel, at(2026, 12, 3, 9)),
+    ]
     for action, when in steps:
         with uow() as s:
             action(s, sub_id=sub.id, actor=w.billing_admin, now=when)
@@ -176,6 +192,7 @@ def test_a_subscription_churns_at_most_once_a_month_and_reactivation_is_no_new_s
 
 # --- cost ------------------------------------------------------------------------------------------
 
+
 def _many(s, *, subs: int, periods: int) -> None:
     """`subs` monthly subscriptions of one organisation, each with `periods` monthly lines; a tenth cancelled."""
     w = world(s, now=T0, users=0)
@@ -185,26 +202,74 @@ def _many(s, *, subs: int, periods: int) -> None:
     for n in range(subs):
         anchor = first + timedelta(days=n % 28)
         end = anchor + timedelta(days=31 * periods)
-        rows.append(dict(org_id=w.org_id, product_id=product_id, status="active", interval="monthly", anchor=anchor,
-                         period_index=periods - 1, current_period_start=anchor, current_period_end=end,
-                         started_as_trial=False, recurring_billing=True, seats=1 + n % 5, unit_price=1250,
-                         currency="EUR", next_event_at=end, created_at=anchor, updated_at=anchor))
+        rows.append(
+            dict(
+                org_id=w.org_id,
+                product_id=product_id,
+                status="active",
+                interval="monthly",
+                anchor=anchor,
+                period_index=periods - 1,
+                current_period_start=anchor,
+                current_period_end=end,
+                started_as_trial=False,
+                recurring_billing=True,
+                seats=1 + n % 5,
+                unit_price=1250,
+                currency="EUR",
+                next_event_at=end,
+                created_at=anchor,
+                updated_at=anchor,
+            )
+        )
     db.bulk_insert(s, Subscription.__table__, rows)
     ids = list(s.scalars(select(Subscription.id).order_by(Subscription.id)))
     for n, sub_id in enumerate(ids):
         anchor = first + timedelta(days=n % 28)
         for p in range(periods):
             start = anchor + timedelta(days=31 * p)
-            lines.append(dict(org_id=w.org_id, subscription_id=sub_id, kind="period", description="x",
-                              quantity=1, amount=1250, currency="EUR", period_start=start,
-                              period_end=start + timedelta(days=31), created_at=start, bill_on=start,
-                              key=f"bench:{sub_id}:{p}", invoice_id=None))
-        entries.append(dict(at=anchor, actor="bench", org_id=w.org_id, action="subscription.started",
-                            entity="subscriptions", entity_id=sub_id, before=None, after=None))
+            lines.append(
+                dict(
+                    org_id=w.org_id,
+                    subscription_id=sub_id,
+                    kind="period",
+                    description="x",
+                    quantity=1,
+                    amount=1250,
+                    currency="EUR",
+                    period_start=start,
+                    period_end=start + timedelta(days=31),
+                    created_at=start,
+                    bill_on=start,
+                    key=f"bench:{sub_id}:{p}",
+                    invoice_id=None,
+                )
+            )
+        entries.append(
+            dict(
+                at=anchor,
+                actor="bench",
+                org_id=w.org_id,
+                action="subscription.started",
+                entity="subscriptions",
+                entity_id=sub_id,
+                before=None,
+                after=None,
+            )
+        )
         if n % 10 == 0:
-            entries.append(dict(at=anchor + timedelta(days=200), actor="bench", org_id=w.org_id,
-                                action="subscription.canceled", entity="subscriptions", entity_id=sub_id,
-                                before=None, after=None))
+            entries.append(
+                dict(
+                    at=anchor + timedelta(days=200),
+                    actor="bench",
+                    org_id=w.org_id,
+                    action="subscription.canceled",
+                    entity="subscriptions",
+                    entity_id=sub_id,
+                    before=None,
+                    after=None,
+                )
+            )
     db.bulk_insert(s, Charge.__table__, lines)
     db.bulk_insert(s, AuditEntry.__table__, entries)
 

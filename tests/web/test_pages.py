@@ -12,8 +12,7 @@ from seatwise.web import operator as operator_pages
 from seatwise.web import routes as admin_pages
 from tests.web.conftest import csrf
 
-ADMIN, BILLING, PEOPLE = ("global_admin@contoso.example", "billing_admin@contoso.example",
-                          "user_admin@contoso.example")
+ADMIN, BILLING, PEOPLE = ("global_admin@contoso.example", "billing_admin@contoso.example", "user_admin@contoso.example")
 TABLES = ("subscriptions", "assignments", "users", "charges", "payment_methods", "audit_log")
 
 
@@ -26,8 +25,10 @@ def test_r10_the_cancel_page_shows_the_decision_and_the_post_performs_it(site):
     client = site.signed_in(ADMIN)
     page = client.get(f"/billing/subscriptions/{site.sub_id}/cancel")
     assert page.status_code == 200 and 'data-code="allowed"' in page.text
-    done = client.post(f"/billing/subscriptions/{site.sub_id}/cancel",
-                       data={"csrf_token": csrf(client), "reason": "other", "comment": "moving on"})
+    done = client.post(
+        f"/billing/subscriptions/{site.sub_id}/cancel",
+        data={"csrf_token": csrf(client), "reason": "other", "comment": "moving on"},
+    )
     assert done.headers["location"] == f"/billing/subscriptions/{site.sub_id}?done=canceled"
     after = client.get(done.headers["location"]).text
     assert "Your subscription has been cancelled." in after and 'class="status disabled"' in after
@@ -48,8 +49,15 @@ def test_every_form_without_the_sessions_csrf_token_is_refused_and_changes_nothi
     for path in posts:
         client = operator if path.startswith("/operator") else admin
         for form in ({}, {"csrf_token": "forged-token"}):
-            data = form | {"subscription": str(site.sub_id), "user_id": str(ids["user_id"]), "total": "5",
-                           "enabled": "off", "reason": "other", "locale": "nl", "email": "x@contoso.example"}
+            data = form | {
+                "subscription": str(site.sub_id),
+                "user_id": str(ids["user_id"]),
+                "total": "5",
+                "enabled": "off",
+                "reason": "other",
+                "locale": "nl",
+                "email": "x@contoso.example",
+            }
             response = client.post(path.format(**ids), data=data)
             assert response.status_code == 403 and 'data-code="csrf_token_invalid"' in response.text, path
     assert snapshot(site.url) == before
@@ -63,8 +71,11 @@ def test_r9_billing_buttons_are_shown_only_to_roles_that_may_use_them_and_refuse
     page = people.get(path).text
     assert "Cancel subscription" not in page and "Buy or remove licences" not in page
     before = snapshot(site.url)
-    for action, data in (("cancel", {"reason": "other"}), ("licenses", {"total": "9"}),
-                         ("recurring-billing", {"enabled": "off"})):
+    for action, data in (
+        ("cancel", {"reason": "other"}),
+        ("licenses", {"total": "9"}),
+        ("recurring-billing", {"enabled": "off"}),
+    ):
         response = people.post(f"{path}/{action}", data={"csrf_token": csrf(people)} | data)
         assert response.status_code == 403
     assert snapshot(site.url) == before
@@ -77,8 +88,8 @@ def test_r9_billing_buttons_are_shown_only_to_roles_that_may_use_them_and_refuse
 
 def test_r9_every_page_and_form_of_another_organisation_answers_404_and_changes_nothing(site):
     client = site.signed_in("billing_admin@fabrikam.example")
-    from seatwise.billing_run import service as billing_run
     from seatwise.billing.models import Invoice
+    from seatwise.billing_run import service as billing_run
 
     with db.unit_of_work(site.url) as s:
         billing_run.run(s, as_of=site.clock.at)
@@ -86,14 +97,23 @@ def test_r9_every_page_and_form_of_another_organisation_answers_404_and_changes_
     sub, user = site.sub_id, site.contoso.user_ids[0]
     token = csrf(client)
     before = snapshot(site.url)
-    gets = [f"/billing/subscriptions/{sub}", f"/billing/subscriptions/{sub}/cancel",
-            f"/billing/subscriptions/{sub}/licenses?total=5", f"/billing/invoices/{invoice_id}",
-            f"/billing/invoices/{invoice_id}/pdf"]
-    posts = [(f"/billing/subscriptions/{sub}/cancel", {}), (f"/billing/subscriptions/{sub}/licenses", {"total": "5"}),
-             (f"/billing/subscriptions/{sub}/recurring-billing", {"enabled": "off"}),
-             (f"/billing/subscriptions/{sub}/reactivate", {}), (f"/users/{user}/remove", {}),
-             (f"/users/{user}/restore", {}), ("/users/licenses", {"subscription": str(sub), "user_id": str(user)}),
-             (f"/users/{user}/licenses/{sub}/unassign", {})]
+    gets = [
+        f"/billing/subscriptions/{sub}",
+        f"/billing/subscriptions/{sub}/cancel",
+        f"/billing/subscriptions/{sub}/licenses?total=5",
+        f"/billing/invoices/{invoice_id}",
+        f"/billing/invoices/{invoice_id}/pdf",
+    ]
+    posts = [
+        (f"/billing/subscriptions/{sub}/cancel", {}),
+        (f"/billing/subscriptions/{sub}/licenses", {"total": "5"}),
+        (f"/billing/subscriptions/{sub}/recurring-billing", {"enabled": "off"}),
+        (f"/billing/subscriptions/{sub}/reactivate", {}),
+        (f"/users/{user}/remove", {}),
+        (f"/users/{user}/restore", {}),
+        ("/users/licenses", {"subscription": str(sub), "user_id": str(user)}),
+        (f"/users/{user}/licenses/{sub}/unassign", {}),
+    ]
     for path in gets:
         assert client.get(path).status_code == 404, path
     for path, data in posts:
@@ -105,8 +125,13 @@ def test_r9_every_page_and_form_of_another_organisation_answers_404_and_changes_
 def test_ids_too_large_for_the_database_name_nothing(site):
     client = site.signed_in(ADMIN)
     token = csrf(client)
-    for path in ("/billing/subscriptions/99999999999999999999", f"/billing/subscriptions/{2**63}/cancel",
-                 "/billing/invoices/99999999999999999999", "/users?sub=99999999999999999999", "/users?page=0"):
+    for path in (
+        "/billing/subscriptions/99999999999999999999",
+        f"/billing/subscriptions/{2**63}/cancel",
+        "/billing/invoices/99999999999999999999",
+        "/users?sub=99999999999999999999",
+        "/users?page=0",
+    ):
         response = client.get(path)
         assert response.status_code == 404 and "There is no such page." in response.text, path
     response = client.post(f"/users/{2**63}/remove", data={"csrf_token": token})
@@ -128,7 +153,7 @@ def test_the_language_follows_the_browser_until_the_admin_chooses_one(site):
     assert "Your products" in client.get("/billing/products", headers={"accept-language": "en-GB"}).text
     response = client.post("/language", data={"csrf_token": csrf(client), "locale": "en", "back": "/users"})
     assert response.headers["location"] == "/users?done=language_changed"
-    assert "<html lang=\"en\">" in client.get("/billing/products", headers=dutch).text  # the choice wins
+    assert '<html lang="en">' in client.get("/billing/products", headers=dutch).text  # the choice wins
     bad = client.post("/language", data={"csrf_token": csrf(client), "locale": "fr"})
     assert bad.status_code == 422
 
@@ -139,10 +164,12 @@ def test_changing_ones_language_in_the_admin_center_is_audited(site, uow):
     user_id = site.contoso.global_admin.user_id
     with uow() as s:
         assert s.get(User, user_id).locale == "nl"
-        changes = [e for e in events.entries(s, entity="users", entity_id=user_id)
-                   if e.action == "user.language_changed"]
+        changes = [
+            e for e in events.entries(s, entity="users", entity_id=user_id) if e.action == "user.language_changed"
+        ]
     assert len(changes) == 1
-    assert (changes[0].actor, changes[0].before["locale"], changes[0].after["locale"]) == (f"user:{user_id}", None, "nl")
+    change = changes[0]
+    assert (change.actor, change.before["locale"], change.after["locale"]) == (f"user:{user_id}", None, "nl")
 
 
 def test_r12_the_licence_preview_shows_the_prorated_charge_the_change_then_bills(site):

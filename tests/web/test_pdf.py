@@ -32,6 +32,7 @@ NOV_2, DEC_1 = at(2026, 11, 2), at(2026, 12, 1)
 
 # --- reading a PDF back -------------------------------------------------------------------------
 
+
 def _objects(pdf: bytes) -> dict[int, bytes]:
     return {int(m[1]): m[2] for m in re.finditer(rb"(\d+) 0 obj(.*?)endobj", pdf, re.S)}
 
@@ -43,8 +44,12 @@ def _stream(obj: bytes) -> bytes:
 
 def _unescape(literal: bytes) -> bytes:
     escapes = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
-    return re.sub(rb"\\([0-7]{1,3}|.)", lambda m: bytes([int(m[1], 8)]) if m[1][:1].isdigit()
-                  else escapes.get(m[1], m[1]), literal, flags=re.S)
+    return re.sub(
+        rb"\\([0-7]{1,3}|.)",
+        lambda m: bytes([int(m[1], 8)]) if m[1][:1].isdigit() else escapes.get(m[1], m[1]),
+        literal,
+        flags=re.S,
+    )
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -54,8 +59,10 @@ def pdf_text(pdf: bytes) -> str:
     fonts = {}  # resource name -> {glyph code: text}
     for name, number in re.findall(rb"/(F\d+) (\d+) 0 R", pdf):
         cmap = _stream(objects[int(re.search(rb"/ToUnicode (\d+) 0 R", objects[int(number)])[1])])
-        fonts[name] = {int(code, 16): bytes.fromhex(text.decode()).decode("utf-16-be")
-                       for code, text in re.findall(rb"<([0-9A-F]{4})> <([0-9A-F]+)>", cmap)}
+        fonts[name] = {
+            int(code, 16): bytes.fromhex(text.decode()).decode("utf-16-be")
+            for code, text in re.findall(rb"<([0-9A-F]{4})> <([0-9A-F]+)>", cmap)
+        }
     shown, font = [], None
     for obj in objects.values():
         if b"stream" not in obj or b"/Subtype" in obj or b"/Length1" in obj or b"begincmap" in obj:
@@ -64,15 +71,16 @@ def pdf_text(pdf: bytes) -> str:
         if b" Tj" not in content and b" TJ" not in content:
             continue
         # A justified line is an array of strings with spacing between them: `[(...) -40.7 (...)] TJ`.
-        for m in re.finditer(rb"/(F\d+) [\d.]+ Tf|\(((?:\\.|[^\\)])*)\) Tj|\[((?:\((?:\\.|[^\\)])*\)|[^\]])*)\] TJ",
-                             content, re.S):
+        for m in re.finditer(
+            rb"/(F\d+) [\d.]+ Tf|\(((?:\\.|[^\\)])*)\) Tj|\[((?:\((?:\\.|[^\\)])*\)|[^\]])*)\] TJ", content, re.S
+        ):
             if m[1]:
                 font = fonts[m[1]]
                 continue
             strings = [m[2]] if m[2] is not None else re.findall(rb"\(((?:\\.|[^\\)])*)\)", m[3], re.S)
             for literal in strings:
                 codes = _unescape(literal)
-                shown.append("".join(font[int.from_bytes(codes[i:i + 2], "big")] for i in range(0, len(codes), 2)))
+                shown.append("".join(font[int.from_bytes(codes[i : i + 2], "big")] for i in range(0, len(codes), 2)))
     return " ".join(" ".join(shown).split())
 
 
@@ -86,6 +94,7 @@ def title(pdf: bytes) -> str:
 
 
 # --- invoices to render ---------------------------------------------------------------------------
+
 
 def _december_invoice(uow, *, locale: str = "en"):
     """10 seats at €12.50 from 1 Nov; +5 on day 4 (5625), −3 on day 20 (−1250); December renews 12 (15000)."""
@@ -110,6 +119,7 @@ def _render(invoice, lines, locale: str = "en", org_name: str = "Contoso") -> by
 
 # --- tests --------------------------------------------------------------------------------------
 
+
 def test_r17_invoice_pdf_shows_number_parties_dates_every_line_and_the_totals(uow):
     _, december, lines = _december_invoice(uow)
     pdf = _render(december, lines)
@@ -118,15 +128,22 @@ def test_r17_invoice_pdf_shows_number_parties_dates_every_line_and_the_totals(uo
     assert title(pdf) == "Invoice SW-2026-000002"
     text = pdf_text(pdf)
     for expected in [
-        "Invoice SW-2026-000002", "From Seatwise Bill to Contoso",
-        "Billing date 1 December 2026", "Issue date 1 December 2026", "Due date 1 December 2026", "Status Paid",
+        "Invoice SW-2026-000002",
+        "From Seatwise Bill to Contoso",
+        "Billing date 1 December 2026",
+        "Issue date 1 December 2026",
+        "Due date 1 December 2026",
+        "Status Paid",
         "Description Period Quantity Amount",
         # each line: description, its days, seats, amount
         "5 licences added × 27/30 days, 4–30 Nov 2026 4–30 Nov 2026 5 €56.25",
         "Credit: 3 licences removed × 10/30 days, 21–30 Nov 2026 21–30 Nov 2026 3 -€12.50",
         "12 licences of BIZ product, 1–31 Dec 2026 1–31 Dec 2026 12 €150.00",
         # 5625 + 15000 = 20625 charged, 1250 credit applied, 19375 paid by card at issue
-        "Total €206.25", "Credit applied -€12.50", "Amount due €193.75", "Paid on 1 December 2026",
+        "Total €206.25",
+        "Credit applied -€12.50",
+        "Amount due €193.75",
+        "Paid on 1 December 2026",
     ]:
         assert expected in text, expected
     assert "Refunded" not in text  # nothing was refunded on this invoice
@@ -154,8 +171,9 @@ def test_r16_refund_appears_on_the_invoice_that_paid_it_back(uow):
 def test_r21_pay_by_invoice_is_open_and_due_net_30_without_a_paid_date(uow):
     with uow() as s:
         w = world(s, now=T0, users=0, card=False)
-        payments.add_payment_method(s, org_id=w.org_id, card_number=None, expiry=None, invoice=True,
-                                    actor=OPERATOR, now=T0)
+        payments.add_payment_method(
+            s, org_id=w.org_id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=T0
+        )
         subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=2, actor=w.billing_admin, now=T0)
     with uow() as s:
         billing_run.run(s, as_of=NOV_2)
@@ -168,15 +186,21 @@ def test_r21_pay_by_invoice_is_open_and_due_net_30_without_a_paid_date(uow):
 
 
 def test_r14_invoice_pdf_in_dutch_uses_dutch_words_money_and_dates(uow):
-    first, december, lines = _december_invoice(uow, locale="nl")
+    _first, december, lines = _december_invoice(uow, locale="nl")
     en, nl = _render(december, lines, "en"), _render(december, lines, "nl")
     assert en != nl
     text = pdf_text(nl)
     assert title(nl) == gettext("nl", "Invoice {number}", number="SW-2026-000002")
     for expected in [
-        gettext("nl", "Invoice {number}", number="SW-2026-000002"), gettext("nl", "Amount due"),
-        "1 december 2026", "1–31 dec 2026", "12 licenties van BIZ product, 1–31 dec 2026",
-        "12 € 150,00", "€ 206,25", "€ -12,50", "€ 193,75",
+        gettext("nl", "Invoice {number}", number="SW-2026-000002"),
+        gettext("nl", "Amount due"),
+        "1 december 2026",
+        "1–31 dec 2026",
+        "12 licenties van BIZ product, 1–31 dec 2026",
+        "12 € 150,00",
+        "€ 206,25",
+        "€ -12,50",
+        "€ 193,75",
     ]:
         assert expected in text, expected
     assert "1 December 2026" not in text

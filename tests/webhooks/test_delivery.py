@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook
 
-from seatwise.billing import service as billing
 from seatwise.billing_run import service as billing_run
 from seatwise.core.roles import OPERATOR
 from seatwise.events import service as events
@@ -160,9 +159,19 @@ def test_webhooks_signed_retried_and_in_order_with_every_event_once(uow, db_url,
 
     stored_contoso, stored_all = _stored_events(uow, contoso.org_id), _stored_events(uow)
     types = [e["type"] for e in stored_contoso]
-    for expected in ("subscription.trial_started", "subscription.started", "license.assigned", "license.unassigned",
-                     "licenses.changed", "credit.issued", "subscription.canceled", "subscription.converted",
-                     "invoice.issued", "invoice.paid", "credit.settled"):
+    for expected in (
+        "subscription.trial_started",
+        "subscription.started",
+        "license.assigned",
+        "license.unassigned",
+        "licenses.changed",
+        "credit.issued",
+        "subscription.canceled",
+        "subscription.converted",
+        "invoice.issued",
+        "invoice.paid",
+        "credit.settled",
+    ):
         assert expected in types, expected
     assert r.bad_signatures == 0
     # Some first attempts failed, and were sent again with the same webhook-id …
@@ -170,11 +179,15 @@ def test_webhooks_signed_retried_and_in_order_with_every_event_once(uow, db_url,
     # … yet, kept once per webhook-id, the receiver has exactly the stored events, accepted in order.
     assert r.unique("/contoso") == r.accepted["/contoso"] == json.loads(json.dumps(stored_contoso))
     everyone = r.accepted["/everyone"]
-    assert sorted(e["id"] for e in r.unique("/everyone")) == sorted(e["id"] for e in everyone) == [
-        e["id"] for e in stored_all]
+    assert (
+        sorted(e["id"] for e in r.unique("/everyone"))
+        == sorted(e["id"] for e in everyone)
+        == [e["id"] for e in stored_all]
+    )
     for org_id in (contoso.org_id, fabrikam.org_id):
-        assert [e["id"] for e in everyone if e["org_id"] == org_id] == [e["id"] for e in stored_all
-                                                                      if e["org_id"] == org_id]
+        assert [e["id"] for e in everyone if e["org_id"] == org_id] == [
+            e["id"] for e in stored_all if e["org_id"] == org_id
+        ]
 
 
 def test_webhooks_back_off_then_give_up_and_the_next_event_goes_on(uow, db_url, receiver):
@@ -225,8 +238,12 @@ def test_webhooks_the_worker_process_delivers(uow, db_url, receiver):
         subscriptions.start_trial(s, org_id=w.org_id, sku="BIZ", seats=5, actor=OPERATOR, now=T0)
     now = T0 + timedelta(hours=1)
     r.clock = Clock(now)
-    done = subprocess.run([str(Path(sys.executable).parent / "seatwise"), "worker", "--once", "--db", db_url,
-                           "--now", now.isoformat()], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "seatwise"), "worker", "--once", "--db", db_url, "--now", now.isoformat()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert [b["type"] for b in r.seen["/hook"]] == ["subscription.trial_started"]
 

@@ -30,8 +30,10 @@ def _setup(uow, db_url):
     with uow() as s:
         mine = world(s, now=T0, users=1)
         theirs = world(s, now=T0, users=1, name="Fabrikam", sku="FAB")
-    keys = {role: client_with_key(uow, db_url, org_id=mine.org_id, as_user=getattr(mine, role).user_id)
-            for role in ("global_admin", "billing_admin", "user_admin")}
+    keys = {
+        role: client_with_key(uow, db_url, org_id=mine.org_id, as_user=getattr(mine, role).user_id)
+        for role in ("global_admin", "billing_admin", "user_admin")
+    }
     keys["theirs"] = client_with_key(uow, db_url, org_id=theirs.org_id, as_user=theirs.global_admin.user_id)
     keys["operator"] = client_with_key(uow, db_url)
     return mine, theirs, keys
@@ -78,7 +80,7 @@ def test_r9_billing_and_user_admins_may_not_add_or_list_endpoints_and_nothing_ch
 
 
 def test_r9_the_operator_listens_to_every_organisation_or_to_one_and_an_org_key_lists_only_its_own(uow, db_url):
-    mine, theirs, keys = _setup(uow, db_url)
+    _mine, theirs, keys = _setup(uow, db_url)
     everyone = keys["operator"].post("/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/all"})
     assert everyone.status_code == 201, everyone.text
     assert everyone.json()["org_id"] is None and everyone.json()["secret"].startswith("whsec_")
@@ -92,8 +94,13 @@ def test_r9_the_operator_listens_to_every_organisation_or_to_one_and_an_org_key_
     ids = lambda client: [e["id"] for e in client.get("/v1/webhook-endpoints").json()["data"]]  # noqa: E731
     assert ids(keys["global_admin"]) == [mine_added["id"]]
     assert ids(keys["theirs"]) == [for_theirs.json()["id"], their_own.json()["id"]]
-    assert ids(keys["operator"]) == [everyone.json()["id"], explicit_null.json()["id"], for_theirs.json()["id"],
-                                     their_own.json()["id"], mine_added["id"]]
+    assert ids(keys["operator"]) == [
+        everyone.json()["id"],
+        explicit_null.json()["id"],
+        for_theirs.json()["id"],
+        their_own.json()["id"],
+        mine_added["id"],
+    ]
     before = _rows(db_url)
     unknown = keys["operator"].post("/v1/webhook-endpoints", json={"url": HOOK, "org_id": 99999})
     assert (unknown.status_code, unknown.json()["code"]) == (404, "unknown_org")
@@ -102,28 +109,43 @@ def test_r9_the_operator_listens_to_every_organisation_or_to_one_and_an_org_key_
 
 def test_an_endpoint_hears_only_events_from_its_creation_on(uow, db_url):
     mine, _theirs, keys = _setup(uow, db_url)
-    trial = keys["global_admin"].post(f"/v1/organizations/{mine.org_id}/subscriptions",
-                                      json={"sku": mine.sku, "seats": 1, "trial": True})
+    trial = keys["global_admin"].post(
+        f"/v1/organizations/{mine.org_id}/subscriptions", json={"sku": mine.sku, "seats": 1, "trial": True}
+    )
     assert trial.status_code == 201
     added = keys["global_admin"].post("/v1/webhook-endpoints", json={"url": HOOK}).json()
     with db.read_only(db_url) as s:
         last_event = s.execute(text("SELECT max(id) FROM events")).scalar()
-        first = s.execute(text("SELECT first_event_id FROM webhook_endpoints WHERE id = :id"),
-                          {"id": added["id"]}).scalar()
+        first = s.execute(
+            text("SELECT first_event_id FROM webhook_endpoints WHERE id = :id"), {"id": added["id"]}
+        ).scalar()
     assert first == last_event + 1
 
 
 def test_a_url_that_is_not_http_is_422_invalid_url_and_changes_nothing(uow, db_url):
     _mine, _theirs, keys = _setup(uow, db_url)
     before = _rows(db_url)
-    for url in ("ftp://hooks.contoso.example/x", "hooks.contoso.example/x", "javascript:alert(1)", "http://",
-                "https:///path-only", "file:///etc/passwd", "mailto:ops@contoso.example", ""):
+    for url in (
+        "ftp://hooks.contoso.example/x",
+        "hooks.contoso.example/x",
+        "javascript:alert(1)",
+        "http://",
+        "https:///path-only",
+        "file:///etc/passwd",
+        "mailto:ops@contoso.example",
+        "",
+    ):
         for key in ("global_admin", "operator"):
             refused = keys[key].post("/v1/webhook-endpoints", json={"url": url})
             assert (refused.status_code, refused.json()["code"]) == (422, "invalid_url"), (key, url, refused.text)
-    for body, field in (({"url": HOOK, "events": ["*"]}, "events"), ({}, "url"), ({"url": 5}, "url"),
-                        ({"url": "https://x.example/" + "a" * 2000}, "url"), ({"url": HOOK, "org_id": 0}, "org_id"),
-                        ({"url": HOOK, "org_id": "mine"}, "org_id")):
+    for body, field in (
+        ({"url": HOOK, "events": ["*"]}, "events"),
+        ({}, "url"),
+        ({"url": 5}, "url"),
+        ({"url": "https://x.example/" + "a" * 2000}, "url"),
+        ({"url": HOOK, "org_id": 0}, "org_id"),
+        ({"url": HOOK, "org_id": "mine"}, "org_id"),
+    ):
         refused = keys["global_admin"].post("/v1/webhook-endpoints", json=body)
         assert (refused.status_code, refused.json()["errors"][0]["field"]) == (422, field), body
     assert _rows(db_url) == before
@@ -136,8 +158,12 @@ def test_a_malformed_http_url_is_422_invalid_url_never_500(uow, db_url):
     client = _showing_500s(keys["global_admin"])
     before = _rows(db_url)
     answers = {}
-    for url in ("http://[::1", "https://[hooks.contoso.example/x", "http://hooks.contoso.example:99999/x",
-                "http://hooks contoso.example/x"):
+    for url in (
+        "http://[::1",
+        "https://[hooks.contoso.example/x",
+        "http://hooks.contoso.example:99999/x",
+        "http://hooks contoso.example/x",
+    ):
         answer = client.post("/v1/webhook-endpoints", json={"url": url})
         answers[url] = (answer.status_code, answer.json().get("code"))
     assert answers == dict.fromkeys(answers, (422, "invalid_url"))
