@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, text
 
 from seatwise import db
-from seatwise.billing import service as billing
+from seatwise.billing import ledger
 from seatwise.billing.models import Charge
 from seatwise.billing_run import service as billing_run
 from seatwise.catalog.models import Product
@@ -223,7 +223,7 @@ def main() -> None:
         seconds, summary = run(url)
         print(f"billing run: {seconds:.2f} s", file=sys.stderr, flush=True)
         with db.read_only(url) as session:
-            problems = billing.check_ledger(session)
+            problems = ledger.check_ledger(session)
             invoices = session.scalar(text("SELECT count(*) FROM invoices"))
     orgs = max(1, args.n // 3)
     floor_seconds = floor(args.n, orgs)

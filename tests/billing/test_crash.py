@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from seatwise import db
-from seatwise.billing import service as billing
+from seatwise.billing import ledger
 from seatwise.billing.models import Invoice, InvoiceCounter, LedgerEntry
 from seatwise.catalog import service as catalog
 from seatwise.core.roles import OPERATOR
@@ -414,7 +414,7 @@ def _facts(url: str) -> dict:
             "failed payments": s.scalar(select(func.count()).where(Payment.status == "failed")),
             "numbers": sorted(s.scalars(select(Invoice.number))),
             "counters": dict(s.execute(select(InvoiceCounter.year, InvoiceCounter.last)).all()),
-            "imbalances": billing.check_ledger(s),
+            "imbalances": ledger.check_ledger(s),
         }
 
 

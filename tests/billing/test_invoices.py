@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from seatwise import db
+from seatwise.billing import charges, ledger
 from seatwise.billing import service as billing
 from seatwise.billing.models import Charge, Invoice, LedgerEntry
 from seatwise.billing_run import service as billing_run
@@ -158,7 +159,7 @@ def test_r15_r16_ten_licences_at_12_50_cancelled_on_day_3_credit_112_50_returned
         card = payments.list_payment_methods(s, org_id=w.org_id)[0]
         assert _payments(s, second.id) == [("refund", 11250, "succeeded", None, DEC_1, card.id)]
         assert _ledger(s, second.id) == [("credit", -11250, DEC_1), ("refund", 11250, DEC_1)]
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
 
 
 def test_r14_r15_r16_yen_three_seats_31_day_period_cancelled_on_day_10_credit_2032(uow):
@@ -193,7 +194,7 @@ def test_r14_r15_r16_yen_three_seats_31_day_period_cancelled_on_day_10_credit_20
         ]
         assert _totals(second) == (0, 0, 0, 2032, "paid")
         assert [p[:3] for p in _payments(s, second.id)] == [("refund", 2032, "succeeded")]
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
 
 
 def test_r3_started_31_january_2027_is_invoiced_28_february_then_31_march(uow):
@@ -261,7 +262,7 @@ def test_r14_kuwaiti_dinar_has_three_decimals_in_lines_and_credits(uow):
         first, second = billing.list_invoices(s, org_id=w.org_id)
         assert (first.currency, first.total, Money(first.total, "KWD").decimal_string()) == ("KWD", 3750, "3.750")
         assert _totals(second) == (0, 0, 0, 2540, "paid")
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
 
 
 # --- lines (R3, R12, R15) --------------------------------------------------------------------
@@ -299,7 +300,7 @@ def test_r3_r12_r15_period_in_advance_seats_bought_and_removed_mid_period_as_lin
         # charges 5625 + 15000 = 20625; the credit 1250 is applied first; 20625 − 1250 = 19375 due
         assert _totals(dec) == (20625, 1250, 19375, 0, "paid")
         assert [p[:3] for p in _payments(s, dec.id)] == [("payment", 19375, "succeeded")]
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
 
 
 def test_r15_round_half_up_once_per_line_not_per_seat(uow):
@@ -347,7 +348,7 @@ def test_r15_lines_are_in_the_organisations_locale_dutch(uow):
         ]
         # credit 6250 against 5625 of charges: 5625 applied, nothing due, 625 refunded at the period end
         assert _totals(dec) == (5625, 5625, 0, 625, "paid")
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
 
 
 @pytest.mark.parametrize(
@@ -406,7 +407,7 @@ def test_r6_r15_reactivating_a_cancelled_subscription_charges_the_days_left_and_
         assert _totals(nov_11) == (8750, 8750, 0, 2500, "paid")
         # recurring billing is on again: December renews on the old billing date
         assert (dec_1.billing_date, dec_1.total) == (DEC_1, 12500)
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
 
 
 def test_r6_reactivating_an_expired_subscription_starts_and_bills_a_new_whole_period(uow):
@@ -475,7 +476,7 @@ def test_r16_a_credit_goes_to_the_organisations_next_invoice_first_then_the_rest
         billing_run.run(s, as_of=DEC_1)
         assert len(billing.list_invoices(s, org_id=w.org_id)) == 2  # nothing left to settle on 1 December
         _assert_credits_settled(s, DEC_1)
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
 
 
 def test_r16_no_credit_outlives_its_settlement_run_over_months_of_changes(uow):
@@ -500,7 +501,7 @@ def test_r16_no_credit_outlives_its_settlement_run_over_months_of_changes(uow):
         with uow() as s:
             billing_run.run(s, as_of=day)
             _assert_credits_settled(s, day)
-            assert billing.check_ledger(s) == []
+            assert ledger.check_ledger(s) == []
         previous, day = day, day + timedelta(days=3)  # 2 Nov + 30 × 3 days = 31 Jan
     with uow() as s:
         billing_run.run(s, as_of=at(2027, 2, 1))
@@ -649,7 +650,7 @@ def test_r17_r18_issued_invoices_and_ledger_entries_never_change_afterwards(uow)
         assert len(billing.list_invoices(s, org_id=w.org_id)) > 3
         assert _frozen(s, first.id) == before
         assert _frozen(s, second.id) == before_second
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
 
 
 # --- the ledger (R18) ------------------------------------------------------------------------
@@ -670,7 +671,7 @@ def _books(uow):
         subscriptions.cancel(s, sub_id=sub.id, actor=OPERATOR, now=at(2026, 11, 3, 10))
     with uow() as s:
         billing_run.run(s, as_of=DEC_1)
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
     return card.org_id, transfer.org_id
 
 
@@ -729,12 +730,12 @@ def test_r18_check_ledger_finds_a_row_tampered_with_in_sql(uow, tamper):
         assert params is not None
         s.execute(text(sql), {"id": params})
     with uow() as s:
-        problems = billing.check_ledger(s)
+        problems = ledger.check_ledger(s)
     assert problems and {p.org_id for p in problems} == {org}
     if tamper == "ledger_amount":  # the payment entry of 12500 made 12501: the books owe −1
         assert problems == [
-            billing.Imbalance(card_org, "ledger balance vs open invoices", 0, -1),
-            billing.Imbalance(card_org, "invoice SW-2026-000001: ledger payment vs payments", -12500, -12501),
+            ledger.Imbalance(card_org, "ledger balance vs open invoices", 0, -1),
+            ledger.Imbalance(card_org, "invoice SW-2026-000001: ledger payment vs payments", -12500, -12501),
         ]
     if tamper == "invoice_total":  # 12600 claimed, 12500 in lines, in amount due and in the ledger
         assert [(p.what, p.expected, p.found) for p in problems] == [
@@ -756,7 +757,7 @@ def test_r18_check_ledger_finds_entries_that_disagree_with_their_invoice_even_wh
         )
     with uow() as s:
         # the ledger now says 12505 was charged and 12505 paid; the invoice and the payment say 12500
-        assert billing.check_ledger(s) != []
+        assert ledger.check_ledger(s) != []
 
 
 # --- the billing run (R20) -------------------------------------------------------------------
@@ -891,7 +892,7 @@ def test_r20_a_second_run_for_the_same_as_of_creates_nothing(uow):
         # and billing that period again directly is refused by its unique key
         biz = s.scalar(select(Subscription).order_by(Subscription.id).limit(1))
         period = subscriptions.lifecycle_of(biz).current_period
-        assert billing.bill_period(s, sub=biz, period=period, product_name="BIZ product", at=END) is None
+        assert charges.bill_period(s, sub=biz, period=period, product_name="BIZ product", at=END) is None
 
 
 def test_r20_stepping_day_by_day_or_in_small_commits_equals_one_run(uow, db_url):
@@ -927,7 +928,7 @@ def test_r20_stepping_day_by_day_or_in_small_commits_equals_one_run(uow, db_url)
         with uow() as s:
             billing_run.run(s, as_of=day)
             _assert_credits_settled(s, day)
-            assert billing.check_ledger(s) == []
+            assert ledger.check_ledger(s) == []
         day += timedelta(days=1)
     with uow() as s:
         assert _snapshot(s) == one_run

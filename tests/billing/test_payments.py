@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from seatwise.billing import ledger
 from seatwise.billing import service as billing
 from seatwise.billing.models import Charge, Invoice, LedgerEntry
 from seatwise.billing_run import service as billing_run
@@ -99,7 +100,7 @@ def test_r21_card_4242_pays_on_issue(uow):
         ) == (12500, "paid", NOV_2, NOV_2, NOV_2, 1, None)
         assert _payments(s, invoice.id) == [("payment", 12500, "succeeded", None, NOV_2)]
         assert _ledger(s, invoice.id) == [("charge", 12500, NOV_2), ("payment", -12500, NOV_2)]
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
 
 
 @pytest.mark.parametrize("card, code", [(DECLINED, "declined"), (NO_FUNDS, "insufficient_funds")])
@@ -123,7 +124,7 @@ def test_r21_a_failed_card_payment_is_retried_on_days_3_5_and_7_after_issue(uow,
         ]
         assert (invoice.status, invoice.attempts, invoice.next_action_at) == ("open", 4, DEC_2)
         assert _ledger(s, invoice.id) == [("charge", 12500, NOV_2)]  # a failed attempt moves no money
-        assert billing.check_ledger(s) == []  # the ledger owes 12500, the open invoice asks for 12500
+        assert ledger.check_ledger(s) == []  # the ledger owes 12500, the open invoice asks for 12500
         assert subscriptions.get(s, sub_id=sub_id).status == "active"
 
 
@@ -137,7 +138,7 @@ def test_r21_an_invoice_unpaid_30_days_past_due_disables_its_subscription(uow):
     with uow() as s:
         # due 2 Nov + 30 days = 2 Dec: disabled for non-payment, deleted 90 days later, 2 Dec + 90 = 2 Mar
         assert _state(subscriptions.get(s, sub_id=sub_id)) == ("disabled", "non_payment", at(2027, 3, 2))
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
 
 
 def test_r21_paying_during_the_retries_stops_them_and_nothing_is_disabled(uow):
@@ -153,7 +154,7 @@ def test_r21_paying_during_the_retries_stops_them_and_nothing_is_disabled(uow):
         assert [p[2] for p in _payments(s, first.id)] == ["failed", "failed", "succeeded"]
         assert _ledger(s, first.id) == [("charge", 12500, NOV_2), ("payment", -12500, at(2026, 11, 6, 15))]
         assert subscriptions.get(s, sub_id=sub_id).status == "active"
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
 
 
 def test_r21_r6_paying_the_overdue_invoice_reactivates_the_subscription_keeping_its_billing_date(uow):
@@ -192,7 +193,7 @@ def test_r21_r6_paying_the_overdue_invoice_reactivates_the_subscription_keeping_
             at(2027, 2, 1),
             at(2027, 1, 11),
         )
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
 
 
 def test_r21_paying_an_invoice_that_is_already_paid_is_refused(uow):
@@ -205,7 +206,7 @@ def test_r21_paying_an_invoice_that_is_already_paid_is_refused(uow):
         assert refused.value.code == "already_paid"
     with uow() as s:
         assert len(_payments(s, invoice.id)) == 1
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
 
 
 # --- pay by invoice -----------------------------------------------------------------------------
@@ -226,7 +227,7 @@ def test_r21_the_invoice_method_is_due_net_30_and_disables_30_days_after_that(uo
     with uow() as s:
         # disabled 1 Jan, deleted 90 days later: 1 Jan + 31 + 28 + 31 days = 1 Apr
         assert _state(subscriptions.get(s, sub_id=sub_id)) == ("disabled", "non_payment", at(2027, 4, 1))
-        assert billing.check_ledger(s) == []
+        assert ledger.check_ledger(s) == []
 
 
 # --- bugs found ---------------------------------------------------------------------------------

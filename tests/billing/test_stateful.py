@@ -11,7 +11,7 @@ clock, which only moves forward. A step the services refuse (Refused, BadInput) 
 nothing at all.
 
 After every step:
-- the ledger balances to the cent (`billing.check_ledger` is empty) (R18);
+- the ledger balances to the cent (`ledger.check_ledger` is empty) (R18);
 - nothing the last billing run should have done is left: no uninvoiced charge with `bill_on` at
   or before it, no uninvoiced credit whose period ended by then (a credit is settled by the run at
   the cancelled period's end, R16), no subscription transition or invoice follow-up due (R19);
@@ -52,6 +52,7 @@ from hypothesis.stateful import (
 from sqlalchemy import delete, func, select
 
 from seatwise import db
+from seatwise.billing import ledger
 from seatwise.billing import service as billing
 from seatwise.billing.models import Charge, Invoice, InvoiceCounter, LedgerEntry
 from seatwise.billing_run import service as billing_run
@@ -185,7 +186,7 @@ def overdue_invoices(session, *, sub_id: int, now: datetime) -> list[str]:
 
 def check_books(session, *, last_run: datetime | None) -> None:
     """The invariants listed in the module docstring."""
-    assert billing.check_ledger(session) == []
+    assert ledger.check_ledger(session) == []
 
     invoices = list(session.scalars(select(Invoice).order_by(Invoice.id)))
     by_year: dict[int, list[tuple[int, datetime]]] = defaultdict(list)

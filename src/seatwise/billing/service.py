@@ -1,16 +1,13 @@
-"""Money (R14–R18, R21): charges and credits, invoices with gapless numbers, payments and card retries,
-and the ledger that proves them. Knows nothing of subscriptions: it bills rows that carry a subscription's
-id, price and seats; `seatwise.billing_run` decides when."""
+"""Invoices and payments (R16, R17, R21): pending lines invoiced with gapless numbers, credits applied first,
+cards charged and retried, payments recorded. `seatwise.billing_run` decides when."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, Protocol
 
-from sqlalchemy import Executable, func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,11 +18,9 @@ from seatwise.core.errors import ErrorCode, NotFound, Refused
 from seatwise.core.invoicing import (
     InvoiceStatus,
     LedgerKind,
-    LineKind,
     MethodKind,
     PaymentKind,
     PaymentStatus,
-    billing_date_for,
     disable_date,
     due_date,
     invoice_number,
@@ -34,186 +29,12 @@ from seatwise.core.invoicing import (
     spread,
 )
 from seatwise.core.money import Money
-from seatwise.core.periods import Period, add_days
-from seatwise.core.proration import Proration
 from seatwise.core.roles import Actor, Permission, can_see, require
-from seatwise.db import bulk_insert, bulk_update, get_existing, page
+from seatwise.db import bulk_insert, bulk_update, page
 from seatwise.events import service as events
-from seatwise.i18n import N_, format_day_range, gettext
-from seatwise.organizations.models import Organization
 from seatwise.payments.gateway import GATEWAY
 from seatwise.payments.models import Payment, PaymentMethod
 from seatwise.payments.service import usable_methods_at
-
-_DESCRIPTIONS = {  # (one licence, several licences); English and Dutch both single out 1
-    LineKind.PERIOD: (N_("{seats} licence of {product}, {days}"), N_("{seats} licences of {product}, {days}")),
-    LineKind.SEATS_ADDED: (
-        N_("{seats} licence added × {used}/{period} days, {days}"),
-        N_("{seats} licences added × {used}/{period} days, {days}"),
-    ),
-    LineKind.SEATS_REMOVED: (
-        N_("Credit: {seats} licence removed × {used}/{period} days, {days}"),
-        N_("Credit: {seats} licences removed × {used}/{period} days, {days}"),
-    ),
-    LineKind.CANCELLATION: (
-        N_("Credit: cancellation, {seats} licence × {used}/{period} days, {days}"),
-        N_("Credit: cancellation, {seats} licences × {used}/{period} days, {days}"),
-    ),
-    LineKind.REACTIVATION: (
-        N_("Reactivation, {seats} licence × {used}/{period} days, {days}"),
-        N_("Reactivation, {seats} licences × {used}/{period} days, {days}"),
-    ),
-}
-
-
-# --- charges -----------------------------------------------------------------------------
-
-
-def _billing_date(session: Session, *, org_id: int, wanted: datetime, at: datetime) -> datetime:
-    """The midnight on which a line arising at `at` is invoiced (see `billing_date_for`)."""
-    last = session.scalar(select(func.max(Invoice.billing_date)).where(Invoice.org_id == org_id))
-    return billing_date_for(wanted=wanted, at=at, last_invoice=last)
-
-
-@lru_cache(maxsize=4096)
-def _describe(locale: str, kind: LineKind, seats: int, start: datetime, end: datetime, **text: object) -> str:
-    one, several = _DESCRIPTIONS[kind]
-    return gettext(
-        locale, one if seats == 1 else several, seats=seats, days=format_day_range(start, end, locale), **text
-    )
-
-
-def period_key(sub_id: int, anchor: datetime, index: int) -> str:
-    """What makes a whole-period charge unique: the subscription, its anchor and the period (R20)."""
-    return f"period:{sub_id}:{anchor.date().isoformat()}:{index}"
-
-
-def period_line(
-    *,
-    sub_id: int,
-    org_id: int,
-    anchor: datetime,
-    index: int,
-    seats: int,
-    unit_price: int,
-    currency: str,
-    period: Period,
-    product_name: str,
-    locale: str,
-    at: datetime,
-    bill_on: datetime,
-) -> dict[str, Any]:
-    """The row of a whole period's charge; its key makes it unique per subscription and period (R20)."""
-    return dict(
-        org_id=org_id,
-        subscription_id=sub_id,
-        kind=LineKind.PERIOD.value,
-        description=_describe(locale, LineKind.PERIOD, seats, period.start, period.end, product=product_name),
-        quantity=seats,
-        amount=unit_price * seats,
-        currency=currency,
-        period_start=period.start,
-        period_end=period.end,
-        created_at=at,
-        bill_on=bill_on,
-        key=period_key(sub_id, anchor, index),
-        invoice_id=None,
-    )
-
-
-class Billable(Protocol):
-    """What billing needs of a subscription, without knowing subscriptions."""
-
-    id: int
-    org_id: int
-    anchor: datetime
-    period_index: int
-    seats: int
-    unit_price: int
-    currency: str
-
-
-def _locale(session: Session, org_id: int) -> str:
-    return get_existing(session, Organization, org_id).locale
-
-
-def bill_period(session: Session, *, sub: Billable, period: Period, product_name: str, at: datetime) -> Charge | None:
-    """Charge a whole period in advance, once per subscription and period (R3, R20)."""
-    row = period_line(
-        sub_id=sub.id,
-        org_id=sub.org_id,
-        anchor=sub.anchor,
-        index=sub.period_index,
-        seats=sub.seats,
-        unit_price=sub.unit_price,
-        currency=sub.currency,
-        period=period,
-        product_name=product_name,
-        locale=_locale(session, sub.org_id),
-        at=at,
-        bill_on=_billing_date(session, org_id=sub.org_id, wanted=period.start, at=at),
-    )
-    if session.scalar(select(Charge.id).where(Charge.key == row["key"])) is not None:
-        return None
-    charge = Charge(**row)
-    session.add(charge)
-    return charge
-
-
-def bill_proration(
-    session: Session,
-    *,
-    sub: Billable,
-    kind: LineKind,
-    proration: Proration,
-    period: Period,
-    at: datetime,
-    bill_on: datetime,
-) -> Charge | None:
-    """A prorated charge (seats bought, reactivation) or credit (seats removed, cancellation) (R12, R15)."""
-    if proration.days == 0:
-        return None
-    credit = kind in (LineKind.SEATS_REMOVED, LineKind.CANCELLATION)
-    end = add_days(proration.first_day, proration.days)
-    charge = Charge(
-        org_id=sub.org_id,
-        subscription_id=sub.id,
-        kind=kind.value,
-        description=_describe(
-            _locale(session, sub.org_id),
-            kind,
-            proration.seats,
-            proration.first_day,
-            end,
-            used=proration.days,
-            period=period.days,
-        ),
-        quantity=proration.seats,
-        amount=-proration.amount.amount if credit else proration.amount.amount,
-        currency=sub.currency,
-        period_start=proration.first_day,
-        period_end=end,
-        created_at=at,
-        bill_on=_billing_date(session, org_id=sub.org_id, wanted=bill_on, at=at),
-    )
-    session.add(charge)
-    return charge
-
-
-def credit_issued(session: Session, *, charge: Charge | None, at: datetime) -> None:
-    """The `credit.issued` event of a prorated credit, written after the change that gave it."""
-    if charge is not None and charge.amount < 0:
-        session.flush()
-        events.publish(
-            session,
-            type="credit.issued",
-            org_id=charge.org_id,
-            data={"object": "credit", **events.snapshot(charge)},
-            at=at,
-        )
-
-
-# --- invoices, payments and the ledger ------------------------------------------------------
 
 
 def _take_numbers(session: Session, *, year: int, count: int) -> list[str]:
@@ -543,11 +364,6 @@ def _mark_paid(session: Session, invoice: Invoice, *, payment: Payment, at: date
     _ledger(session, invoice, kind=LedgerKind.PAYMENT, amount=-payment.amount, at=at, payment=payment)
 
 
-def period_billed(session: Session, *, sub_id: int, anchor: datetime, index: int) -> bool:
-    """Whether a subscription's period has its whole-period charge already."""
-    return session.scalar(select(Charge.id).where(Charge.key == period_key(sub_id, anchor, index))) is not None
-
-
 def long_overdue(session: Session, *, sub_id: int, org_id: int, now: datetime) -> bool:
     """Whether an invoice billing this subscription is still unpaid past its dunning period (R21)."""
     bills_it = select(Charge.id).where(Charge.invoice_id == Invoice.id, Charge.subscription_id == sub_id).exists()
@@ -625,94 +441,3 @@ def pay_invoice(session: Session, *, invoice_id: int, actor: Actor, now: datetim
     )
     bus.record(session, PaymentRecorded(invoice_id=invoice.id, at=now))
     return invoice
-
-
-def ledger_entries(session: Session, *, org_id: int) -> list[LedgerEntry]:
-    """An organisation's ledger, oldest first."""
-    return list(session.scalars(select(LedgerEntry).where(LedgerEntry.org_id == org_id).order_by(LedgerEntry.id)))
-
-
-@dataclass(frozen=True)
-class Imbalance:
-    """One way an organisation's books do not add up."""
-
-    org_id: int
-    what: str
-    expected: int
-    found: int
-
-
-def check_ledger(session: Session) -> list[Imbalance]:
-    """Prove the books (R18): per organisation the ledger equals what open invoices still ask for; per
-    invoice the lines, payments, refunds and ledger entries each agree with its totals."""
-    problems = []
-    ledger = dict(
-        session.execute(select(LedgerEntry.org_id, func.sum(LedgerEntry.amount)).group_by(LedgerEntry.org_id)).all()
-    )
-    owed = dict(
-        session.execute(
-            select(Invoice.org_id, func.sum(Invoice.amount_due - Invoice.amount_paid))
-            .where(Invoice.status == InvoiceStatus.OPEN)
-            .group_by(Invoice.org_id)
-        ).all()
-    )
-    for org_id in sorted(set(ledger) | set(owed)):
-        if (ledger.get(org_id) or 0) != (owed.get(org_id) or 0):
-            problems.append(
-                Imbalance(org_id, "ledger balance vs open invoices", owed.get(org_id) or 0, ledger.get(org_id) or 0)
-            )
-
-    def sums(query: Executable) -> dict[tuple[Any, ...], int]:
-        return {tuple(row[:-1]): row[-1] for row in session.execute(query)}
-
-    lines = sums(
-        select(Charge.invoice_id, func.sum(Charge.amount))
-        .where(Charge.invoice_id.is_not(None))
-        .group_by(Charge.invoice_id)
-    )
-    moved = sums(
-        select(Payment.invoice_id, Payment.kind, func.sum(Payment.amount))
-        .where(Payment.status == PaymentStatus.SUCCEEDED)
-        .group_by(Payment.invoice_id, Payment.kind)
-    )
-    entries = sums(
-        select(LedgerEntry.invoice_id, LedgerEntry.kind, func.sum(LedgerEntry.amount)).group_by(
-            LedgerEntry.invoice_id, LedgerEntry.kind
-        )
-    )
-    for invoice in session.scalars(select(Invoice).order_by(Invoice.id)):
-        i = invoice.id
-        leftover = invoice.refunded + invoice.transferred
-        checks = [
-            (
-                "lines vs total − credit − leftover",
-                invoice.total - invoice.credit_applied - leftover,
-                lines.get((i,), 0),
-            ),
-            ("amount due vs total − credit", invoice.total - invoice.credit_applied, invoice.amount_due),
-            (
-                "paid vs payments and credits",
-                invoice.amount_paid,
-                moved.get((i, PaymentKind.PAYMENT), 0) + moved.get((i, PaymentKind.CREDIT), 0),
-            ),
-            (
-                "status vs amount paid",
-                invoice.amount_due if invoice.status == InvoiceStatus.PAID else invoice.amount_paid,
-                invoice.amount_paid,
-            ),
-            ("refunded vs refunds", invoice.refunded, moved.get((i, PaymentKind.REFUND), 0)),
-            ("ledger charge vs total", invoice.total, entries.get((i, LedgerKind.CHARGE), 0)),
-            ("ledger credit vs credits", -(invoice.credit_applied + leftover), entries.get((i, LedgerKind.CREDIT), 0)),
-            ("ledger refund vs refunds", moved.get((i, PaymentKind.REFUND), 0), entries.get((i, LedgerKind.REFUND), 0)),
-            (
-                "ledger payment vs payments",
-                -moved.get((i, PaymentKind.PAYMENT), 0),
-                entries.get((i, LedgerKind.PAYMENT), 0),
-            ),
-        ]
-        problems += [
-            Imbalance(invoice.org_id, f"invoice {invoice.number}: {what}", expected, found)
-            for what, expected, found in checks
-            if expected != found
-        ]
-    return problems

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from seatwise.billing import charges
 from seatwise.billing import service as billing
 from seatwise.billing.models import Charge, Invoice
 from seatwise.catalog.models import Product
@@ -225,7 +226,7 @@ def _renew(session: Session, *, rows: list[Any], at: datetime) -> None:
             }
         )
         lines.append(
-            billing.period_line(
+            charges.period_line(
                 sub_id=row.id,
                 org_id=row.org_id,
                 anchor=row.anchor,

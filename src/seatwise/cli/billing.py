@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
+from seatwise.billing import ledger as books
 from seatwise.billing import service as billing
 from seatwise.billing.models import Invoice
 from seatwise.billing.schemas import InvoiceOut, LedgerEntryOut
@@ -89,14 +90,14 @@ def ledger_show(ctx: Ctx, org: OrgId) -> Out:
     """Show an organisation's ledger: charges, credits, payments and refunds."""
     with ctx.read() as session:
         organizations.get_org(session, org_id=org)
-        return Out([LedgerEntryOut.of(e) for e in billing.ledger_entries(session, org_id=org)])
+        return Out([LedgerEntryOut.of(e) for e in books.ledger_entries(session, org_id=org)])
 
 
 @command(ledger, "check")
 def ledger_check(ctx: Ctx) -> Out:
     """Prove that every organisation's books balance (R18); exit 1 and list what does not."""
     with ctx.read() as session:
-        problems = billing.check_ledger(session)
+        problems = books.check_ledger(session)
     if problems:
         raise SeatwiseError(
             f"{len(problems)} imbalances: "

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from seatwise import config
-from seatwise.billing import service as billing
+from seatwise.billing import charges
 from seatwise.core.domain_events import SubscriptionDeleted, UserRemoved, UserRestored
 from seatwise.core.errors import BadInput, ErrorCode, Refused
 from seatwise.core.invoicing import LineKind
@@ -76,7 +76,7 @@ def set_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: d
     if plan.proration is None:
         return plan
     proration, period, added = plan.proration, state.current_period, plan.change.delta > 0
-    line = billing.bill_proration(
+    line = charges.bill_proration(
         session,
         sub=sub,
         kind=LineKind.SEATS_ADDED if added else LineKind.SEATS_REMOVED,
@@ -98,7 +98,7 @@ def set_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: d
         at=now,
         extra={"prorated": proration.amount.amount if added else -proration.amount.amount},
     )
-    billing.credit_issued(session, charge=line, at=now)
+    charges.credit_issued(session, charge=line, at=now)
     return plan
 
 

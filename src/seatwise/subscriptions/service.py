@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from seatwise import bus, config
+from seatwise.billing import charges
 from seatwise.billing import service as billing
 from seatwise.billing.models import Charge
 from seatwise.catalog.models import Product
@@ -103,7 +104,7 @@ def catch_up(session: Session, *, sub: Subscription, now: datetime) -> list[Tran
 
 
 def _bill_period(session: Session, *, sub: Subscription, at: datetime) -> None:
-    billing.bill_period(
+    charges.bill_period(
         session, sub=sub, period=lifecycle_of(sub).current_period, product_name=product_of(session, sub).name, at=at
     )
 
@@ -282,7 +283,7 @@ def cancel(
     before = events.snapshot(sub)
     period = lifecycle_of(sub).current_period
     credit = credit_for_unused_days(unit_price=unit_price(sub), seats=sub.seats, period=period, on=now)
-    line = billing.bill_proration(
+    line = charges.bill_proration(
         session, sub=sub, kind=LineKind.CANCELLATION, proration=credit, period=period, at=now, bill_on=period.end
     )
     apply_lifecycle(sub, lifecycle.cancel(lifecycle_of(sub), now=now), now=now)
@@ -299,7 +300,7 @@ def cancel(
         at=now,
         extra={"credit": decision.credit.amount},
     )
-    billing.credit_issued(session, charge=line, at=now)
+    charges.credit_issued(session, charge=line, at=now)
     return sub, decision
 
 
@@ -345,7 +346,7 @@ def _reactivate(session: Session, *, sub: Subscription, actor_label: str, now: d
     # A period already invoiced whole (non-payment struck after its renewal) is not charged again.
     on = (
         period.end
-        if billing.period_billed(session, sub_id=sub.id, anchor=state.anchor, index=state.period_index)
+        if charges.period_billed(session, sub_id=sub.id, anchor=state.anchor, index=state.period_index)
         and sub.canceled_at is None
         else _first_unpaid_day(sub, period, now)
     )
@@ -356,7 +357,7 @@ def _reactivate(session: Session, *, sub: Subscription, actor_label: str, now: d
     if was_expired:  # a new period from today, billed whole (R6)
         _bill_period(session, sub=sub, at=now)
     else:
-        billing.bill_proration(
+        charges.bill_proration(
             session,
             sub=sub,
             kind=LineKind.REACTIVATION,

@@ -1,0 +1,109 @@
+"""The ledger (R18): every money movement, and the proof that the books balance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Executable, func, select
+from sqlalchemy.orm import Session
+
+from seatwise.billing.models import Charge, Invoice, LedgerEntry
+from seatwise.core.invoicing import (
+    InvoiceStatus,
+    LedgerKind,
+    PaymentKind,
+    PaymentStatus,
+)
+from seatwise.payments.models import Payment
+
+
+def ledger_entries(session: Session, *, org_id: int) -> list[LedgerEntry]:
+    """An organisation's ledger, oldest first."""
+    return list(session.scalars(select(LedgerEntry).where(LedgerEntry.org_id == org_id).order_by(LedgerEntry.id)))
+
+
+@dataclass(frozen=True)
+class Imbalance:
+    """One way an organisation's books do not add up."""
+
+    org_id: int
+    what: str
+    expected: int
+    found: int
+
+
+def check_ledger(session: Session) -> list[Imbalance]:
+    """Prove the books (R18): per organisation the ledger equals what open invoices still ask for; per
+    invoice the lines, payments, refunds and ledger entries each agree with its totals."""
+    problems = []
+    ledger = dict(
+        session.execute(select(LedgerEntry.org_id, func.sum(LedgerEntry.amount)).group_by(LedgerEntry.org_id)).all()
+    )
+    owed = dict(
+        session.execute(
+            select(Invoice.org_id, func.sum(Invoice.amount_due - Invoice.amount_paid))
+            .where(Invoice.status == InvoiceStatus.OPEN)
+            .group_by(Invoice.org_id)
+        ).all()
+    )
+    for org_id in sorted(set(ledger) | set(owed)):
+        if (ledger.get(org_id) or 0) != (owed.get(org_id) or 0):
+            problems.append(
+                Imbalance(org_id, "ledger balance vs open invoices", owed.get(org_id) or 0, ledger.get(org_id) or 0)
+            )
+
+    def sums(query: Executable) -> dict[tuple[Any, ...], int]:
+        return {tuple(row[:-1]): row[-1] for row in session.execute(query)}
+
+    lines = sums(
+        select(Charge.invoice_id, func.sum(Charge.amount))
+        .where(Charge.invoice_id.is_not(None))
+        .group_by(Charge.invoice_id)
+    )
+    moved = sums(
+        select(Payment.invoice_id, Payment.kind, func.sum(Payment.amount))
+        .where(Payment.status == PaymentStatus.SUCCEEDED)
+        .group_by(Payment.invoice_id, Payment.kind)
+    )
+    entries = sums(
+        select(LedgerEntry.invoice_id, LedgerEntry.kind, func.sum(LedgerEntry.amount)).group_by(
+            LedgerEntry.invoice_id, LedgerEntry.kind
+        )
+    )
+    for invoice in session.scalars(select(Invoice).order_by(Invoice.id)):
+        i = invoice.id
+        leftover = invoice.refunded + invoice.transferred
+        checks = [
+            (
+                "lines vs total − credit − leftover",
+                invoice.total - invoice.credit_applied - leftover,
+                lines.get((i,), 0),
+            ),
+            ("amount due vs total − credit", invoice.total - invoice.credit_applied, invoice.amount_due),
+            (
+                "paid vs payments and credits",
+                invoice.amount_paid,
+                moved.get((i, PaymentKind.PAYMENT), 0) + moved.get((i, PaymentKind.CREDIT), 0),
+            ),
+            (
+                "status vs amount paid",
+                invoice.amount_due if invoice.status == InvoiceStatus.PAID else invoice.amount_paid,
+                invoice.amount_paid,
+            ),
+            ("refunded vs refunds", invoice.refunded, moved.get((i, PaymentKind.REFUND), 0)),
+            ("ledger charge vs total", invoice.total, entries.get((i, LedgerKind.CHARGE), 0)),
+            ("ledger credit vs credits", -(invoice.credit_applied + leftover), entries.get((i, LedgerKind.CREDIT), 0)),
+            ("ledger refund vs refunds", moved.get((i, PaymentKind.REFUND), 0), entries.get((i, LedgerKind.REFUND), 0)),
+            (
+                "ledger payment vs payments",
+                -moved.get((i, PaymentKind.PAYMENT), 0),
+                entries.get((i, LedgerKind.PAYMENT), 0),
+            ),
+        ]
+        problems += [
+            Imbalance(invoice.org_id, f"invoice {invoice.number}: {what}", expected, found)
+            for what, expected, found in checks
+            if expected != found
+        ]
+    return problems
