@@ -26,9 +26,11 @@ from seatwise.billing_run.routes import router as billing_run_router
 from seatwise.catalog.routes import router as catalog_router
 from seatwise.clock import Clock, FixedClock, SystemClock, parse_instant
 from seatwise.core.errors import BadInput, ErrorCode, NotFound, SeatwiseError
+from seatwise.deps import has_valid_key
 from seatwise.events.routes import router as events_router
 from seatwise.idempotency.middleware import IdempotencyMiddleware
 from seatwise.licenses.routes import router as licenses_router
+from seatwise.limits import InputLimits, too_large
 from seatwise.organizations.routes import router as organizations_router
 from seatwise.payments.routes import router as payments_router
 from seatwise.subscriptions.routes import org_router as org_subscriptions_router
@@ -184,22 +186,27 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def error_answer(request: Request, exc: SeatwiseError) -> Response:
+    """A domain error as the API's problem details, or as the admin center's page in the reader's words."""
+    if _is_api(request):
+        # A refusal by a rule carries its decision (R10), so that the caller sees the remedy.
+        extra: dict[str, Any] = {"decision": exc.detail} if isinstance(exc.detail, BaseModel) else {}
+        return problem(status=exc.status, code=exc.code, detail=exc.message, **extra)
+    return pages.error_page(request, exc)
+
+
 def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI:
     """The Seatwise web app for the database at `url`, reading time from `clock`."""
     app = FastAPI(title="Seatwise", version="0.1.0")
     app.state.database_url = config.database_url(url)
     app.state.clock = clock or SystemClock()
     db.engine_for(app.state.database_url)  # fail fast on a malformed URL
-    app.add_middleware(IdempotencyMiddleware, problem=problem)
+    app.add_middleware(IdempotencyMiddleware, problem=problem, authenticated=has_valid_key)
     app.openapi = lambda: _document_problems(FastAPI.openapi(app))  # type: ignore[method-assign]
 
     @app.exception_handler(SeatwiseError)
     async def domain_error(request: Request, exc: SeatwiseError) -> Response:
-        if _is_api(request):
-            # A refusal by a rule carries its decision (R10), so that the caller sees the remedy.
-            extra: dict[str, Any] = {"decision": exc.detail} if isinstance(exc.detail, BaseModel) else {}
-            return problem(status=exc.status, code=exc.code, detail=exc.message, **extra)
-        return pages.error_page(request, exc)
+        return error_answer(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -220,15 +227,21 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if _is_api(request):
-            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+            code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(
+                exc.status_code, "http_error"
+            )
             # Starlette's Allow names the first route of the path only; a path has a route per method here.
             headers = {"Allow": _allowed_methods(app, request.url.path)} if exc.status_code == 405 else None
             return problem(status=exc.status_code, code=code, detail=str(exc.detail), headers=headers)
         # A wrong method is a link or form that does not exist, as far as a person can tell.
-        error = NotFound("there is no such page") if exc.status_code in (404, 405) else BadInput(str(exc.detail))
+        if exc.status_code in (404, 405):
+            error: SeatwiseError = NotFound("there is no such page")
+        else:
+            error = too_large() if exc.status_code == 413 else BadInput(str(exc.detail))
         error.status = exc.status_code
         return pages.error_page(request, error)
 
+    app.add_middleware(InputLimits, refuse=error_answer)
     app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(Exception)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy.orm import Session
 
 from seatwise import db
@@ -36,12 +36,27 @@ async def read_session(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
+def bearer_key(authorization: str) -> str | None:
+    """The key of an `Authorization: Bearer <key>` header, or None."""
+    scheme, _, key = authorization.partition(" ")
+    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
+
+
+def has_valid_key(url: str, authorization: str) -> bool:
+    """Whether the header carries a key that works now (checked before any other work on a write)."""
+    key = bearer_key(authorization)
+    if key is None:
+        return False
+    with db.read_only(url) as session:
+        return apikeys.actor_for(session, key=key) is not None
+
+
 def api_actor(request: Request, session: Annotated[Session, Depends(read_session)]) -> Actor:
     """Who calls, from `Authorization: Bearer <key>`: the operator, or an admin of one organisation (R9)."""
-    scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    key = bearer_key(request.headers.get("authorization", ""))
+    if key is None:
         raise Unauthenticated("missing API key: expected the header Authorization: Bearer <key>")
-    actor = apikeys.actor_for(session, key=key.strip())
+    actor = apikeys.actor_for(session, key=key)
     # The read session is the route's too; ending its transaction here gives its connection back, so a
     # write route's own transaction never runs beside an idle one.
     session.rollback()
@@ -86,6 +101,24 @@ class Body(BaseModel):
     (no "3" for 3, no 0 for false), so that a typo never passes for something else."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        # PostgreSQL cannot store a NUL in text: refused here as bad input, not met as a database error.
+        if _holds_nul(data):
+            raise ValueError("a text holds a NUL byte: expected text without one")
+        return data
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 class Page(BaseModel, Generic[T]):

@@ -7,6 +7,7 @@ from sqlalchemy import text
 from seatwise import db
 from seatwise.events import service as events
 from seatwise.i18n import gettext
+from seatwise.limits import MAX_BODY
 from seatwise.organizations.models import User
 from seatwise.web import operator as operator_pages
 from seatwise.web import routes as admin_pages
@@ -193,3 +194,12 @@ def test_the_home_page_lists_what_needs_attention(site):
     credit = (3 * 1250 * 29 * 2 + 30) // 60  # 3 seats × €12.50, cancelled on day 1 of 30: 29 days back (R15)
     assert f"A credit of €{credit // 100}.{credit % 100:02d} for BIZ product comes back by 1 December 2026." in home
     assert "BIZ product will be deleted on 30 January 2027." in home  # 90 days after the cancellation (R5)
+
+
+def test_the_admin_center_answers_a_nul_byte_and_an_oversized_form_with_its_error_page(site):
+    client = site.signed_in("global_admin@contoso.example")
+    token = csrf(client)
+    nul = client.post("/users", data={"csrf_token": token, "email": "a\x00@contoso.example", "role": "user"})
+    assert nul.status_code == 422 and "text/html" in nul.headers["content-type"]
+    big = client.post("/users", data={"csrf_token": token, "email": "big@contoso.example", "name": "x" * MAX_BODY})
+    assert big.status_code == 413 and "This request is too large" in big.text

@@ -77,6 +77,7 @@ class ErrorCode(enum.StrEnum):
     PAYMENT_METHOD_REQUIRED = "payment_method_required"
     PRICE_CHANGED = "price_changed"
     REFUSED = "refused"
+    REQUEST_TOO_LARGE = "request_too_large"
     RESTORE_WINDOW_PASSED = "restore_window_passed"
     SEAT_CAP_EXCEEDED = "seat_cap_exceeded"
     SIGNIN_LOCKED = "signin_locked"
@@ -135,6 +136,13 @@ class Refused(SeatwiseError):
     code = ErrorCode.REFUSED
     status = 409
     exit_code = 3
+
+
+class TooLarge(BadInput):
+    """A request body over the size the server reads."""
+
+    code = ErrorCode.REQUEST_TOO_LARGE
+    status = 413
 
 
 class Forbidden(Refused):

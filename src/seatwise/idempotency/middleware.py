@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
@@ -25,19 +26,23 @@ class ProblemResponse(Protocol):
 class IdempotencyMiddleware:
     """Replays the first answer to a write retried with the same Idempotency-Key (kept 24 hours)."""
 
-    def __init__(self, app: ASGIApp, *, problem: ProblemResponse) -> None:
+    def __init__(self, app: ASGIApp, *, problem: ProblemResponse, authenticated: Callable[[str, str], bool]) -> None:
         self.app = app
         self.problem = problem
+        self.authenticated = authenticated
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in WRITES or not scope["path"].startswith("/v1/"):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         key = headers.get("idempotency-key")
-        if key is None:
+        state = scope["app"].state
+        if key is None or not await run_in_threadpool(
+            self.authenticated, state.database_url, headers.get("authorization", "")
+        ):
+            # Nobody known: the route answers 401 (or works without a key), and no key is claimed or kept.
             return await self.app(scope, receive, send)
         body = await _read_body(receive)
-        state = scope["app"].state
         path = scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope["query_string"] else "")
         caller = service.caller_of(headers.get("authorization", ""))
         try:

@@ -117,6 +117,8 @@ async def text_fields(request: Request) -> TextForm:
         raise BadInput(
             "files cannot be sent to the admin center: expected text fields only", code=ErrorCode.INVALID_VALUE
         )
+    if any("\x00" in f"{key}{value}" for key, value in data.multi_items()):
+        raise BadInput("a field holds a NUL byte: expected text without one", code=ErrorCode.INVALID_VALUE)
     return cast(TextForm, data)
 
 
