@@ -161,6 +161,10 @@ def unit_of_work(url: str) -> Iterator[Session]:
     factory = sessionmaker(engine_for(url), expire_on_commit=False)
     with _writers(url), factory() as session:
         try:
+            if session.get_bind().dialect.name == "sqlite":
+                # Take the write lock now, so that the time the work reads from the clock comes after every
+                # other writer's commit; the work's own row locks do the same on PostgreSQL.
+                session.connection()
             yield session
             session.commit()
         except BaseException:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,8 @@ from seatwise import db
 from seatwise.apikeys import service as apikeys
 from seatwise.core.errors import ErrorCode, SeatwiseError
 from seatwise.core.roles import Actor
+from seatwise.idempotency import service as idempotency
+from seatwise.idempotency.middleware import CLAIM
 
 MAX_ID = 2**31 - 1  # an id beyond what the database stores names nothing
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -133,3 +135,21 @@ def page_of(rows: Sequence[Any], paging: Paging, out: Callable[[Sequence[Any]], 
     shown = rows[: paging.limit]
     more = len(rows) > paging.limit
     return Page(data=out(shown), next_cursor=str(shown[-1].id) if more else None)
+
+
+def answer(
+    session: Session,
+    request: Request,
+    out: BaseModel | None,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A write's answer, made inside its unit of work: under an Idempotency-Key it is kept in the same
+    transaction as the change, so that a crash leaves both (a retry replays) or neither (a retry runs)."""
+    body = b"" if out is None else out.model_dump_json().encode()
+    content_type = None if out is None else "application/json"
+    claim = getattr(request.state, CLAIM, None)
+    if claim is not None:
+        idempotency.keep(session, claim=claim, status=status, body=body, content_type=content_type)
+    return Response(body, status_code=status, media_type=content_type, headers=headers)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from seatwise.apikeys import service as apikeys
+from seatwise.core.errors import Refused
 from seatwise.idempotency import service as idempotency
 from seatwise.organizations.models import User
 from seatwise.subscriptions.models import Subscription
@@ -130,17 +132,86 @@ def test_api_a_retry_while_the_first_request_runs_is_told_to_wait(uow, db_url):
     path, body = f"/v1/organizations/{w.org_id}/users", {"email": "a@contoso.example"}
     caller = idempotency.caller_of(client.headers["Authorization"])
     with uow() as s:  # what the first request has claimed before it answers
-        assert (
+        assert isinstance(
             idempotency.begin(
                 s,
                 caller=caller,
                 key="k",
                 now=T0,
                 fingerprint=idempotency.fingerprint("POST", path, b'{"email":"a@contoso.example"}'),
-            )
-            is None
+            ),
+            idempotency.Claim,
         )
     users = _count(uow, User)
     waiting = client.post(path, json=body, headers={"Idempotency-Key": "k"})
     assert (waiting.status_code, waiting.json()["code"]) == (409, "idempotency_key_in_use")
     assert _count(uow, User) == users
+
+
+def test_api_a_crash_after_the_change_commits_leaves_its_answer_so_a_retry_replays_it(uow, db_url, monkeypatch):
+    with uow() as s:
+        w = world(s, now=T0)
+    clock = Clock(T0)
+    client = _client(uow, db_url, w, clock)
+    path, body = f"/v1/organizations/{w.org_id}/subscriptions", {"sku": w.sku, "seats": 3}
+    # The process dies once the route's unit of work has committed: nothing after it runs.
+    monkeypatch.setattr("seatwise.idempotency.middleware._finish", lambda *a, **k: None)
+    first = client.post(path, json=body, headers={"Idempotency-Key": "buy-3"})
+    monkeypatch.undo()
+    clock.at = T0 + timedelta(minutes=5)  # long after a first request that never answered is given up
+    again = client.post(path, json=body, headers={"Idempotency-Key": "buy-3"})
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+    assert _count(uow, Subscription) == 1
+
+
+def test_api_a_request_that_outlives_its_claim_can_no_longer_commit_its_change(uow, db_url):
+    with uow() as s:
+        w = world(s, now=T0)
+    fingerprint = idempotency.fingerprint("POST", "/v1/x", b"{}")
+    with uow() as s:
+        slow = idempotency.begin(s, caller="c", key="k", fingerprint=fingerprint, now=T0)
+    with uow() as s:  # a retry two minutes later takes the key over and runs in its stead
+        retry = idempotency.begin(s, caller="c", key="k", fingerprint=fingerprint, now=T0 + timedelta(minutes=2))
+    assert isinstance(slow, idempotency.Claim) and isinstance(retry, idempotency.Claim)
+    with pytest.raises(Refused) as refused, uow() as s:
+        s.add(User(org_id=w.org_id, email="slow@contoso.example", name="Slow", role="user", created_at=T0))
+        idempotency.keep(s, claim=slow, status=201, body=b"{}", content_type="application/json")
+    assert refused.value.code == "idempotency_key_in_use"
+    with uow() as s:
+        assert s.scalar(select(User.id).where(User.email == "slow@contoso.example")) is None  # rolled back whole
+        idempotency.keep(s, claim=retry, status=201, body=b"{}", content_type="application/json")
+        idempotency.finish(s, claim=retry, status=500, body=b"", content_type=None)  # a kept answer stays
+    with uow() as s:
+        replay = idempotency.begin(s, caller="c", key="k", fingerprint=fingerprint, now=T0 + timedelta(minutes=3))
+    assert isinstance(replay, idempotency.Replay) and replay.status == 201
+
+
+def test_api_a_replay_shows_a_secret_masked_and_the_table_never_holds_it(uow, db_url):
+    from seatwise.idempotency.models import IdempotentRequest
+
+    with uow() as s:
+        w = world(s, now=T0)
+    client = _client(uow, db_url, w, Clock(T0))
+    body = {"url": "http://127.0.0.1:9/hooks"}
+    first = client.post("/v1/webhook-endpoints", json=body, headers={"Idempotency-Key": "hook-1"})
+    again = client.post("/v1/webhook-endpoints", json=body, headers={"Idempotency-Key": "hook-1"})
+    secret = first.json()["secret"]
+    assert first.status_code == again.status_code == 201 and secret.startswith("whsec_") and len(secret) > 20
+    assert again.json() == {**first.json(), "secret": "whsec_********"}
+    with uow() as s:
+        assert secret not in s.scalar(select(IdempotentRequest.body))
+
+
+def test_api_a_revoked_key_gets_401_not_the_answers_it_was_given(uow, db_url):
+    with uow() as s:
+        w = world(s, now=T0)
+    client = _client(uow, db_url, w, Clock(T0))
+    body = {"url": "http://127.0.0.1:9/hooks"}
+    assert client.post("/v1/webhook-endpoints", json=body, headers={"Idempotency-Key": "h"}).status_code == 201
+    with uow() as s:
+        key_id = apikeys.list_keys(s)[-1].id
+        apikeys.revoke(s, key_id=key_id, now=T0)
+    again = client.post("/v1/webhook-endpoints", json=body, headers={"Idempotency-Key": "h"})
+    assert (again.status_code, again.json()["code"]) == (401, "unauthenticated")
+    assert "secret" not in again.json()

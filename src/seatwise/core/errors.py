@@ -75,6 +75,7 @@ class ErrorCode(enum.StrEnum):
     NOT_REMOVED = "not_removed"
     OUTSIDE_CANCELLATION_WINDOW = "outside_cancellation_window"
     PAYMENT_METHOD_REQUIRED = "payment_method_required"
+    PRECONDITION_FAILED = "precondition_failed"
     PRICE_CHANGED = "price_changed"
     REFUSED = "refused"
     REQUEST_TOO_LARGE = "request_too_large"

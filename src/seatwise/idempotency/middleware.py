@@ -15,6 +15,7 @@ from seatwise.core.errors import SeatwiseError
 from seatwise.idempotency import service
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CLAIM = "idempotency_claim"  # request.state's name for the key this request holds
 
 
 class ProblemResponse(Protocol):
@@ -52,7 +53,7 @@ class IdempotencyMiddleware:
             )
         except SeatwiseError as exc:
             return await self.problem(status=exc.status, code=exc.code, detail=exc.message)(scope, receive, send)
-        if replay is not None:
+        if isinstance(replay, service.Replay):
             await send(
                 {
                     "type": "http.response.start",
@@ -65,6 +66,9 @@ class IdempotencyMiddleware:
             )
             return await send({"type": "http.response.body", "body": replay.body})
 
+        claim = replay
+        # The route keeps its answer with its change (deps.answer), in the same transaction.
+        scope.setdefault("state", {})[CLAIM] = claim
         answer: dict[str, Any] = {"status": 500, "body": b"", "content_type": None}
 
         first = True
@@ -89,17 +93,17 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_body, keep)
         finally:
-            await run_in_threadpool(_finish, state, caller=caller, key=key, answer=answer)
+            await run_in_threadpool(_finish, state, claim=claim, answer=answer)
 
 
-def _begin(state: State, *, caller: str, key: str, fingerprint: str) -> service.Replay | None:
+def _begin(state: State, *, caller: str, key: str, fingerprint: str) -> service.Replay | service.Claim:
     with db.unit_of_work(state.database_url) as session:
         return service.begin(session, caller=caller, key=key, fingerprint=fingerprint, now=state.clock.now())
 
 
-def _finish(state: State, *, caller: str, key: str, answer: dict[str, Any]) -> None:
+def _finish(state: State, *, claim: service.Claim, answer: dict[str, Any]) -> None:
     with db.unit_of_work(state.database_url) as session:
-        service.finish(session, caller=caller, key=key, **answer)
+        service.finish(session, claim=claim, **answer)
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from seatwise import db
-from seatwise.deps import DB, Body, Caller, Id, Page, Pages, page_of
+from seatwise.deps import DB, Body, Caller, Id, Page, Pages, answer, page_of
 from seatwise.organizations import service
 from seatwise.organizations.schemas import OrganizationOut, UserOut
 
@@ -34,7 +34,7 @@ class UserIn(Body):
 
 
 @router.post("/organizations/{org_id}/users", operation_id="createUser", response_model=UserOut, status_code=201)
-def add_user(caller: Caller, org_id: Id, body: UserIn, request: Request) -> UserOut:
+def add_user(caller: Caller, org_id: Id, body: UserIn, request: Request) -> Response:
     """Add a user to the organisation (admins only by a Global admin, R9)."""
     service.check_visible_org(org_id=org_id, actor=caller)
     with db.unit_of_work(request.app.state.database_url) as session:
@@ -48,24 +48,22 @@ def add_user(caller: Caller, org_id: Id, body: UserIn, request: Request) -> User
             now=request.app.state.clock.now(),
         )
         session.flush()
-        return UserOut.of(user)
+        return answer(session, request, UserOut.of(user), status=201)
 
 
 @router.delete("/users/{user_id}", operation_id="removeUser", response_model=UserOut)
-def remove_user(caller: Caller, user_id: Id, request: Request) -> UserOut:
+def remove_user(caller: Caller, user_id: Id, request: Request) -> Response:
     """Remove a user: their licences are freed, and they can be restored for 30 days (R13)."""
     with db.unit_of_work(request.app.state.database_url) as session:
         service.get_visible_user(session, user_id=user_id, actor=caller)
-        return UserOut.of(
-            service.remove_user(session, user_id=user_id, actor=caller, now=request.app.state.clock.now())
-        )
+        user = service.remove_user(session, user_id=user_id, actor=caller, now=request.app.state.clock.now())
+        return answer(session, request, UserOut.of(user))
 
 
 @router.post("/users/{user_id}/restore", operation_id="restoreUser", response_model=UserOut)
-def restore_user(caller: Caller, user_id: Id, request: Request) -> UserOut:
+def restore_user(caller: Caller, user_id: Id, request: Request) -> Response:
     """Restore a user removed in the last 30 days, with the licences that still have a free seat."""
     with db.unit_of_work(request.app.state.database_url) as session:
         service.get_visible_user(session, user_id=user_id, actor=caller)
-        return UserOut.of(
-            service.restore_user(session, user_id=user_id, actor=caller, now=request.app.state.clock.now())
-        )
+        user = service.restore_user(session, user_id=user_id, actor=caller, now=request.app.state.clock.now())
+        return answer(session, request, UserOut.of(user))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from seatwise import db
 from seatwise.core.roles import Permission, require
-from seatwise.deps import DB, Body, Caller, Id, Page, Pages, page_of
+from seatwise.deps import DB, Body, Caller, Id, Page, Pages, answer, page_of
 from seatwise.organizations.service import check_visible_org, get_org
 from seatwise.payments import service
 from seatwise.payments.schemas import PaymentMethodOut
@@ -33,7 +33,7 @@ class PaymentMethodIn(Body):
 
 
 @router.post("", operation_id="createPaymentMethod", response_model=PaymentMethodOut, status_code=201)
-def add_payment_method(caller: Caller, org_id: Id, body: PaymentMethodIn, request: Request) -> PaymentMethodOut:
+def add_payment_method(caller: Caller, org_id: Id, body: PaymentMethodIn, request: Request) -> Response:
     """Add a card (`card` and `exp`) or pay-by-invoice (`invoice: true`)."""
     check_visible_org(org_id=org_id, actor=caller)
     with db.unit_of_work(request.app.state.database_url) as session:
@@ -47,4 +47,4 @@ def add_payment_method(caller: Caller, org_id: Id, body: PaymentMethodIn, reques
             now=request.app.state.clock.now(),
         )
         session.flush()
-        return PaymentMethodOut.of(method)
+        return answer(session, request, PaymentMethodOut.of(method), status=201)

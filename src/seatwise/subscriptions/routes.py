@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from seatwise import db
 from seatwise.catalog.models import Product
 from seatwise.core.cancellation import CancellationDecision
-from seatwise.core.errors import Refused
-from seatwise.deps import DB, Body, Caller, Id, Page, Pages, page_of
-from seatwise.organizations.service import check_visible_org, get_org
+from seatwise.core.errors import ErrorCode, Refused, SeatwiseError
+from seatwise.core.roles import Actor
+from seatwise.deps import DB, Body, Caller, Id, Page, Pages, answer, page_of
+from seatwise.organizations.service import check_visible_org, get_org, get_user
 from seatwise.subscriptions import service
 from seatwise.subscriptions.models import Subscription
 from seatwise.subscriptions.schemas import DecisionOut, MoneyOut, SubscriptionOut
@@ -26,6 +29,45 @@ SubId = Id
 def subscription_out(session: Session, sub: Subscription) -> SubscriptionOut:
     """One subscription as the API shows it."""
     return _out(session, [sub])[0]
+
+
+class PreconditionFailed(SeatwiseError):
+    """An If-Match that names another state of the subscription than its current one."""
+
+    code = ErrorCode.PRECONDITION_FAILED
+    status = 412
+
+
+def etag(out: SubscriptionOut) -> str:
+    """The subscription's ETag: changes whenever anything the API shows of it does (licences too)."""
+    return '"' + hashlib.sha256(out.model_dump_json().encode()).hexdigest()[:32] + '"'
+
+
+def locked_now(
+    session: Session, request: Request, *, sub_id: int, actor: Actor, user_id: int | None = None
+) -> datetime:
+    """Lock the subscription a write changes (and first the user it concerns, as every write does), check
+    its If-Match, and only then read the clock: a writer that waited for the lock acts after the one it
+    waited for, so it never meets a change from its own future."""
+    if user_id is not None:
+        get_user(session, user_id=user_id, lock=True)
+    sub = service.get_visible(session, sub_id=sub_id, actor=actor, lock=True)
+    wanted = request.headers.get("if-match")
+    if wanted is not None:
+        current = etag(subscription_out(session, sub))
+        if current not in (tag.strip() for tag in wanted.split(",")) and wanted.strip() != "*":
+            raise PreconditionFailed(
+                f"subscription {sub_id} changed since it was read (If-Match {wanted}, now {current}): "
+                "expected the ETag of a fresh GET"
+            )
+    return request.app.state.clock.now()
+
+
+def changed(
+    session: Session, request: Request, out: BaseModel | None, sub: Subscription, *, status: int = 200
+) -> Response:
+    """A write's answer with the subscription's new ETag."""
+    return answer(session, request, out, status=status, headers={"ETag": etag(subscription_out(session, sub))})
 
 
 def _out(session: Session, subs: Sequence[Subscription]) -> list[SubscriptionOut]:
@@ -63,7 +105,7 @@ class SubscriptionIn(Body):
 
 
 @org_router.post("", operation_id="createSubscription", response_model=SubscriptionOut, status_code=201)
-def start_subscription(caller: Caller, org_id: Id, body: SubscriptionIn, request: Request) -> SubscriptionOut:
+def start_subscription(caller: Caller, org_id: Id, body: SubscriptionIn, request: Request) -> Response:
     """Start a trial, or buy a subscription active from today (a Global or Billing admin, R9)."""
     check_visible_org(org_id=org_id, actor=caller)
     start = service.start_trial if body.trial else service.buy
@@ -72,13 +114,17 @@ def start_subscription(caller: Caller, org_id: Id, body: SubscriptionIn, request
             session, org_id=org_id, sku=body.sku, seats=body.seats, actor=caller, now=request.app.state.clock.now()
         )
         session.flush()
-        return subscription_out(session, sub)
+        out = subscription_out(session, sub)
+        return answer(session, request, out, status=201, headers={"ETag": etag(out)})
 
 
 @router.get("/{sub_id}", operation_id="getSubscription", response_model=SubscriptionOut)
-def get_subscription(caller: Caller, session: DB, sub_id: SubId) -> SubscriptionOut:
-    """One subscription; another organisation's answers 404 as a missing one does."""
-    return _out(session, [service.get_visible(session, sub_id=sub_id, actor=caller)])[0]
+def get_subscription(caller: Caller, session: DB, sub_id: SubId, response: Response) -> SubscriptionOut:
+    """One subscription, with its ETag for a write's If-Match; another organisation's answers 404 as a missing
+    one does."""
+    out = _out(session, [service.get_visible(session, sub_id=sub_id, actor=caller)])[0]
+    response.headers["ETag"] = etag(out)
+    return out
 
 
 def _decision_out(session: Session, sub: Subscription, decision: CancellationDecision) -> DecisionOut:
@@ -109,10 +155,10 @@ class CancellationOut(BaseModel):
     response_model=CancellationOut,
     responses={409: {"description": "A rule refuses: the problem carries the decision"}},
 )
-def cancel(caller: Caller, sub_id: SubId, body: CancellationIn, request: Request) -> CancellationOut:
+def cancel(caller: Caller, sub_id: SubId, body: CancellationIn, request: Request) -> Response:
     """Cancel if the decision of R10 allows it; otherwise 409 with that decision, and nothing changed."""
-    now = request.app.state.clock.now()
     with db.unit_of_work(request.app.state.database_url) as session:
+        now = locked_now(session, request, sub_id=sub_id, actor=caller)
         try:
             sub, decision = service.cancel(
                 session, sub_id=sub_id, actor=caller, now=now, reason=body.reason, comment=body.comment
@@ -121,7 +167,8 @@ def cancel(caller: Caller, sub_id: SubId, body: CancellationIn, request: Request
             if isinstance(exc.detail, CancellationDecision):
                 exc.detail = _decision_out(session, service.get(session, sub_id=sub_id), exc.detail)
             raise
-        return CancellationOut(subscription=_out(session, [sub])[0], decision=_decision_out(session, sub, decision))
+        out = CancellationOut(subscription=_out(session, [sub])[0], decision=_decision_out(session, sub, decision))
+        return changed(session, request, out, sub)
 
 
 class RecurringBillingIn(Body):
@@ -129,13 +176,12 @@ class RecurringBillingIn(Body):
 
 
 @router.put("/{sub_id}/recurring-billing", operation_id="setRecurringBilling", response_model=SubscriptionOut)
-def recurring_billing(caller: Caller, sub_id: SubId, body: RecurringBillingIn, request: Request) -> SubscriptionOut:
+def recurring_billing(caller: Caller, sub_id: SubId, body: RecurringBillingIn, request: Request) -> Response:
     """Turn recurring billing on or off (off lets the subscription expire at its period's end, R4)."""
     with db.unit_of_work(request.app.state.database_url) as session:
-        sub = service.set_recurring_billing(
-            session, sub_id=sub_id, enabled=body.enabled, actor=caller, now=request.app.state.clock.now()
-        )
-        return subscription_out(session, sub)
+        now = locked_now(session, request, sub_id=sub_id, actor=caller)
+        sub = service.set_recurring_billing(session, sub_id=sub_id, enabled=body.enabled, actor=caller, now=now)
+        return changed(session, request, subscription_out(session, sub), sub)
 
 
 class ReactivationOut(BaseModel):
@@ -145,10 +191,12 @@ class ReactivationOut(BaseModel):
 
 
 @router.post("/{sub_id}/reactivation", operation_id="reactivateSubscription", response_model=ReactivationOut)
-def reactivate(caller: Caller, sub_id: SubId, request: Request) -> ReactivationOut:
+def reactivate(caller: Caller, sub_id: SubId, request: Request) -> Response:
     """Reactivate an expired or disabled subscription (R6), with what that charges now."""
     with db.unit_of_work(request.app.state.database_url) as session:
-        sub, charge = service.reactivate(session, sub_id=sub_id, actor=caller, now=request.app.state.clock.now())
-        return ReactivationOut(
+        now = locked_now(session, request, sub_id=sub_id, actor=caller)
+        sub, charge = service.reactivate(session, sub_id=sub_id, actor=caller, now=now)
+        out = ReactivationOut(
             subscription=subscription_out(session, sub), charge=MoneyOut.of(charge.amount), charged_days=charge.days
         )
+        return changed(session, request, out, sub)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from seatwise import db
-from seatwise.deps import DB, MAX_ID, Body, Caller, Page, Pages, page_of
+from seatwise.deps import DB, MAX_ID, Body, Caller, Page, Pages, answer, page_of
 from seatwise.organizations.service import check_visible_org
 from seatwise.webhooks import service
 from seatwise.webhooks.schemas import EndpointOut, NewEndpointOut
@@ -27,7 +27,7 @@ class EndpointIn(Body):
 
 
 @router.post("", operation_id="createWebhookEndpoint", response_model=NewEndpointOut, status_code=201)
-def add_endpoint(caller: Caller, body: EndpointIn, request: Request) -> NewEndpointOut:
+def add_endpoint(caller: Caller, body: EndpointIn, request: Request) -> Response:
     """Send events to `url`, signed with the secret in the answer (shown this once)."""
     org_id = body.org_id if caller.is_operator else (body.org_id or caller.org_id)
     if org_id is not None:
@@ -36,4 +36,4 @@ def add_endpoint(caller: Caller, body: EndpointIn, request: Request) -> NewEndpo
         endpoint = service.add_endpoint(
             session, org_id=org_id, url=body.url, actor=caller, now=request.app.state.clock.now()
         )
-        return NewEndpointOut.of(endpoint)
+        return answer(session, request, NewEndpointOut.of(endpoint), status=201)
