@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -266,7 +268,7 @@ def test_a_malformed_trusted_proxies_setting_stops_the_app_from_starting(site, m
     from seatwise.core.errors import SeatwiseError
 
     monkeypatch.setenv("SEATWISE_TRUSTED_PROXIES", "10.0.0.0/8,proxy.example")
-    with pytest.raises(SeatwiseError, match="'proxy.example' is not an address or CIDR") as refused:
+    with pytest.raises(SeatwiseError, match=re.escape("'proxy.example' is not an address or CIDR")) as refused:
         create_app(url=site.url, clock=site.clock)
     assert refused.value.code == "invalid_configuration"
 
@@ -302,3 +304,60 @@ def test_an_operator_console_session_has_the_same_idle_timeout(site):
     assert client.get("/operator").status_code == 200
     site.clock.at += accounts.IDLE
     assert client.get("/operator").status_code == 303
+
+
+def test_a_real_server_reads_no_x_forwarded_for_unless_told_to_trust_the_peer(site, tmp_path):
+    """uvicorn's own reading of X-Forwarded-For trusts any peer on 127.0.0.1; `seatwise serve` turns it off, so
+    that rotating the header does not give a client fresh counts."""
+    import http.cookiejar
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "SEATWISE_TRUSTED_PROXIES"}
+    with (tmp_path / "serve.log").open("wb") as log:
+        server = subprocess.Popen(
+            [Path(sys.executable).parent / "seatwise", "serve", "--db", site.url, "--now", T0.isoformat()]
+            + ["--port", str(port), "--no-worker"],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            env=env,
+        )
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def status(path: str, data: dict | None = None, headers: dict | None = None) -> tuple[int, str]:
+        body = urllib.parse.urlencode(data).encode() if data else None
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, headers=headers or {})
+        try:
+            with browser.open(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as refused:
+            return refused.code, refused.read().decode()
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status("/health")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                time.sleep(0.2)
+        answers = []
+        for n in range(PAIR.free + 1):
+            token = status("/signin")[1].split('name="form_token" value="')[1].split('"')[0]
+            password = PASSWORD if n == PAIR.free else "guess"
+            form = {"email": ADMIN, "password": password, "form_token": token}
+            answers.append(status("/signin", form, {"x-forwarded-for": f"198.18.0.{n}"})[0])
+        assert answers == [401] * PAIR.free + [429]
+    finally:
+        server.terminate()
+        server.wait(10)
