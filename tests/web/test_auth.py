@@ -323,10 +323,10 @@ def test_a_real_server_reads_no_x_forwarded_for_unless_told_to_trust_the_peer(si
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k != "SEATWISE_TRUSTED_PROXIES"}
+    command = [Path(sys.executable).parent / "seatwise", "serve", "--db", site.url, "--now", T0.isoformat()]
     with (tmp_path / "serve.log").open("wb") as log:
         server = subprocess.Popen(
-            [Path(sys.executable).parent / "seatwise", "serve", "--db", site.url, "--now", T0.isoformat()]
-            + ["--port", str(port), "--no-worker"],
+            [*command, "--port", str(port), "--no-worker"],
             stdout=subprocess.DEVNULL,
             stderr=log,
             env=env,
