@@ -242,13 +242,15 @@ def _candidates(session: Session, *, email: str, operator: bool) -> list[_Accoun
 
 def _forgive(session: Session, keys: dict[Scope, Key]) -> None:
     """The try was counted as wrong, and was right: the pair starts afresh, the others lose that one."""
-    session.execute(delete(SignInAttempts).where(_where(keys[Scope.PAIR])))
-    for scope in (Scope.CLIENT, Scope.ACCOUNT):
-        session.execute(
-            update(SignInAttempts)
-            .where(_where(keys[scope]), SignInAttempts.failures > 0)
-            .values(failures=SignInAttempts.failures - 1)
-        )
+    for scope, key in sorted(keys.items(), key=lambda item: item[1]):  # the order every locker takes
+        if scope == Scope.PAIR:
+            session.execute(delete(SignInAttempts).where(_where(key)))
+        else:
+            session.execute(
+                update(SignInAttempts)
+                .where(_where(key), SignInAttempts.failures > 0)
+                .values(failures=SignInAttempts.failures - 1)
+            )
 
 
 def _open(session: Session, *, account: _Account, operator: bool, email: str, client: str, now: datetime) -> str:
