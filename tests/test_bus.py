@@ -51,13 +51,15 @@ def test_a_handlers_work_rolls_back_with_the_change_that_recorded_it(uow, db_url
         assert organizations.get_user(s, user_id=user_id).removed_at is None
 
 
-def test_a_new_password_ends_the_users_sessions_through_its_handler(uow):
+def test_a_new_password_ends_the_users_sessions_through_its_handler(uow, db_url):
     with uow() as s:
         w = world(s, now=T0, users=0)
         admin = w.global_admin
         organizations.set_password(s, user_id=admin.user_id, password=PASSWORD, now=T0)
         email = organizations.get_user(s, user_id=admin.user_id).email
-        assert accounts.sign_in(s, email=email, password=PASSWORD, operator=False, now=T0) is not None
+    signed_in = accounts.sign_in(db_url, email=email, password=PASSWORD, operator=False, client="192.0.2.1", now=T0)
+    assert isinstance(signed_in, accounts.SignedIn)
+    with uow() as s:
         organizations.set_password(s, user_id=admin.user_id, password=PASSWORD + "!", now=T0)
         assert PasswordChanged(user_id=admin.user_id, at=T0) in bus.recorded(s)
         assert s.scalar(select(func.count()).select_from(WebSession).where(WebSession.user_id == admin.user_id)) == 0

@@ -12,3 +12,59 @@ def test_migrations_match_the_models(db_url):
     with db.engine_for(db_url).connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), db.Base.metadata)
     assert diff == []
+
+
+def test_the_sign_in_migration_keeps_users_and_sessions_and_makes_addresses_unique_per_organisation(db_url):
+    import pytest
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    config = db.alembic_config(db_url)
+    before = ScriptDirectory.from_config(config).get_revision("0007_signin_throttle").down_revision
+    command.downgrade(config, before)
+    try:
+        t0 = "2026-11-01 09:30:00+00:00"
+        with db.engine_for(db_url).begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO organizations (id, name, currency, locale, created_at)"
+                    " VALUES (1, 'Contoso', 'EUR', 'en', :t), (2, 'Fabrikam', 'EUR', 'nl', :t)"
+                ),
+                {"t": t0},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, org_id, email, name, role, created_at)"
+                    " VALUES (1, 1, 'pat@example.com', 'Pat', 'global_admin', :t)"
+                ),
+                {"t": t0},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO web_sessions (token_hash, user_id, csrf_token, created_at, expires_at)"
+                    " VALUES ('h', 1, 'c', :t, :t)"
+                ),
+                {"t": t0},
+            )
+    finally:
+        db.engine_for(db_url).dispose()
+        command.upgrade(config, "head")
+    with db.engine_for(db_url).begin() as conn:
+        assert conn.execute(text("SELECT id, org_id, email FROM users")).all() == [(1, 1, "pat@example.com")]
+        session = conn.execute(text("SELECT user_id, created_at, last_seen_at FROM web_sessions")).one()
+        assert session[0] == 1 and session[1] == session[2]  # a session's last use starts at its creation
+        conn.execute(
+            text(
+                "INSERT INTO users (id, org_id, email, name, role, created_at)"
+                " VALUES (2, 2, 'pat@example.com', 'Pat', 'global_admin', '2026-11-01 09:30:00+00:00')"
+            )
+        )
+    with pytest.raises(IntegrityError), db.engine_for(db_url).begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, org_id, email, name, role, created_at)"
+                " VALUES (3, 1, 'pat@example.com', 'Pat', 'user', '2026-11-01 09:30:00+00:00')"
+            )
+        )

@@ -200,6 +200,7 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
     app = FastAPI(title="Seatwise", version="0.1.0")
     app.state.database_url = config.database_url(url)
     app.state.clock = clock or SystemClock()
+    app.state.trusted_proxies = config.trusted_proxies()  # a malformed SEATWISE_TRUSTED_PROXIES stops the start
     db.engine_for(app.state.database_url)  # fail fast on a malformed URL
     app.add_middleware(IdempotencyMiddleware, problem=problem, authenticated=has_valid_key)
     app.openapi = lambda: _document_problems(FastAPI.openapi(app))  # type: ignore[method-assign]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
+from seatwise.core import signin
 from seatwise.core.errors import ErrorCode, SeatwiseError
 from seatwise.core.policy import Policy, Profile
+from seatwise.core.signin import IPNetwork
 
 DEFAULT_DATABASE_URL = "sqlite:///./seatwise.db"
 
@@ -29,3 +31,15 @@ def cancel_threshold() -> int:
 def policy_for(profile: str) -> Policy:
     """The cancellation policy of a product's profile, with this installation's threshold."""
     return Policy(profile=Profile(profile), assigned_threshold=cancel_threshold())
+
+
+def trusted_proxies() -> tuple[IPNetwork, ...]:
+    """SEATWISE_TRUSTED_PROXIES: the proxies whose X-Forwarded-For names the client (none unless set)."""
+    text = os.environ.get("SEATWISE_TRUSTED_PROXIES", "")
+    try:
+        return signin.trusted_proxies(text)
+    except ValueError as exc:
+        raise SeatwiseError(
+            f"invalid SEATWISE_TRUSTED_PROXIES: {exc}: expected comma-separated addresses or CIDRs such as 10.0.0.0/8",
+            code=ErrorCode.INVALID_CONFIGURATION,
+        ) from None

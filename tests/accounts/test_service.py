@@ -12,23 +12,30 @@ from tests.conftest import T0
 from tests.web.conftest import PASSWORD
 
 
-def test_an_operators_language_change_is_audited_as_the_operators(uow):
+def _operator_signed_in(uow, db_url):
     with uow() as s:
         op = accounts.add_operator(s, email="op@seatwise.example", name=None, password=PASSWORD, now=T0)
-        token = accounts.sign_in(s, email=op.email, password=PASSWORD, operator=True, now=T0)
+    signed_in = accounts.sign_in(db_url, email=op.email, password=PASSWORD, operator=True, client="192.0.2.1", now=T0)
+    assert isinstance(signed_in, accounts.SignedIn)
+    return op, signed_in.token
+
+
+def test_an_operators_language_change_is_audited_as_the_operators(uow, db_url):
+    op, token = _operator_signed_in(uow, db_url)
+    with uow() as s:
         who = accounts.principal(s, token=token, now=T0)
         accounts.set_language(s, who=who, locale="en", now=T0)
         assert s.get(Operator, op.id).locale == "en"
         assert [e.action for e in events.entries(s, entity="operators", entity_id=op.id)] == [
             "operator.added",
+            "signin.succeeded",
             "operator.language_changed",
         ]
 
 
-def test_an_unknown_language_changes_nothing(uow):
+def test_an_unknown_language_changes_nothing(uow, db_url):
+    op, token = _operator_signed_in(uow, db_url)
     with uow() as s:
-        op = accounts.add_operator(s, email="op@seatwise.example", name=None, password=PASSWORD, now=T0)
-        token = accounts.sign_in(s, email=op.email, password=PASSWORD, operator=True, now=T0)
         who = accounts.principal(s, token=token, now=T0)
         before = len(events.entries(s))
         with pytest.raises(BadInput) as refused:

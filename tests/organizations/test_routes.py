@@ -38,3 +38,20 @@ def test_r9_r13_users_are_listed_added_removed_and_restored_within_the_organisat
     assert (refused.status_code, refused.json()["code"]) == (403, "not_authorized")
     bad = admin.post(f"/v1/organizations/{w.org_id}/users", json={"email": "not-an-address"})
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_email")
+
+
+def test_an_address_of_another_organisation_can_be_added_and_says_nothing_about_it(uow, db_url):
+    """The finding: adding another organisation's address answered 422 duplicate_email, so that one
+    organisation learned another's addresses and could squat them."""
+    with uow() as s:
+        w = world(s, now=T0, users=1)
+        other = world(s, now=T0, users=0, name="Fabrikam", sku="FAB")
+    theirs = client_with_key(uow, db_url, org_id=other.org_id, as_user=other.global_admin.user_id)
+    added = theirs.post(f"/v1/organizations/{other.org_id}/users", json={"email": "U0@contoso.example"})
+    assert (added.status_code, added.json()["email"]) == (201, "u0@contoso.example")
+    again = theirs.post(f"/v1/organizations/{other.org_id}/users", json={"email": "u0@contoso.example"})
+    assert (again.status_code, again.json()["code"]) == (422, "duplicate_email")  # unique within one organisation
+    ours = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.global_admin.user_id)
+    assert [u["email"] for u in ours.get(f"/v1/organizations/{w.org_id}/users").json()["data"]].count(
+        "u0@contoso.example"
+    ) == 1

@@ -30,20 +30,21 @@ class Site:
     sub_id: int  # Contoso's subscription, 3 seats, 2 assigned
     other_sub_id: int  # Fabrikam's
 
-    def client(self) -> TestClient:
-        return TestClient(create_app(url=self.url, clock=self.clock), follow_redirects=False)
+    def client(self, peer: str = "testclient") -> TestClient:
+        """A browser whose requests come from the TCP peer `peer`."""
+        return TestClient(create_app(url=self.url, clock=self.clock), follow_redirects=False, client=(peer, 50000))
 
-    def signed_in(self, email: str, *, operator: bool = False) -> TestClient:
-        client = self.client()
+    def signed_in(self, email: str, *, operator: bool = False, peer: str = "testclient") -> TestClient:
+        client = self.client(peer)
         response = sign_in(client, email, PASSWORD, operator=operator)
         assert response.status_code == 303, response.text
         return client
 
 
-def sign_in(client: TestClient, email: str, password: str, *, operator: bool = False):
+def sign_in(client: TestClient, email: str, password: str, *, operator: bool = False, headers: dict | None = None):
     path = "/operator/signin" if operator else "/signin"
     token = re.search(r'name="form_token" value="([^"]+)"', client.get(path).text).group(1)
-    return client.post(path, data={"email": email, "password": password, "form_token": token})
+    return client.post(path, data={"email": email, "password": password, "form_token": token}, headers=headers)
 
 
 def csrf(client: TestClient, path: str = "/") -> str:

@@ -34,16 +34,21 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the idle timeout counts from here
 
 
 class SignInAttempts(Base):
-    """Wrong passwords in a row per e-mail address (known or not, so that the answer tells nothing)."""
+    """Wrong passwords counted for one throttling key (`core.signin`): an address from one client, one client
+    across every address, or one address from every client; per namespace (admin, operator), known or not."""
 
     __tablename__ = "sign_in_attempts"
 
-    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    realm: Mapped[str] = mapped_column(String(10), primary_key=True)  # admin, operator, or * for a client's all
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)  # '' for a client across every address
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)  # '' for an address from every client
     failures: Mapped[int] = mapped_column(Integer)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # the count's start; purged a day later
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Setting(Base):

@@ -3,29 +3,35 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from seatwise import db
 from seatwise.accounts.models import Operator, Setting, SignInAttempts, WebSession
+from seatwise.core import signin
 from seatwise.core.errors import BadInput, ErrorCode, Refused
 from seatwise.core.roles import OPERATOR, Actor, Role
-from seatwise.core.signin import Attempts
+from seatwise.core.signin import Failures, Scope
 from seatwise.core.text import email_address, required_text
 from seatwise.db import get_existing
 from seatwise.events import service as events
 from seatwise.i18n import LOCALES
-from seatwise.organizations.models import User
+from seatwise.organizations.models import Organization, User
 from seatwise.passwords import hash_password, verify_password
 
 LIFETIME = timedelta(hours=12)
+IDLE = timedelta(minutes=30)  # a session unused this long ends, whatever its lifetime
+SEEN_EVERY = timedelta(minutes=1)  # how often a session's last use is written, not on every request
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,7 @@ class Principal:
     csrf_token: str
     user_id: int | None = None
     operator_id: int | None = None
+    seen_due: bool = False  # the session's last use should be written (`seen`)
 
     @property
     def org_id(self) -> int | None:
@@ -68,36 +75,185 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def sign_in(session: Session, *, email: str, password: str, operator: bool, now: datetime) -> str | None:
-    """Check the password and open a session: its secret token, or None for a wrong password.
+ADMIN_REALM, OPERATOR_REALM, ANY_REALM = "admin", "operator", "*"
+# Every admin sign-in checks at least two hashes (the dummy one fills in), so that an address with no
+# account, one, or accounts in two organisations all take the same time.
+VERIFICATIONS_AT_LEAST = 2
 
-    Five wrong passwords in a row lock the address for 15 minutes, whether or not it exists; the
-    count is written, so the caller commits a failure as well as a success.
+Key = tuple[str, str, str]  # (realm, email, client) of a SignInAttempts row
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """The password opened one account: the new session's secret token."""
+
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One organisation whose account the password opened; `proof` names the password hash it matched."""
+
+    user_id: int
+    org_name: str
+    proof: str
+
+
+@dataclass(frozen=True, slots=True)
+class Choose:
+    """The password opened accounts of several organisations: the person picks one (no session yet)."""
+
+    choices: tuple[Choice, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Account:
+    id: int
+    org_id: int | None
+    org_name: str
+    password_hash: str | None
+
+
+def _proof(password_hash: str | None) -> str:
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:32]
+
+
+def _keys(realm: str, email: str, client: str) -> dict[Scope, Key]:
+    return {
+        Scope.PAIR: (realm, email, client),
+        Scope.CLIENT: (ANY_REALM, "", client),
+        Scope.ACCOUNT: (realm, email, ""),
+    }
+
+
+def _where(key: Key) -> Any:
+    realm, email, client = key
+    return (SignInAttempts.realm == realm) & (SignInAttempts.email == email) & (SignInAttempts.client == client)
+
+
+def _counts(session: Session, keys: dict[Scope, Key], *, lock: bool = False) -> dict[Scope, Failures]:
+    counts = {}
+    for scope, key in sorted(keys.items(), key=lambda item: item[1]):  # one order, so that lockers never deadlock
+        query = select(SignInAttempts).where(_where(key))
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        row = session.scalar(query)
+        counts[scope] = Failures() if row is None else Failures(row.failures, row.since, row.last_at)
+    return counts
+
+
+def sign_in(
+    url: str,
+    *,
+    email: str,
+    password: str,
+    operator: bool,
+    client: str,
+    now: datetime,
+    verify: Callable[[str | None, str], bool] = verify_password,
+) -> SignedIn | Choose | None:
+    """Check the password and open a session (or offer the organisations it opened); None for a wrong one.
+
+    Its own transactions, so that argon2 runs with none open: a short one counts the try (as wrong until
+    found right) and reads the accounts, the password is checked, and a short one records the outcome.
+    A throttled try is refused (SIGNIN_LOCKED, with when to retry) before any password is checked.
     """
     email = (email or "").strip().lower()[:254]
     if not email or not password:
         return None
-    row = _attempts_of(session, email)
-    attempts = Attempts(row.failures, row.locked_until)
-    if attempts.locked(now):
+    realm = OPERATOR_REALM if operator else ADMIN_REALM
+    keys = _keys(realm, email, client)
+    with db.read_only(url) as session:  # a flood of refused tries needs no write lock
+        refusal = signin.throttle(**_counts(session, keys), now=now)
+    accounts: list[_Account] = []
+    counts: dict[Scope, Failures] = {}
+    if refusal is None:
+        with db.unit_of_work(url) as session:
+            session.execute(delete(SignInAttempts).where(SignInAttempts.since < now - signin.FORGET))
+            _create(session, keys, now)
+            counts = _counts(session, keys, lock=True)
+            refusal = signin.throttle(**counts, now=now)
+            if refusal is None:
+                counts = {scope: f.after_failure(now, window=signin.window_of(scope)) for scope, f in counts.items()}
+                for scope, f in counts.items():
+                    session.execute(
+                        update(SignInAttempts)
+                        .where(_where(keys[scope]))
+                        .values(failures=f.count, since=f.since, last_at=f.last_at)
+                    )
+                accounts = _candidates(session, email=email, operator=operator)
+    if refusal is not None:
+        minutes = max(1, -(-int((refusal.retry_at - now).total_seconds()) // 60))
         raise Refused(
-            "too many wrong passwords: try again in 15 minutes",
-            code=ErrorCode.SIGNIN_LOCKED,
-            detail=attempts.locked_until,
+            f"too many wrong passwords: try again in {minutes} minutes", code=ErrorCode.SIGNIN_LOCKED, detail=refusal
         )
-    account: Operator | User | None
+    matched = [a for a in accounts if verify(a.password_hash, password)]
+    for _ in range(len(accounts), 1 if operator else VERIFICATIONS_AT_LEAST):
+        verify(None, password)  # the dummy hash: as long as a real check, and never a match
+    with db.unit_of_work(url) as session:
+        if not matched:
+            _audit_failure(session, realm=realm, email=email, client=client, accounts=accounts, counts=counts, now=now)
+            return None
+        _forgive(session, keys)
+        if len(matched) > 1:
+            return Choose(tuple(Choice(a.id, a.org_name, _proof(a.password_hash)) for a in matched))
+        return SignedIn(_open(session, account=matched[0], operator=operator, email=email, client=client, now=now))
+
+
+def sign_in_chosen(url: str, *, user_id: int, proof: str, client: str, now: datetime) -> str | None:
+    """Open a session for the account picked among those the password opened (`proof`: its hash then);
+    None when it no longer may sign in or its password changed since."""
+    with db.unit_of_work(url) as session:
+        user = session.get(User, user_id)
+        if user is None or not _may_sign_in(user) or not hmac.compare_digest(_proof(user.password_hash), proof):
+            return None
+        account = _Account(user.id, user.org_id, "", user.password_hash)
+        return _open(session, account=account, operator=False, email=user.email, client=client, now=now)
+
+
+def _may_sign_in(user: User) -> bool:
+    # Users who hold licences, and removed admins, never sign in.
+    return user.removed_at is None and user.role != Role.USER and user.password_hash is not None
+
+
+def _create(session: Session, keys: dict[Scope, Key], now: datetime) -> None:
+    # The rows exist before they are locked, so that parallel tries at a new address queue on them
+    # instead of each counting from zero.
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    rows = [
+        {"realm": r, "email": e, "client": c, "failures": 0, "since": now, "last_at": now}
+        for r, e, c in sorted(keys.values())
+    ]
+    session.execute(insert(SignInAttempts).values(rows).on_conflict_do_nothing())
+
+
+def _candidates(session: Session, *, email: str, operator: bool) -> list[_Account]:
     if operator:
-        account = session.scalar(select(Operator).where(Operator.email == email))
-    else:
-        account = session.scalar(select(User).where(User.email == email))
-        if account is not None and (account.removed_at is not None or account.role == Role.USER):
-            account = None  # users who hold licences, and removed admins, never sign in
-    # With no usable account the dummy hash is checked: a wrong address takes as long as a wrong password.
-    if not verify_password(account.password_hash if account is not None else None, password) or account is None:
-        attempts = attempts.after_failure(now)
-        row.failures, row.locked_until = attempts.failures, attempts.locked_until
-        return None
-    session.delete(row)
+        op = session.scalar(select(Operator).where(Operator.email == email))
+        return [] if op is None else [_Account(op.id, None, "", op.password_hash)]
+    rows = session.execute(
+        select(User, Organization.name)
+        .join(Organization, Organization.id == User.org_id)
+        .where(User.email == email)
+        .order_by(Organization.name, User.id)
+    ).all()
+    return [_Account(u.id, u.org_id, name, u.password_hash) for u, name in rows if _may_sign_in(u)]
+
+
+def _forgive(session: Session, keys: dict[Scope, Key]) -> None:
+    """The try was counted as wrong, and was right: the pair starts afresh, the others lose that one."""
+    for scope, key in sorted(keys.items(), key=lambda item: item[1]):  # the order every locker takes
+        if scope == Scope.PAIR:
+            session.execute(delete(SignInAttempts).where(_where(key)))
+        else:
+            session.execute(
+                update(SignInAttempts)
+                .where(_where(key), SignInAttempts.failures > 0)
+                .values(failures=SignInAttempts.failures - 1)
+            )
+
+
+def _open(session: Session, *, account: _Account, operator: bool, email: str, client: str, now: datetime) -> str:
     token = secrets.token_urlsafe(32)
     session.add(
         WebSession(
@@ -107,23 +263,64 @@ def sign_in(session: Session, *, email: str, password: str, operator: bool, now:
             csrf_token=secrets.token_urlsafe(32),
             created_at=now,
             expires_at=now + LIFETIME,
+            last_seen_at=now,
         )
     )
-    session.execute(delete(WebSession).where(WebSession.expires_at < now))
+    session.execute(delete(WebSession).where((WebSession.expires_at < now) | (WebSession.last_seen_at < now - IDLE)))
+    events.audit_entry(
+        session,
+        actor=OPERATOR.label if operator else f"user:{account.id}",
+        action="signin.succeeded",
+        entity="operators" if operator else "users",
+        entity_id=account.id,
+        org_id=account.org_id,
+        before=None,
+        after={"email": email, "client": client},
+        at=now,
+    )
     return token
 
 
-def _attempts_of(session: Session, email: str) -> SignInAttempts:
-    # The row exists before it is locked, so that parallel guesses at a new address queue on it
-    # instead of each counting from zero.
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(insert(SignInAttempts).values(email=email, failures=0).on_conflict_do_nothing())
-    return session.scalars(
-        select(SignInAttempts)
-        .where(SignInAttempts.email == email)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+def _audit_failure(
+    session: Session,
+    *,
+    realm: str,
+    email: str,
+    client: str,
+    accounts: list[_Account],
+    counts: dict[Scope, Failures],
+    now: datetime,
+) -> None:
+    """A wrong password, for each account it was tried on (each organisation sees its own), and the
+    throttling it starts; never the password."""
+    facts = {"email": email, "client": client, "realm": realm}
+    entity = "operators" if realm == OPERATOR_REALM else "users"
+    targets = [(entity, a.id, a.org_id) for a in accounts] or [("sign_in_attempts", 0, None)]
+    after = signin.throttle(**counts, now=now)
+    for name, entity_id, org_id in targets:
+        events.audit_entry(
+            session,
+            actor="anonymous",
+            action="signin.failed",
+            entity=name,
+            entity_id=entity_id,
+            org_id=org_id,
+            before=None,
+            after={**facts, "failures": counts[Scope.PAIR].count},
+            at=now,
+        )
+        if after is not None:  # once, when the wrong password starts it: refused tries write nothing
+            events.audit_entry(
+                session,
+                actor="anonymous",
+                action="signin.throttled",
+                entity=name,
+                entity_id=entity_id,
+                org_id=org_id,
+                before=None,
+                after={**facts, "scope": after.scope.value, "retry_at": after.retry_at.isoformat()},
+                at=now,
+            )
 
 
 def end_sessions(session: Session, *, user_id: int) -> None:
@@ -134,11 +331,12 @@ def end_sessions(session: Session, *, user_id: int) -> None:
 def principal(session: Session, *, token: str, now: datetime) -> Principal | None:
     """The person signed in with this session token, or None when it is unknown or expired."""
     web = session.get(WebSession, _hash(token))
-    if web is None or web.expires_at <= now:
+    if web is None or web.expires_at <= now or now - web.last_seen_at >= IDLE:
         return None
+    seen_due = now - web.last_seen_at >= SEEN_EVERY
     if web.operator_id is not None:
         op = get_existing(session, Operator, web.operator_id)
-        return Principal(OPERATOR, op.name, op.email, op.locale, web.csrf_token, operator_id=op.id)
+        return Principal(OPERATOR, op.name, op.email, op.locale, web.csrf_token, operator_id=op.id, seen_due=seen_due)
     user = get_existing(session, User, web.user_id)
     if user.removed_at is not None or user.role == Role.USER:
         return None
@@ -149,6 +347,16 @@ def principal(session: Session, *, token: str, now: datetime) -> Principal | Non
         user.locale,
         web.csrf_token,
         user_id=user.id,
+        seen_due=seen_due,
+    )
+
+
+def seen(session: Session, *, token: str, now: datetime) -> None:
+    """Record that the session of this token was used at `now` (its idle time starts again)."""
+    session.execute(
+        update(WebSession)
+        .where(WebSession.token_hash == _hash(token), WebSession.last_seen_at < now)
+        .values(last_seen_at=now)
     )
 
 

@@ -50,7 +50,7 @@ def org_list(ctx: Ctx) -> Out:
 def user_add(
     ctx: Ctx,
     org: OrgId,
-    email: Annotated[str, typer.Option(help="E-mail address, unique.")],
+    email: Annotated[str, typer.Option(help="E-mail address, unique within the organisation.")],
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     role: Annotated[str, typer.Option(help="global_admin, billing_admin, user_admin or user.")] = "user",
     password: Annotated[

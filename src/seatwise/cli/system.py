@@ -83,15 +83,23 @@ def serve(
     gc.freeze()
     if worker:
         webhooks_worker.start_thread(application.state.database_url, clock=clock)
+    # X-Forwarded-For is read by the app itself, and only from SEATWISE_TRUSTED_PROXIES: uvicorn's own
+    # reading of it would trust any peer on 127.0.0.1.
     if workers == 1:
-        uvicorn.run(application, host=host, port=port, log_level="warning")
+        uvicorn.run(application, host=host, port=port, log_level="warning", proxy_headers=False)
         return
     # Each server process makes its own app from the environment; the webhooks thread stays here.
     os.environ["SEATWISE_DATABASE_URL"] = application.state.database_url
     if now:
         os.environ["SEATWISE_NOW"] = now
     uvicorn.run(
-        "seatwise.app:create_app_from_env", factory=True, workers=workers, host=host, port=port, log_level="warning"
+        "seatwise.app:create_app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        proxy_headers=False,
     )
 
 

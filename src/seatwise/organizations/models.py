@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from seatwise.db import Base, UTCDateTime
@@ -24,11 +24,14 @@ class User(Base):
     """A person of one organisation: an admin by role, or a user who holds licences."""
 
     __tablename__ = "users"
-    __table_args__ = (Index("ix_users_org_name", "org_id", "name", "id"),)  # the admin center lists users by name
+    __table_args__ = (
+        Index("ix_users_org_name", "org_id", "name", "id"),  # the admin center lists users by name
+        UniqueConstraint("org_id", "email"),  # one address per organisation; another organisation may have it too
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)  # sign-in finds every account of an address
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)

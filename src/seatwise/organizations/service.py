@@ -97,8 +97,12 @@ def add_user(
         raise BadInput(f"invalid role {role!r}: expected one of {', '.join(Role)}", code=ErrorCode.INVALID_ROLE)
     require_user_management(actor, Role(role), org_id)
     email = email_address(email)
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise BadInput(f"e-mail {email} is already in use: expected a new address", code=ErrorCode.DUPLICATE_EMAIL)
+    # Unique within the organisation only: another organisation's addresses are none of its business (issue 11).
+    if session.scalar(select(User.id).where(User.org_id == org_id, User.email == email)) is not None:
+        raise BadInput(
+            f"e-mail {email} is already in use in this organisation: expected a new address",
+            code=ErrorCode.DUPLICATE_EMAIL,
+        )
     name = required_text(name or email.split("@")[0], field="name", max_length=200)
     user = User(org_id=org_id, email=email, name=name, role=role, created_at=now)
     session.add(user)
@@ -172,7 +176,13 @@ def resolve_actor(session: Session, *, who: str) -> Actor:
     if who.isdigit():
         user = session.get(User, int(who))
     else:
-        user = session.scalar(select(User).where(User.email == who.lower()))
+        found = session.scalars(select(User).where(User.email == who.lower(), User.removed_at.is_(None))).all()
+        if len(found) > 1:
+            raise NotFound(
+                f"e-mail {who!r} belongs to users of {len(found)} organisations: expected the user's id",
+                code=ErrorCode.UNKNOWN_ACTOR,
+            )
+        user = found[0] if found else None
     if user is None or user.removed_at is not None:
         raise NotFound(
             f"unknown user {who!r}: expected `operator`, or the id or e-mail of an active user",

@@ -17,19 +17,57 @@ __all__ = ["COOKIE", "LIFETIME", "SIGNIN_COOKIE", "Principal"]
 COOKIE = "seatwise_session"
 SIGNIN_COOKIE = "seatwise_signin"
 FORM_LIFETIME = timedelta(hours=1)
+CHOICE_LIFETIME = timedelta(minutes=5)
 
 
 def _key(session: Session) -> str:
     """SEATWISE_SECRET_KEY, else the installation's key kept in the database (shared by every process)."""
-    return os.environ.get("SEATWISE_SECRET_KEY") or accounts.installation_key(
-        session.get_bind().engine.url.render_as_string(False)
-    )
+    return _key_of(session.get_bind().engine.url.render_as_string(False))
 
 
-def sign_in(session: Session, *, email: str, password: str, operator: bool, now: datetime) -> str | None:
-    """Check the password and open a session: the signed cookie value, or None for a wrong password."""
-    token = accounts.sign_in(session, email=email, password=password, operator=operator, now=now)
-    return None if token is None else URLSafeSerializer(_key(session), salt="session").dumps(token)
+def _key_of(url: str) -> str:
+    return os.environ.get("SEATWISE_SECRET_KEY") or accounts.installation_key(url)
+
+
+def _cookie(url: str, token: str) -> str:
+    return URLSafeSerializer(_key_of(url), salt="session").dumps(token)
+
+
+def sign_in(
+    url: str, *, email: str, password: str, operator: bool, client: str, now: datetime
+) -> str | accounts.Choose | None:
+    """Check the password and open a session: the signed cookie value, the organisations to choose from when
+    it opened several accounts, or None for a wrong password (Refused SIGNIN_LOCKED when throttled)."""
+    outcome = accounts.sign_in(url, email=email, password=password, operator=operator, client=client, now=now)
+    return _cookie(url, outcome.token) if isinstance(outcome, accounts.SignedIn) else outcome
+
+
+def choice_token(url: str, *, nonce: str, choose: accounts.Choose, now: datetime) -> str:
+    """What the choice page's forms carry instead of the password: the accounts it opened, signed, bound to
+    this browser's sign-in cookie and valid for a few minutes."""
+    chosen = [[c.user_id, c.proof] for c in choose.choices]
+    return URLSafeSerializer(_key_of(url), salt="signin-choice").dumps([nonce, int(now.timestamp()), chosen])
+
+
+def sign_in_chosen(
+    url: str, *, sent: object, nonce: str | None, user_id: str, client: str, now: datetime
+) -> str | None:
+    """Open the session of the account picked on the choice page: the cookie value, or None when the token is
+    not this browser's, is stale, or does not name that account."""
+    if not isinstance(sent, str) or not nonce:
+        return None
+    try:
+        bound, issued, chosen = URLSafeSerializer(_key_of(url), salt="signin-choice").loads(sent)
+    except (BadSignature, TypeError, ValueError):
+        return None
+    fresh = isinstance(issued, int) and 0 <= now.timestamp() - issued <= CHOICE_LIFETIME.total_seconds()
+    if not (fresh and isinstance(bound, str) and hmac.compare_digest(bound.encode(), nonce.encode())):
+        return None
+    proof = next((p for u, p in chosen if str(u) == user_id and isinstance(p, str)), None)
+    if proof is None:
+        return None
+    token = accounts.sign_in_chosen(url, user_id=int(user_id), proof=proof, client=client, now=now)
+    return None if token is None else _cookie(url, token)
 
 
 def _token(session: Session, cookie: str | None) -> str | None:
@@ -46,6 +84,13 @@ def principal(session: Session, *, cookie: str | None, now: datetime) -> Princip
     """The person signed in with this cookie, or None when it is missing, forged or expired."""
     token = _token(session, cookie)
     return accounts.principal(session, token=token, now=now) if token else None
+
+
+def seen(session: Session, *, cookie: str | None, now: datetime) -> None:
+    """Record that the session of this cookie was used now (at most once a minute, as `Principal.seen_due` says)."""
+    token = _token(session, cookie)
+    if token:
+        accounts.seen(session, token=token, now=now)
 
 
 def sign_out(session: Session, *, cookie: str | None) -> None:

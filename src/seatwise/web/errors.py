@@ -93,7 +93,7 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.NO_TRIAL: N_("This product has no trial. Buy it instead."),
     ErrorCode.NOT_AN_ADMIN: N_("This user holds licences but is not an admin."),
     ErrorCode.NOT_ISSUED_YET: N_("This invoice has not been issued yet."),
-    ErrorCode.SIGNIN_LOCKED: N_("Too many wrong passwords. Try again in 15 minutes."),
+    ErrorCode.SIGNIN_LOCKED: N_("Too many wrong passwords. Try again later."),
     ErrorCode.TRIAL_ALREADY_USED: N_("Your organisation has already had a trial of this product."),
     ErrorCode.UNAUTHENTICATED: N_("Sign in, or send a valid API key."),
     ErrorCode.UNKNOWN_ACTOR: N_("There is no such admin."),

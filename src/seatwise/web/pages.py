@@ -20,6 +20,7 @@ from seatwise import db
 from seatwise.core.errors import BadInput, ErrorCode, SeatwiseError
 from seatwise.core.money import Money
 from seatwise.core.roles import Permission, may, may_manage_user
+from seatwise.core.signin import client_address
 from seatwise.deps import MAX_ID
 from seatwise.i18n import LOCALES, N_, format_day, format_day_range, format_money, gettext
 from seatwise.web import auth
@@ -95,8 +96,20 @@ def anyone_signed_in(request: Request) -> auth.Principal | None:
     """The customer admin or operator of this request, if any (sign-out and the language work for both)."""
     with reading(request) as session:
         who = auth.principal(session, cookie=request.cookies.get(auth.COOKIE), now=now(request))
+    if who is not None and who.seen_due:  # the idle timeout starts again, written at most once a minute
+        with writing(request) as session:
+            auth.seen(session, cookie=request.cookies.get(auth.COOKIE), now=now(request))
     request.state.who = who
     return who
+
+
+def client_of(request: Request) -> str:
+    """The client address sign-in throttles: the peer, or what a trusted proxy says it forwarded for."""
+    return client_address(
+        peer=request.client.host if request.client else None,
+        forwarded_for=request.headers.getlist("x-forwarded-for"),
+        trusted=request.app.state.trusted_proxies,
+    )
 
 
 def _principal(request: Request, *, operator: bool) -> auth.Principal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from seatwise.billing.models import Invoice
 from seatwise.core.cancellation import CANCEL_REASONS, Code
 from seatwise.core.errors import BadInput, ErrorCode, Refused
 from seatwise.core.roles import Role
+from seatwise.core.signin import Throttle
 from seatwise.deps import MAX_ID, Id
 from seatwise.i18n import N_
 from seatwise.licenses import service as licenses
@@ -29,6 +31,7 @@ from seatwise.web.pages import (
     admin_form,
     any_form,
     anyone_signed_in,
+    client_of,
     done,
     now,
     reading,
@@ -72,6 +75,7 @@ def signin_page(
     *,
     operator: bool,
     error: str | None = None,
+    error_params: dict[str, object] | None = None,
     status: int = 200,
     email: str = "",
     back_to: str | None = None,
@@ -88,6 +92,7 @@ def signin_page(
         status=status,
         operator=operator,
         error=error,
+        error_params=error_params or {},
         email=email,
         form_token=token,
         next=back_to,
@@ -108,32 +113,33 @@ def signin(request: Request, form: TextForm, *, operator: bool) -> Response:
     """Check the form and the password; on success set the session cookie and go on."""
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     target = same_site_path(form.get("next"), request)
+    nonce = request.cookies.get(auth.SIGNIN_COOKIE)
     with reading(request) as session:
-        token_ok = auth.signin_form_token_ok(
-            session, sent=form.get("form_token"), nonce=request.cookies.get(auth.SIGNIN_COOKIE), now=now(request)
-        )
-    if not token_ok:
-        return signin_page(
-            request,
-            operator=operator,
-            status=403,
-            email=email,
-            back_to=target,
-            error=N_("This form has expired. Please sign in again."),
-        )
+        token_ok = auth.signin_form_token_ok(session, sent=form.get("form_token"), nonce=nonce, now=now(request))
+    if not token_ok or nonce is None:
+        return _form_expired(request, operator=operator, email=email, target=target)
+    url, at = request.app.state.database_url, now(request)
     try:
-        with writing(request) as session:
-            cookie = auth.sign_in(session, email=email, password=password, operator=operator, now=now(request))
-    except Refused:
-        return signin_page(
+        outcome = auth.sign_in(
+            url, email=email, password=password, operator=operator, client=client_of(request), now=at
+        )
+    except Refused as refused:
+        assert isinstance(refused.detail, Throttle)
+        seconds = max(1, math.ceil((refused.detail.retry_at - at).total_seconds()))
+        response = signin_page(
             request,
             operator=operator,
             status=429,
             email=email,
             back_to=target,
-            error=N_("Too many wrong passwords. Try again in 15 minutes."),
+            error=N_("Too many wrong passwords. Try again in a minute.")
+            if seconds <= 60
+            else N_("Too many wrong passwords. Try again in {minutes} minutes."),
+            error_params={"minutes": math.ceil(seconds / 60)},
         )
-    if cookie is None:
+        response.headers["Retry-After"] = str(seconds)
+        return response
+    if outcome is None:
         return signin_page(
             request,
             operator=operator,
@@ -142,7 +148,28 @@ def signin(request: Request, form: TextForm, *, operator: bool) -> Response:
             back_to=target,
             error=N_("Wrong e-mail address or password."),
         )
-    response = RedirectResponse(target or ("/operator" if operator else "/"), status_code=303)
+    if isinstance(outcome, accounts.Choose):
+        # The sign-in cookie stays: the choice token is bound to it, and signing in replaces it.
+        choice = auth.choice_token(url, nonce=nonce, choose=outcome, now=at)
+        return render(
+            request, "signin_choice.html", who=None, choices=outcome.choices, choice_token=choice, next=target or ""
+        )
+    return _signed_in(request, outcome, target or ("/operator" if operator else "/"))
+
+
+def _form_expired(request: Request, *, operator: bool, email: str, target: str | None) -> HTMLResponse:
+    return signin_page(
+        request,
+        operator=operator,
+        status=403,
+        email=email,
+        back_to=target,
+        error=N_("This form has expired. Please sign in again."),
+    )
+
+
+def _signed_in(request: Request, cookie: str, target: str) -> Response:
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         auth.COOKIE,
         cookie,
@@ -154,6 +181,23 @@ def signin(request: Request, form: TextForm, *, operator: bool) -> Response:
     )
     response.delete_cookie(auth.SIGNIN_COOKIE, path="/")
     return response
+
+
+@router.post("/signin/organization")
+def signin_choose(request: Request, form: Annotated[TextForm, Depends(text_fields)]) -> Response:
+    """Sign in to the organisation picked among those whose account the password opened."""
+    target = same_site_path(form.get("next"), request)
+    cookie = auth.sign_in_chosen(
+        request.app.state.database_url,
+        sent=form.get("choice_token"),
+        nonce=request.cookies.get(auth.SIGNIN_COOKIE),
+        user_id=str(form.get("user_id", "")),
+        client=client_of(request),
+        now=now(request),
+    )
+    if cookie is None:
+        return _form_expired(request, operator=False, email="", target=target)
+    return _signed_in(request, cookie, target or "/")
 
 
 @router.get("/signin")
