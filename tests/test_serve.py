@@ -95,6 +95,6 @@ def test_pages_and_api_answers_may_not_be_framed(uow, db_url):
         client.get("/no-such-page"),
     ):
         assert response.headers["x-frame-options"] == "DENY", response.url
-        assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "same-origin"

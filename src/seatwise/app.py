@@ -155,17 +155,28 @@ def _allowed_methods(app: FastAPI, path: str) -> str:
     return ""
 
 
+# Only the app's own scripts, styles and images; no inline script, no eval; no frame, no plugin, no other
+# form target. Swagger UI (/docs, when the operator turns it on) is the one page that loads a CDN's.
+CSP = (
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+DOCS_CSP = (
+    b"default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    b"style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    b"object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
-    (b"content-security-policy", b"frame-ancestors 'none'"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
 ]
 
 
 class SecurityHeaders:
-    """Pages with one-click forms must not be shown inside another site's frame (clickjacking); a plain
-    ASGI middleware, as `@app.middleware` costs a task group and a stream per request."""
+    """Pages with one-click forms must not be shown inside another site's frame (clickjacking), run another
+    origin's script, or stay in a shared cache or the browser's history after sign-out (`no-store` on all but
+    the static files); a plain ASGI middleware, as `@app.middleware` costs a task group and a stream per request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -173,14 +184,17 @@ class SecurityHeaders:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        path = scope["path"]
+        own = [
+            *SECURITY_HEADERS,
+            (b"content-security-policy", DOCS_CSP if path == "/docs" else CSP),
+            *([] if path.startswith("/static/") else [(b"cache-control", b"no-store")]),
+        ]
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *((k, v) for k, v in SECURITY_HEADERS if k not in present),
-                ]
+                message["headers"] = [*message.get("headers", []), *((k, v) for k, v in own if k not in present)]
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -197,7 +211,8 @@ def error_answer(request: Request, exc: SeatwiseError) -> Response:
 
 def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI:
     """The Seatwise web app for the database at `url`, reading time from `clock`."""
-    app = FastAPI(title="Seatwise", version="0.1.0")
+    docs = config.api_docs()
+    app = FastAPI(title="Seatwise", version="0.1.0", docs_url="/docs" if docs else None, redoc_url=None)
     app.state.database_url = config.database_url(url)
     app.state.clock = clock or SystemClock()
     app.state.trusted_proxies = config.trusted_proxies()  # a malformed SEATWISE_TRUSTED_PROXIES stops the start

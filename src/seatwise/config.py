@@ -43,3 +43,14 @@ def trusted_proxies() -> tuple[IPNetwork, ...]:
             f"invalid SEATWISE_TRUSTED_PROXIES: {exc}: expected comma-separated addresses or CIDRs such as 10.0.0.0/8",
             code=ErrorCode.INVALID_CONFIGURATION,
         ) from None
+
+
+def api_docs() -> bool:
+    """SEATWISE_API_DOCS=1: serve the interactive API docs at /docs, which load Swagger UI from a CDN
+    (off by default: no third-party script runs on this origin unless the operator says so)."""
+    text = os.environ.get("SEATWISE_API_DOCS", "0")
+    if text not in ("0", "1"):
+        raise SeatwiseError(
+            f"invalid SEATWISE_API_DOCS {text!r}: expected 1 (on) or 0 (off)", code=ErrorCode.INVALID_CONFIGURATION
+        )
+    return text == "1"

@@ -270,3 +270,17 @@ def test_every_form_field_of_every_page_has_a_label(server, page, lang):
     ):
         page.goto(server + path)
         assert page.evaluate(UNLABELLED) == [], path
+
+
+def test_pages_run_under_their_content_security_policy_without_a_single_violation(server, page, lang):
+    refused: list[str] = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    sign_in(page, server, "admin@contoso.example")
+    open_product(page, lang, "Seatwise Business")
+    page.get_by_role("link", name=t(lang, "Cancel subscription")).click()
+    page.goto(f"{server}/billing/invoices")
+    page.go_back()  # htmx and the stylesheet were loaded and ran on every page above
+    assert page.evaluate("typeof htmx") == "object"
+    assert refused == []
