@@ -92,7 +92,7 @@ PROBLEMS = {
     "401": "Unauthenticated: no API key, or a wrong or revoked one (`Authorization: Bearer <key>`)",
     "403": "Not authorized: the key's role does not allow this (R9)",
     "404": "Not found: an id that names nothing the key may see, another organisation's included (R9)",
-    "409": "Refused: a business rule says no, or a request with this Idempotency-Key is still running",
+    "409": "Refused: a business rule says no, or the same request with this Idempotency-Key ran alongside (retry it)",
     "422": "Invalid request: a malformed field or value (`errors` names each field the schema refuses)",
 }
 

@@ -97,7 +97,7 @@ class IdempotencyMiddleware:
 
 
 def _begin(state: State, *, caller: str, key: str, fingerprint: str) -> service.Replay | service.Claim:
-    with db.unit_of_work(state.database_url) as session:
+    with db.read_only(state.database_url) as session:
         return service.begin(session, caller=caller, key=key, fingerprint=fingerprint, now=state.clock.now())
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,20 +16,18 @@ from seatwise.core.errors import BadInput, ErrorCode, Refused
 from seatwise.idempotency.models import IdempotentRequest
 
 KEPT = timedelta(hours=24)
-# A first request still unanswered after this long died with its process, or is taken to have: a retry
-# runs again, and the first, should it still be running, can no longer keep its answer or its change.
-ABANDONED = timedelta(minutes=1)
 # Fields shown once, such as a new webhook endpoint's signing secret: a replay shows them masked.
 SHOWN_ONCE = frozenset({"secret"})
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A key taken for one request: the row that will hold its answer, and when it was taken (SQLite may give
-    a row taken over by a retry the id of the row it replaced; never the same time, as it took over later)."""
+    """A request that found no answer under its key: the answer it gets is kept under the key."""
 
-    row_id: int
-    claimed_at: datetime
+    caller: str
+    key: str
+    fingerprint: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -61,74 +59,68 @@ def check_key(key: str) -> None:
 
 
 def begin(session: Session, *, caller: str, key: str, fingerprint: str, now: datetime) -> Replay | Claim:
-    """Claim `key` for this request (go ahead), or the first answer to replay."""
+    """The first answer to replay, or the claim of a request with nothing kept under its key yet.
+
+    Nothing is written here: the answer is written with the change it answers (`keep`), so that no process
+    that dies midway leaves a key behind that a retry must wait for."""
     row = session.scalar(
-        select(IdempotentRequest)
-        .where(IdempotentRequest.caller == caller, IdempotentRequest.key == key)
-        .with_for_update()
+        select(IdempotentRequest).where(
+            IdempotentRequest.caller == caller, IdempotentRequest.key == key, IdempotentRequest.created_at > now - KEPT
+        )
     )
-    if row is not None:
-        stale = row.created_at <= now - KEPT or (row.status is None and row.created_at <= now - ABANDONED)
-        if not stale:
-            if row.fingerprint != fingerprint:
-                raise BadInput(
-                    "this Idempotency-Key was used with another request: expected the same method, "
-                    "path and body, or a new key",
-                    code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
-                )
-            if row.status is None:
-                raise Refused(
-                    "a request with this Idempotency-Key is still running: expected a retry later",
-                    code=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
-                )
-            return Replay(row.status, (row.body or "").encode(), row.content_type)
-        session.delete(row)
-        session.flush()
-    claimed = IdempotentRequest(caller=caller, key=key, fingerprint=fingerprint, created_at=now)
-    try:
-        with session.begin_nested():
-            session.add(claimed)
-    except IntegrityError:
-        raise _in_use() from None
-    return Claim(claimed.id, now)
-
-
-def _in_use() -> Refused:
-    return Refused(
-        "a request with this Idempotency-Key is still running: expected a retry later",
-        code=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
-    )
+    if row is None or row.status is None:  # (a claim left by a release that claimed keys first: given up)
+        return Claim(caller, key, fingerprint, now)
+    if row.fingerprint != fingerprint:
+        raise BadInput(
+            "this Idempotency-Key was used with another request: expected the same method, path and body, or a new key",
+            code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        )
+    return Replay(row.status, (row.body or "").encode(), row.content_type)
 
 
 def keep(session: Session, *, claim: Claim, status: int, body: bytes, content_type: str | None) -> None:
     """Keep a change's answer in the change's own transaction: a crash leaves both or neither.
 
-    A claim taken over meanwhile (this request outlived ABANDONED, and a retry runs in its stead) is
-    refused, so that the change is rolled back instead of being made twice."""
-    kept = session.execute(
-        update(IdempotentRequest)
-        .where(
-            IdempotentRequest.id == claim.row_id,
-            IdempotentRequest.created_at == claim.claimed_at,
-            IdempotentRequest.status.is_(None),
+    When the same request ran alongside and committed first, this one is refused, so that its change is
+    rolled back instead of made twice; its retry replays the other's answer."""
+    if not _add(session, claim=claim, status=status, body=body, content_type=content_type):
+        raise Refused(
+            "a request with this Idempotency-Key was answered meanwhile: expected a retry, which gets that answer",
+            code=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
         )
-        .values(status=status, body=_masked(body, content_type), content_type=content_type)
-        .execution_options(synchronize_session=False)
-    )
-    if cast(CursorResult[Any], kept).rowcount != 1:
-        raise _in_use()
 
 
 def finish(session: Session, *, claim: Claim, status: int, body: bytes, content_type: str | None) -> None:
     """Keep an answer its route did not keep with a change (a refusal changes nothing); an answer of a
     server failure is not kept, so that a retry runs again."""
-    row = session.get(IdempotentRequest, claim.row_id)
-    if row is None or row.created_at != claim.claimed_at or row.status is not None:
-        return
-    if status >= 500:
-        session.delete(row)
-    else:
-        row.status, row.body, row.content_type = status, _masked(body, content_type), content_type
+    if status < 500:
+        _add(session, claim=claim, status=status, body=body, content_type=content_type)
+
+
+def _add(session: Session, *, claim: Claim, status: int, body: bytes, content_type: str | None) -> bool:
+    # A key older than KEPT is free again, even if forget_old has not dropped it yet.
+    session.execute(
+        delete(IdempotentRequest).where(
+            IdempotentRequest.caller == claim.caller,
+            IdempotentRequest.key == claim.key,
+            IdempotentRequest.created_at <= claim.at - KEPT,
+        )
+    )
+    row = IdempotentRequest(
+        caller=claim.caller,
+        key=claim.key,
+        fingerprint=claim.fingerprint,
+        created_at=claim.at,
+        status=status,
+        body=_masked(body, content_type),
+        content_type=content_type,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # kept already: by the route, or by the same request running alongside
+        return False
+    return True
 
 
 def _masked(body: bytes, content_type: str | None) -> str:
