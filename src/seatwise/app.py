@@ -6,9 +6,11 @@ import json
 import logging
 import os
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,7 +28,7 @@ from seatwise.billing.routes import router as billing_router
 from seatwise.billing_run.routes import router as billing_run_router
 from seatwise.catalog.routes import router as catalog_router
 from seatwise.clock import Clock, FixedClock, SystemClock, parse_instant
-from seatwise.core.errors import BadInput, ErrorCode, NotFound, SeatwiseError
+from seatwise.core.errors import BadInput, ErrorCode, NotFound, SeatwiseError, Unavailable
 from seatwise.deps import has_valid_key
 from seatwise.events.routes import router as events_router
 from seatwise.idempotency.middleware import IdempotencyMiddleware
@@ -41,6 +44,8 @@ from seatwise.web import routes as admin_pages
 from seatwise.webhooks.routes import router as webhooks_router
 
 log = logging.getLogger("seatwise")
+# The driver errors of a database that is down or unreachable, as opposed to a query that is wrong.
+OPERATIONAL: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.OperationalError)
 
 
 def _is_api(request: Request) -> bool:
@@ -260,8 +265,18 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
     app.add_middleware(InputLimits, refuse=error_answer)
     app.add_middleware(SecurityHeaders)
 
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        # Here as well as below: a route's errors reach this handler, a middleware's only the one below.
+        return await unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
+        # A connection cut (the server restarted, a backend terminated) or SQLite busy past its timeout: the
+        # transaction was rolled back, the pool drops the dead connection, and a retry may well succeed.
+        if isinstance(exc, DBAPIError) and (exc.connection_invalidated or isinstance(exc.orig, OPERATIONAL)):
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+            return error_answer(request, Unavailable("the database cannot be reached; nothing was changed: retry"))
         # A bug must not show its stack trace to anyone; the server's log keeps it.
         # Not in an `except` block: the exception is passed in, as `exc_info`.
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)

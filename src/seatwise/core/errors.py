@@ -23,6 +23,7 @@ class ErrorCode(enum.StrEnum):
     CSRF_TOKEN_INVALID = "csrf_token_invalid"
     CURRENCY_MISMATCH = "currency_mismatch"
     DATABASE_ERROR = "database_error"
+    DATABASE_UNAVAILABLE = "database_unavailable"
     DELETED = "deleted"
     DUPLICATE_EMAIL = "duplicate_email"
     DUPLICATE_SKU = "duplicate_sku"
@@ -151,3 +152,10 @@ class Forbidden(Refused):
 
     code = ErrorCode.NOT_AUTHORIZED
     status = 403
+
+
+class Unavailable(SeatwiseError):
+    """The database cannot be reached for the moment: nothing was done, and a retry may succeed."""
+
+    code = ErrorCode.DATABASE_UNAVAILABLE
+    status = 503

@@ -102,6 +102,9 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_ORG: N_("There is no such organisation."),
     ErrorCode.UNKNOWN_SKU: N_("There is no such product."),
     ErrorCode.USAGE: N_("This command was not used as intended."),
+    ErrorCode.DATABASE_UNAVAILABLE: N_(
+        "The database cannot be reached at the moment. Nothing was changed; try again shortly."
+    ),
     ErrorCode.PRECONDITION_FAILED: N_("This subscription changed since you opened it. Open it again to see it now."),
     ErrorCode.REQUEST_TOO_LARGE: N_("This request is too large: at most 1 MB can be sent."),
 }
