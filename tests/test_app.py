@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from seatwise import db
 from seatwise.apikeys import service as apikeys
 from seatwise.clock import FixedClock
 from seatwise.core.roles import OPERATOR
@@ -94,14 +95,29 @@ def test_a_revoked_key_or_a_removed_admins_key_stops_working_at_once(uow, db_url
     assert client.get(path, headers={"Authorization": f"Bearer {org_key}"}).status_code == 401
 
 
-def test_an_unexpected_failure_answers_without_a_stack_trace():
+def test_a_database_that_cannot_be_reached_answers_503_without_a_stack_trace():
     from seatwise.app import create_app
 
-    # A database that cannot be reached: every request fails below the domain's own errors.
+    # Every request fails below the domain's own errors: reported as a passing outage, not as a bug.
     app = create_app(url="postgresql+psycopg://postgres@127.0.0.1:1/nowhere", clock=FixedClock(T0))
     client = TestClient(app, raise_server_exceptions=False)
     api = client.get("/health")
-    assert api.status_code == 500 and api.headers["content-type"] == "application/problem+json"
-    assert api.json()["code"] == "internal_error" and "Traceback" not in api.text and "psycopg" not in api.text
+    assert api.status_code == 503 and api.headers["content-type"] == "application/problem+json"
+    assert api.json()["code"] == "database_unavailable" and "Traceback" not in api.text and "psycopg" not in api.text
     page = client.get("/signin")
-    assert page.status_code == 500 and "Something went wrong on our side" in page.text and "psycopg" not in page.text
+    assert page.status_code == 503 and "cannot be reached at the moment" in page.text and "psycopg" not in page.text
+
+
+def test_an_unexpected_failure_answers_without_a_stack_trace(db_url, monkeypatch):
+    from seatwise.app import create_app
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("seatwise.catalog.service.page_products", broken)
+    client = TestClient(create_app(url=db_url, clock=FixedClock(T0)), raise_server_exceptions=False)
+    with db.unit_of_work(db_url) as s:
+        _, key = apikeys.create(s, operator=True, org_id=None, as_user=None, now=T0)
+    api = client.get("/v1/products", headers={"Authorization": f"Bearer {key}"})
+    assert api.status_code == 500 and api.headers["content-type"] == "application/problem+json"
+    assert api.json()["code"] == "internal_error" and "Traceback" not in api.text and "a bug" not in api.text
