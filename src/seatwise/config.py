@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from seatwise.core.egress import Allow, parse_allow
 from seatwise.core.errors import ErrorCode, SeatwiseError
 from seatwise.core.policy import Policy, Profile
 
@@ -29,3 +30,8 @@ def cancel_threshold() -> int:
 def policy_for(profile: str) -> Policy:
     """The cancellation policy of a product's profile, with this installation's threshold."""
     return Policy(profile=Profile(profile), assigned_threshold=cancel_threshold())
+
+
+def webhook_allow() -> Allow:
+    """SEATWISE_WEBHOOK_ALLOW: hosts and ranges webhooks may reach although private, and over http."""
+    return parse_allow(os.environ.get("SEATWISE_WEBHOOK_ALLOW", ""))
