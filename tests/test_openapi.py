@@ -222,7 +222,8 @@ def test_api_list_answers_the_largest_cursor_its_schema_allows_without_a_server_
     pattern = next(s["pattern"] for s in [cursor["schema"], *cursor["schema"].get("anyOf", [])] if "pattern" in s)
     largest = max(("9" * n for n in range(1, 40) if re.fullmatch(pattern, "9" * n)), key=len)
     case = schema[path]["GET"].Case(
-        query={"cursor": largest}, path_parameters={name: seeded.ids[name][0] for name in re.findall(r"\{(\w+)\}", path)}
+        query={"cursor": largest},
+        path_parameters={name: seeded.ids[name][0] for name in re.findall(r"\{(\w+)\}", path)},
     )
     case.call_and_validate(headers={"Authorization": f"Bearer {seeded.keys['operator']}"}, checks=CHECKS)
 

@@ -32,8 +32,10 @@ class Hits:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("content-length", 0)))
-                hits.requests.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                hits.requests.append(
+                    {"path": self.path, "body": body, **{k.lower(): v for k, v in self.headers.items()}}
+                )
                 status, headers = reply(self.path)
                 self.send_response(status)
                 for name, value in headers.items():
