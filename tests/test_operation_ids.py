@@ -18,7 +18,21 @@ OPERATIONS = {
     for method, operation in operations.items()
 }
 
-VERBS = {"get", "list", "create", "remove", "restore", "preview", "cancel", "set", "reactivate", "assign", "unassign", "rotate", "resend"}
+VERBS = {
+    "get",
+    "list",
+    "create",
+    "remove",
+    "restore",
+    "preview",
+    "cancel",
+    "set",
+    "reactivate",
+    "assign",
+    "unassign",
+    "rotate",
+    "resend",
+}
 # verb, then one or more capitalised words: no underscores, digits or acronyms in capitals
 VERB_NOUN = re.compile(r"^(?P<verb>[a-z]+)(?:[A-Z][a-z]+)+$")
 
