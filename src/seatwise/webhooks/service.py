@@ -27,10 +27,8 @@ from seatwise.core.roles import Actor, Permission, require
 from seatwise.events import service as events
 from seatwise.events.models import Event
 from seatwise.organizations.service import get_org
-from seatwise.webhooks.egress import TOTAL_SECONDS, Answer, post
+from seatwise.webhooks.egress import TOTAL_SECONDS, Answer
 from seatwise.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-
-__all__ = ["Answer", "post"]
 
 # Waits after each failed attempt (Standard Webhooks' suggested schedule); then it is given up.
 RETRY_AFTER = (
@@ -205,7 +203,8 @@ def resend(session: Session, *, endpoint_id: int, event_id: int, actor: Actor, n
     if delivery is None:
         delivery = WebhookDelivery(endpoint_id=endpoint.id, event_id=event.id, org_id=event.org_id, attempts=0)
         session.add(delivery)
-    delivery.status, delivery.next_attempt_at, delivery.delivered_at = "pending", now, None
+    # A fresh series of retries: a resend of an event that was given up is not given up at its first failure.
+    delivery.status, delivery.next_attempt_at, delivery.delivered_at, delivery.attempts = "pending", now, None, 0
     _audit(
         session,
         endpoint=endpoint,

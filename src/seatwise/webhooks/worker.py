@@ -18,7 +18,8 @@ from seatwise import db
 from seatwise.clock import Clock
 from seatwise.idempotency import service as idempotency
 from seatwise.webhooks import service
-from seatwise.webhooks.service import Claim, Sender, post
+from seatwise.webhooks.egress import post
+from seatwise.webhooks.service import Claim, Sender
 
 log = logging.getLogger("seatwise.worker")
 
