@@ -15,6 +15,9 @@ from sqlalchemy.engine import make_url
 from seatwise import db, handlers  # noqa: F401  (the reactions to domain events, as every process loads them)
 from seatwise.models import AuditEntry  # noqa: F401  (loads every table)
 
+# The suite's webhook receivers listen on 127.0.0.1, which webhooks may not reach unless the operator allows it;
+# set here, so that every `seatwise serve` and `worker` the tests start inherits it.
+os.environ["SEATWISE_WEBHOOK_ALLOW"] = "127.0.0.1"
 BASE_PG_URL = os.environ.get("SEATWISE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)  # a Sunday morning; November has 30 days
 

@@ -13,6 +13,7 @@ from seatwise.billing_run import service as billing_run
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
 from seatwise.subscriptions import service as subscriptions
+from seatwise.webhooks import service as webhooks
 from tests.api import client_with_key
 from tests.conftest import T0
 from tests.factories import world
@@ -28,6 +29,7 @@ TABLES = (
     "audit_log",
     "events",
     "webhook_endpoints",
+    "webhook_deliveries",
 )
 BODIES = {
     "licenses": {"total": 5},
@@ -37,6 +39,8 @@ BODIES = {
     "users": {"email": "new@contoso.example"},
     "subscriptions": {"sku": "BIZ", "seats": 2},
     "payment-methods": {"invoice": True},
+    "enabled": {"enabled": False},
+    "resends": {"event_id": 1},
 }
 
 
@@ -64,7 +68,16 @@ def test_r9_every_route_with_an_id_answers_another_organisations_ids_as_missing_
         licenses.assign(s, sub_id=sub.id, user_id=theirs.user_ids[0], actor=OPERATOR, now=T0)
         billing_run.run(s, as_of=T0 + timedelta(days=1))
         [invoice] = billing.list_invoices(s, org_id=theirs.org_id)
-        ids = {"org_id": theirs.org_id, "sub_id": sub.id, "user_id": theirs.user_ids[0], "invoice_id": invoice.id}
+        hook = webhooks.add_endpoint(
+            s, org_id=theirs.org_id, url="https://hooks.fabrikam.example/", actor=OPERATOR, now=T0
+        )
+        ids = {
+            "org_id": theirs.org_id,
+            "sub_id": sub.id,
+            "user_id": theirs.user_ids[0],
+            "invoice_id": invoice.id,
+            "endpoint_id": hook.id,
+        }
     client = client_with_key(uow, db_url, org_id=mine.org_id, as_user=mine.global_admin.user_id)
     routes = _routes(client.app)
     assert len(routes) >= 19, routes

@@ -97,7 +97,7 @@ def seeded(uow) -> Seeded:
             licenses.assign(s, sub_id=sub.id, user_id=user_id, actor=OPERATOR, now=START)
         licenses.assign(s, sub_id=other.id, user_id=theirs.user_ids[0], actor=OPERATOR, now=START)
         organizations.remove_user(s, user_id=mine.user_ids[-1], actor=OPERATOR, now=T0)
-        webhooks.add_endpoint(s, org_id=mine.org_id, url="http://127.0.0.1:9/hook", actor=OPERATOR, now=START)
+        hook = webhooks.add_endpoint(s, org_id=mine.org_id, url="http://127.0.0.1:9/hook", actor=OPERATOR, now=START)
         billing_run.run(s, as_of=T0 + timedelta(days=1))
         invoices = billing.list_invoices(s, org_id=mine.org_id) + billing.list_invoices(s, org_id=theirs.org_id)
         _, operator = apikeys.create(s, operator=True, org_id=None, as_user=None, now=T0)
@@ -108,6 +108,7 @@ def seeded(uow) -> Seeded:
             "sub_id": [sub.id, lapsed.id, trial.id, other.id],
             "user_id": admins + mine.user_ids + theirs.user_ids,
             "invoice_id": [i.id for i in invoices],
+            "endpoint_id": [hook.id],
         }
         assert s.get(type(lapsed), lapsed.id).status == "expired"
     assert all(ids.values()), ids
@@ -221,7 +222,8 @@ def test_api_list_answers_the_largest_cursor_its_schema_allows_without_a_server_
     pattern = next(s["pattern"] for s in [cursor["schema"], *cursor["schema"].get("anyOf", [])] if "pattern" in s)
     largest = max(("9" * n for n in range(1, 40) if re.fullmatch(pattern, "9" * n)), key=len)
     case = schema[path]["GET"].Case(
-        query={"cursor": largest}, path_parameters={"org_id": seeded.ids["org_id"][0]} if "{org_id}" in path else {}
+        query={"cursor": largest},
+        path_parameters={name: seeded.ids[name][0] for name in re.findall(r"\{(\w+)\}", path)},
     )
     case.call_and_validate(headers={"Authorization": f"Bearer {seeded.keys['operator']}"}, checks=CHECKS)
 

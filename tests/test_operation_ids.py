@@ -18,7 +18,21 @@ OPERATIONS = {
     for method, operation in operations.items()
 }
 
-VERBS = {"get", "list", "create", "remove", "restore", "preview", "cancel", "set", "reactivate", "assign", "unassign"}
+VERBS = {
+    "get",
+    "list",
+    "create",
+    "remove",
+    "restore",
+    "preview",
+    "cancel",
+    "set",
+    "reactivate",
+    "assign",
+    "unassign",
+    "rotate",
+    "resend",
+}
 # verb, then one or more capitalised words: no underscores, digits or acronyms in capitals
 VERB_NOUN = re.compile(r"^(?P<verb>[a-z]+)(?:[A-Z][a-z]+)+$")
 
@@ -50,6 +64,12 @@ EXPECTED = {
     ("GET", "/v1/events"): "listEvents",
     ("GET", "/v1/webhook-endpoints"): "listWebhookEndpoints",
     ("POST", "/v1/webhook-endpoints"): "createWebhookEndpoint",
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): "getWebhookEndpoint",
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): "removeWebhookEndpoint",
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/attempts"): "listWebhookAttempts",
+    ("PUT", "/v1/webhook-endpoints/{endpoint_id}/enabled"): "setWebhookEndpointEnabled",
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/secret-rotation"): "rotateWebhookSecret",
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/resends"): "resendWebhookEvent",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from seatwise.core import signin
+from seatwise.core.egress import Allow, parse_allow
 from seatwise.core.errors import ErrorCode, SeatwiseError
 from seatwise.core.policy import Policy, Profile
 from seatwise.core.signin import IPNetwork
@@ -54,3 +55,8 @@ def api_docs() -> bool:
             f"invalid SEATWISE_API_DOCS {text!r}: expected 1 (on) or 0 (off)", code=ErrorCode.INVALID_CONFIGURATION
         )
     return text == "1"
+
+
+def webhook_allow() -> Allow:
+    """SEATWISE_WEBHOOK_ALLOW: hosts and ranges webhooks may reach although private, and over http."""
+    return parse_allow(os.environ.get("SEATWISE_WEBHOOK_ALLOW", ""))

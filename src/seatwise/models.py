@@ -10,7 +10,7 @@ from seatwise.idempotency.models import IdempotentRequest
 from seatwise.organizations.models import Organization, User
 from seatwise.payments.models import Payment, PaymentMethod
 from seatwise.subscriptions.models import Assignment, Subscription
-from seatwise.webhooks.models import WebhookDelivery, WebhookEndpoint
+from seatwise.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -33,6 +33,7 @@ __all__ = [
     "Subscription",
     "User",
     "WebSession",
+    "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

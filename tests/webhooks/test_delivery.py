@@ -22,6 +22,7 @@ from seatwise.licenses import service as licenses
 from seatwise.subscriptions import service as subscriptions
 from seatwise.webhooks import service as webhooks
 from seatwise.webhooks import worker
+from seatwise.webhooks.models import WebhookEndpoint
 from tests.conftest import T0
 from tests.factories import world
 
@@ -213,7 +214,14 @@ def test_webhooks_back_off_then_give_up_and_the_next_event_goes_on(uow, db_url, 
         clock.at += timedelta(seconds=1)
         worker.run_once(db_url, clock=clock)
         attempts_at.append(clock.now())
-    # 1 + 7 attempts, spaced as RETRY_AFTER says; then given up, and the next event was delivered.
+    # 1 + 7 attempts, spaced as RETRY_AFTER says; then given up. The last came more than a day after the
+    # first failure, so the endpoint was disabled too; its owner enables it, and the next event goes on.
+    assert [b["id"] for b in r.seen["/hook"]] == [one] * (1 + len(webhooks.RETRY_AFTER))
+    with uow() as s:
+        disabled = s.get(WebhookEndpoint, endpoint_id)
+        assert not disabled.enabled and "failing since" in disabled.disabled_reason
+        webhooks.set_enabled(s, endpoint_id=endpoint_id, enabled=True, actor=OPERATOR, now=clock.now())
+    worker.run_once(db_url, clock=clock)
     assert [b["id"] for b in r.seen["/hook"]] == [one] * (1 + len(webhooks.RETRY_AFTER)) + [two]
     with uow() as s:
         states = [(d.event_id, d.status, d.attempts) for d in webhooks.deliveries(s, endpoint_id=endpoint_id)]

@@ -26,6 +26,7 @@ from seatwise.cli import (
     payments,
     subscriptions,
     system,
+    webhooks,
 )
 from seatwise.cli.errors import UsageError, fail, usage_error
 
@@ -91,6 +92,7 @@ for _name, _group in {
     "ledger": billing.ledger,
     "audit": audit.audit_log,
     "apikey": apikeys.keys,
+    "webhook": webhooks.endpoints,
 }.items():
     app.add_typer(_group, name=_name)
 

@@ -84,6 +84,7 @@ class ErrorCode(enum.StrEnum):
     SEAT_CAP_EXCEEDED = "seat_cap_exceeded"
     SIGNIN_LOCKED = "signin_locked"
     TOO_MANY_ASSIGNED_LICENSES = "too_many_assigned_licenses"
+    TOO_MANY_WEBHOOK_ENDPOINTS = "too_many_webhook_endpoints"
     TRIAL_ALREADY_USED = "trial_already_used"
     TRIAL_NOTHING_TO_CANCEL = "trial_nothing_to_cancel"
     TRIAL_SEATS_FIXED = "trial_seats_fixed"
@@ -91,15 +92,18 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_ACTOR = "unknown_actor"
     UNKNOWN_API_KEY = "unknown_api_key"
     UNKNOWN_CURRENCY = "unknown_currency"
+    UNKNOWN_EVENT = "unknown_event"
     UNKNOWN_INVOICE = "unknown_invoice"
     UNKNOWN_ORG = "unknown_org"
     UNKNOWN_SKU = "unknown_sku"
     UNKNOWN_SUBSCRIPTION = "unknown_subscription"
     UNKNOWN_USER = "unknown_user"
+    UNKNOWN_WEBHOOK_ENDPOINT = "unknown_webhook_endpoint"
     UNPAID_INVOICE = "unpaid_invoice"
     USAGE = "usage"
     USER_OF_ANOTHER_ORG = "user_of_another_org"
     USER_REMOVED = "user_removed"
+    WEBHOOK_URL_NOT_ALLOWED = "webhook_url_not_allowed"
 
 
 class SeatwiseError(Exception):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from seatwise.db import Base, UTCDateTime
@@ -19,6 +19,13 @@ class WebhookEndpoint(Base):
     secret: Mapped[str] = mapped_column(String(100))  # whsec_<base64>: signing needs the secret itself
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     first_event_id: Mapped[int] = mapped_column(Integer)  # events from this one on are sent here
+    # The secret before the last rotation signs too until then (Standard Webhooks: several signatures).
+    previous_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # first failure since a 2xx
 
 
 class WebhookDelivery(Base):
@@ -38,3 +45,18 @@ class WebhookDelivery(Base):
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class WebhookAttempt(Base):
+    """One attempt to deliver an event to an endpoint: how it answered and how long it took."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id"))
+    event_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,7 +1,7 @@
 """Sign-in throttling per client and address, idle sessions, e-mail addresses unique per organisation
 
-Revision ID: 0007_signin_throttle
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import seatwise.db
 
 
-revision = '0007_signin_throttle'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
