@@ -141,6 +141,25 @@ def test_api_a_crash_after_the_change_commits_leaves_its_answer_so_a_retry_repla
     assert _count(uow, Subscription) == 1
 
 
+def test_api_a_server_failure_after_the_change_commits_does_not_let_a_retry_run_it_again(uow, db_url, monkeypatch):
+    from seatwise.idempotency import middleware
+
+    with uow() as s:
+        w = world(s, now=T0)
+    client = _client(uow, db_url, w, Clock(T0))
+    path, body = f"/v1/organizations/{w.org_id}/subscriptions", {"sku": w.sku, "seats": 3}
+    finish = middleware._finish
+    # The change committed, then the answer broke on its way out: the middleware saw a 500.
+    monkeypatch.setattr(
+        middleware, "_finish", lambda state, claim, answer: finish(state, claim=claim, answer={**answer, "status": 500})
+    )
+    first = client.post(path, json=body, headers={"Idempotency-Key": "buy-3"})
+    monkeypatch.undo()
+    again = client.post(path, json=body, headers={"Idempotency-Key": "buy-3"})
+    assert again.headers.get("idempotent-replayed") == "true" and again.json() == first.json()
+    assert _count(uow, Subscription) == 1
+
+
 def test_api_of_two_runs_of_one_request_alongside_only_the_first_to_commit_keeps_its_change(uow, db_url):
     with uow() as s:
         w = world(s, now=T0)
