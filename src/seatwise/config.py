@@ -60,3 +60,34 @@ def api_docs() -> bool:
 def webhook_allow() -> Allow:
     """SEATWISE_WEBHOOK_ALLOW: hosts and ranges webhooks may reach although private, and over http."""
     return parse_allow(os.environ.get("SEATWISE_WEBHOOK_ALLOW", ""))
+
+
+def gateway_kind() -> str:
+    """SEATWISE_GATEWAY: the card gateway, `simulator` (the default) or `stripe`."""
+    kind = os.environ.get("SEATWISE_GATEWAY", "simulator")
+    if kind not in ("simulator", "stripe"):
+        raise SeatwiseError(
+            f"invalid SEATWISE_GATEWAY {kind!r}: expected simulator or stripe", code=ErrorCode.INVALID_CONFIGURATION
+        )
+    return kind
+
+
+def gateway_store() -> str | None:
+    """SEATWISE_GATEWAY_STORE: the simulated gateway's own file (default: beside a SQLite database)."""
+    return os.environ.get("SEATWISE_GATEWAY_STORE") or None
+
+
+def stripe_api_key() -> str:
+    """STRIPE_API_KEY: the secret key of the vendor's Stripe account (sk_test_… or sk_live_…)."""
+    key = os.environ.get("STRIPE_API_KEY", "")
+    if not key.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+        raise SeatwiseError(
+            "STRIPE_API_KEY is missing or malformed: expected the account's secret key, sk_test_… or sk_live_…",
+            code=ErrorCode.INVALID_CONFIGURATION,
+        )
+    return key
+
+
+def stripe_api_base() -> str | None:
+    """SEATWISE_STRIPE_API_BASE: another Stripe-compatible endpoint, such as localstripe in tests."""
+    return os.environ.get("SEATWISE_STRIPE_API_BASE") or None
