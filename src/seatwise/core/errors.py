@@ -18,7 +18,9 @@ class ErrorCode(enum.StrEnum):
     BAD_INPUT = "bad_input"
     BELOW_ASSIGNED = "below_assigned"
     CANNOT_REMOVE_SELF = "cannot_remove_self"
+    CARD_DECLINED = "card_declined"
     CARD_EXPIRED = "card_expired"
+    CARD_NUMBERS_NOT_ACCEPTED = "card_numbers_not_accepted"
     CLOCK_BEFORE_LAST_CHANGE = "clock_before_last_change"
     CSRF_TOKEN_INVALID = "csrf_token_invalid"
     CURRENCY_MISMATCH = "currency_mismatch"
@@ -28,6 +30,7 @@ class ErrorCode(enum.StrEnum):
     DUPLICATE_EMAIL = "duplicate_email"
     DUPLICATE_SKU = "duplicate_sku"
     ERROR = "error"
+    GATEWAY_UNAVAILABLE = "gateway_unavailable"
     HTTP_ERROR = "http_error"
     IDEMPOTENCY_KEY_IN_USE = "idempotency_key_in_use"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
@@ -162,4 +165,11 @@ class Unavailable(SeatwiseError):
     """The database cannot be reached for the moment: nothing was done, and a retry may succeed."""
 
     code = ErrorCode.DATABASE_UNAVAILABLE
+    status = 503
+
+
+class GatewayDown(SeatwiseError):
+    """The card gateway did not answer: nothing is recorded as done, and a retry looks up what happened."""
+
+    code = ErrorCode.GATEWAY_UNAVAILABLE
     status = 503

@@ -20,7 +20,8 @@ class PaymentMethod(Base):
     last4: Mapped[str | None] = mapped_column(String(4), nullable=True)
     exp_month: Mapped[int | None] = mapped_column(Integer, nullable=True)
     exp_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    token: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    customer: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the organisation at the gateway
+    token: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the card at the gateway
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -2,51 +2,77 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from seatwise.core.cards import parse_card
+from seatwise.core.cards import Card, parse_card
 from seatwise.core.errors import BadInput, ErrorCode
 from seatwise.core.roles import Actor, Permission, require
 from seatwise.db import page
 from seatwise.events import service as events
 from seatwise.organizations.service import get_org
-from seatwise.payments.gateway import Gateway, SimulatedGateway
+from seatwise.payments.gateway import SavedCard
 from seatwise.payments.models import PaymentMethod
 
 
-def add_payment_method(
+@dataclass(frozen=True, slots=True)
+class CardRequest:
+    """A card to save at the gateway for an organisation: typed details or the gateway's own payment-method id."""
+
+    org_id: int
+    customer: str | None  # the organisation's customer at the gateway, once it has one
+    card: Card | None
+    payment_method: str | None
+
+
+def card_request(
     session: Session,
     *,
     org_id: int,
     card_number: str | None,
     expiry: str | None,
+    payment_method: str | None = None,
     invoice: bool,
     actor: Actor,
     now: datetime,
-    gateway: Gateway | None = None,
-) -> PaymentMethod:
-    """Add a card (number and MM/YY expiry) or pay-by-invoice to an organisation."""
+) -> CardRequest | None:
+    """Check a new payment method before the gateway sees it: a card to save, or None for pay-by-invoice."""
     get_org(session, org_id=org_id)
     require(actor, Permission.MANAGE_BILLING, org_id)
-    if invoice == (card_number is not None) or (invoice and expiry is not None):
+    given = [card_number is not None, payment_method is not None, invoice]
+    if given.count(True) != 1 or (expiry is not None and card_number is None):
         raise BadInput(
-            "give either a card (--card NUMBER --exp MM/YY; API: card, exp) or pay-by-invoice "
-            "(--invoice; API: invoice)",
+            "give either a card (--card NUMBER --exp MM/YY; API: card, exp), a payment method made by the "
+            "gateway's page (API: payment_method) or pay-by-invoice (--invoice; API: invoice)",
             code=ErrorCode.INVALID_PAYMENT_METHOD,
         )
     if invoice:
-        method = PaymentMethod(org_id=org_id, kind="invoice", created_at=now)
-    else:
+        return None
+    card = None
+    if card_number is not None:
         if expiry is None:
             raise BadInput(
                 "missing expiry: expected the card's expiry as MM/YY (--exp; API: exp)", code=ErrorCode.INVALID_EXPIRY
             )
-        assert card_number is not None  # a card number comes with every payment method but pay-by-invoice
         card = parse_card(number=card_number, expiry=expiry, now=now)
-        token = (gateway or SimulatedGateway()).tokenize(card)
+    customer = session.scalar(
+        select(PaymentMethod.customer).where(PaymentMethod.org_id == org_id, PaymentMethod.customer.is_not(None)).limit(1)
+    )
+    return CardRequest(org_id=org_id, customer=customer, card=card, payment_method=payment_method)
+
+
+def add_payment_method(
+    session: Session, *, org_id: int, card: SavedCard | None, actor: Actor, now: datetime
+) -> PaymentMethod:
+    """Add a card the gateway saved (see `card_request`), or pay-by-invoice (`card` None), to an organisation."""
+    get_org(session, org_id=org_id)
+    require(actor, Permission.MANAGE_BILLING, org_id)
+    if card is None:
+        method = PaymentMethod(org_id=org_id, kind="invoice", created_at=now)
+    else:
         method = PaymentMethod(
             org_id=org_id,
             kind="card",
@@ -54,7 +80,8 @@ def add_payment_method(
             last4=card.last4,
             exp_month=card.exp_month,
             exp_year=card.exp_year,
-            token=token,
+            customer=card.customer,
+            token=card.token,
             created_at=now,
         )
     session.add(method)

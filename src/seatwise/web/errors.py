@@ -30,6 +30,11 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.INVALID_CARD_NUMBER: N_("Enter a valid card number."),
     ErrorCode.INVALID_EXPIRY: N_("Enter the card's expiry as MM/YY."),
     ErrorCode.CARD_EXPIRED: N_("This card has expired."),
+    ErrorCode.CARD_DECLINED: N_("The card was declined. Use another card."),
+    ErrorCode.CARD_NUMBERS_NOT_ACCEPTED: N_("Card numbers cannot be typed here. Add the card on the payment page."),
+    ErrorCode.GATEWAY_UNAVAILABLE: N_(
+        "The payment service cannot be reached at the moment. Nothing was charged; try again shortly."
+    ),
     ErrorCode.NOT_REACTIVATABLE: N_("This subscription cannot be reactivated."),
     ErrorCode.UNPAID_INVOICE: N_("An invoice of this subscription is unpaid past its due date. Pay it first."),
     ErrorCode.INVALID_REASON: N_("Choose a reason from the list."),
