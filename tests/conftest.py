@@ -138,7 +138,26 @@ def db_url(request, tmp_path) -> str:
     yield url
 
 
+class UnitOfWork:
+    """`with uow() as session:` opens one unit of work on the test database at `uow.url`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __call__(self):
+        return db.unit_of_work(self.url)
+
+
 @pytest.fixture
 def uow(db_url):
     """`with uow() as session:` opens one unit of work on the test database."""
-    return lambda: db.unit_of_work(db_url)
+    return UnitOfWork(db_url)
+
+
+@pytest.fixture(autouse=True)
+def gateway_store(tmp_path, monkeypatch):
+    """The simulated gateway keeps what it did in a file of this test's own (inherited by the processes
+    it starts), as an outside system would: no two tests share its charges."""
+    path = tmp_path / "gateway.sqlite3"
+    monkeypatch.setenv("SEATWISE_GATEWAY_STORE", str(path))
+    return path

@@ -7,10 +7,40 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from seatwise.billing_run import jobs
+from seatwise.billing_run.service import RunSummary
 from seatwise.catalog import service as catalog
 from seatwise.core.roles import OPERATOR, Actor, Role
 from seatwise.organizations import service as organizations
 from seatwise.payments import service as payments
+from seatwise.payments.gateway import gateway_for
+from seatwise.payments.models import PaymentMethod
+
+
+def run_billing(target, *, as_of: datetime) -> RunSummary:
+    """The billing run up to `as_of` as a worker does it (one commit per step, cards charged between them,
+    R32), on the database of `target`: a URL, or the `uow` fixture."""
+    return jobs.run_to_end(target if isinstance(target, str) else target.url, as_of=as_of)
+
+
+def add_method(
+    session: Session,
+    *,
+    org_id: int,
+    card_number: str | None = None,
+    expiry: str | None = None,
+    invoice: bool = False,
+    actor: Actor,
+    now: datetime,
+) -> PaymentMethod:
+    """A card saved at the simulated gateway (which keeps cards without calling anything), or pay-by-invoice."""
+    request = payments.card_request(
+        session, org_id=org_id, card_number=card_number, expiry=expiry, invoice=invoice, actor=actor, now=now
+    )
+    gateway = gateway_for(session.get_bind().url.render_as_string(hide_password=False))
+    return payments.add_payment_method(
+        session, org_id=org_id, card=payments.save_card(gateway, request), actor=actor, now=now
+    )
 
 
 @dataclass
@@ -73,13 +103,5 @@ def world(
         for n in range(users)
     ]
     if card:
-        payments.add_payment_method(
-            session,
-            org_id=org.id,
-            card_number="4242424242424242",
-            expiry="12/30",
-            invoice=False,
-            actor=OPERATOR,
-            now=now,
-        )
+        add_method(session, org_id=org.id, card_number="4242424242424242", expiry="12/30", actor=OPERATOR, now=now)
     return World(org.id, sku, admins["global_admin"], admins["billing_admin"], admins["user_admin"], user_ids)

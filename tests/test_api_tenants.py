@@ -9,14 +9,13 @@ from sqlalchemy import text
 
 from seatwise import db
 from seatwise.billing import service as billing
-from seatwise.billing_run import service as billing_run
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
 from seatwise.subscriptions import service as subscriptions
 from seatwise.webhooks import service as webhooks
 from tests.api import client_with_key
 from tests.conftest import T0
-from tests.factories import world
+from tests.factories import run_billing, world
 
 TABLES = (
     "organizations",
@@ -66,7 +65,8 @@ def test_r9_every_route_with_an_id_answers_another_organisations_ids_as_missing_
         sub = subscriptions.buy(s, org_id=theirs.org_id, sku="FAB", seats=3, actor=OPERATOR, now=T0)
         s.flush()
         licenses.assign(s, sub_id=sub.id, user_id=theirs.user_ids[0], actor=OPERATOR, now=T0)
-        billing_run.run(s, as_of=T0 + timedelta(days=1))
+    run_billing(uow, as_of=T0 + timedelta(days=1))
+    with uow() as s:
         [invoice] = billing.list_invoices(s, org_id=theirs.org_id)
         hook = webhooks.add_endpoint(
             s, org_id=theirs.org_id, url="https://hooks.fabrikam.example/", actor=OPERATOR, now=T0

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from seatwise import demo
 from seatwise.db import Base
+from seatwise.payments.gateway import gateway_for
 from tests.conftest import T0
 
 
@@ -14,11 +15,12 @@ def _row_counts(session) -> dict[str, int]:
 
 
 def test_demo_seed_covers_every_state_and_is_idempotent(uow):
+    gateway = gateway_for(uow.url)
+    first = demo.seed(uow.url, now=T0, gateway=gateway)
     with uow() as s:
-        first = demo.seed(s, now=T0)
         counts = _row_counts(s)
+    second = demo.seed(uow.url, now=T0, gateway=gateway)
     with uow() as s:
-        second = demo.seed(s, now=T0)
         assert _row_counts(s) == counts
     statuses = {sub["status"] for org in first["organizations"] for sub in org["subscriptions"]}
     assert statuses == {"trial", "active", "expired", "disabled", "deleted"}

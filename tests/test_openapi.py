@@ -35,7 +35,6 @@ from schemathesis.specs.openapi.checks import (
 
 from seatwise.apikeys import service as apikeys
 from seatwise.billing import service as billing
-from seatwise.billing_run import service as billing_run
 from seatwise.clock import FixedClock
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
@@ -43,7 +42,7 @@ from seatwise.organizations import service as organizations
 from seatwise.subscriptions import service as subscriptions
 from seatwise.webhooks import service as webhooks
 from tests.conftest import T0
-from tests.factories import world
+from tests.factories import run_billing, world
 
 START = T0 - timedelta(days=45)  # the organisations' first day
 NOW = T0 + timedelta(days=3)  # the app's clock: after the seeded billing run, so that a run up to now has work
@@ -98,7 +97,8 @@ def seeded(uow) -> Seeded:
         licenses.assign(s, sub_id=other.id, user_id=theirs.user_ids[0], actor=OPERATOR, now=START)
         organizations.remove_user(s, user_id=mine.user_ids[-1], actor=OPERATOR, now=T0)
         hook = webhooks.add_endpoint(s, org_id=mine.org_id, url="http://127.0.0.1:9/hook", actor=OPERATOR, now=START)
-        billing_run.run(s, as_of=T0 + timedelta(days=1))
+    run_billing(uow, as_of=T0 + timedelta(days=1))
+    with uow() as s:
         invoices = billing.list_invoices(s, org_id=mine.org_id) + billing.list_invoices(s, org_id=theirs.org_id)
         _, operator = apikeys.create(s, operator=True, org_id=None, as_user=None, now=T0)
         _, admin = apikeys.create(s, operator=False, org_id=mine.org_id, as_user=mine.global_admin.user_id, now=T0)

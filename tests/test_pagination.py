@@ -10,17 +10,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from seatwise import db
-from seatwise.billing_run import service as billing_run
 from seatwise.catalog import service as catalog
 from seatwise.core.roles import OPERATOR
 from seatwise.events import service as events
 from seatwise.organizations import service as organizations
-from seatwise.payments import service as payments
 from seatwise.subscriptions import service as subscriptions
 from seatwise.webhooks import service as webhooks
 from tests.api import client_with_key
 from tests.conftest import T0
-from tests.factories import world
+from tests.factories import add_method, run_billing, world
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ def _build(uow) -> tuple[int, int]:
                 now=T0,
             )
         for month in range(1, 5):  # four more cards: five payment methods
-            payments.add_payment_method(
+            add_method(
                 s,
                 org_id=mine.org_id,
                 card_number="4242424242424242",
@@ -99,8 +97,7 @@ def _build(uow) -> tuple[int, int]:
         at = T0 + timedelta(days=day)
         with uow() as s:
             subscriptions.buy(s, org_id=mine.org_id, sku=mine.sku, seats=day + 1, actor=OPERATOR, now=at)
-        with uow() as s:
-            billing_run.run(s, as_of=_midnight(at) + timedelta(days=1))
+        run_billing(uow, as_of=_midnight(at) + timedelta(days=1))
     return theirs, mine
 
 

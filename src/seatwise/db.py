@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import threading
@@ -26,6 +27,7 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
+    text,
 )
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import ArgumentError
@@ -180,6 +182,57 @@ def read_only(url: str) -> Iterator[Session]:
     # page can render what it read after the session is gone.
     with Session(engine) as session:
         yield session
+
+
+@contextmanager
+def claimed_for_this_process(url: str, name: str, key: int) -> Iterator[bool]:
+    """Hold `(name, key)` for this process, outside any transaction: True if it was free, False if another
+    process or thread holds it. It dies with its process, so a killed worker's claim is free at once, and no
+    row stays locked meanwhile: a PostgreSQL advisory lock, or on SQLite a byte lock in a file beside it
+    (which, being per process, also needs the set of this process's claims)."""
+    claim = (url, name, key)
+    with _CLAIMS_LOCK:
+        mine = claim not in _CLAIMS
+        _CLAIMS.add(claim)
+    if not mine:
+        yield False
+        return
+    try:
+        with _claimed(url, name, key) as held:
+            yield held
+    finally:
+        with _CLAIMS_LOCK:
+            _CLAIMS.discard(claim)
+
+
+_CLAIMS: set[tuple[str, str, int]] = set()
+_CLAIMS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _claimed(url: str, name: str, key: int) -> Iterator[bool]:
+    engine = engine_for(url)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            args = {"name": name, "key": key}
+            held = bool(conn.scalar(text("SELECT pg_try_advisory_lock(hashtext(:name), :key)"), args))
+            try:
+                yield held
+            finally:
+                if held:
+                    conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name), :key)"), args)
+        return
+    path = f"{engine.url.database}.{name}.lock"
+    with open(path, "a+b") as file:
+        try:
+            fcntl.lockf(file, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, key)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.lockf(file, fcntl.LOCK_UN, 1, key)
 
 
 def alembic_config(url: str) -> Config:

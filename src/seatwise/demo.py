@@ -8,15 +8,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from seatwise import db
 from seatwise.accounts import service as accounts
-from seatwise.billing_run import service as billing_run
+from seatwise.billing_run import jobs
 from seatwise.catalog import service as catalog
 from seatwise.catalog.models import Product
+from seatwise.core.cards import parse_card
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
 from seatwise.organizations.models import Organization, User
 from seatwise.payments import service as payments
+from seatwise.payments.gateway import Gateway, SavedCard
 from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Subscription
 
@@ -71,23 +74,42 @@ CUSTOMERS: list[dict[str, Any]] = [
 ]
 
 
-def seed(session: Session, *, now: datetime) -> dict[str, Any]:
-    """Create the demo once; on a database that has it, change nothing and describe what is there."""
-    existing = session.scalar(select(Organization).where(Organization.name == CUSTOMERS[0]["name"]))
-    if existing is None:
-        _create(session, now=now)
-    return _summary(session, seeded=existing is None)
+def seed(url: str, *, now: datetime, gateway: Gateway) -> dict[str, Any]:
+    """Create the demo once; on a database that has it, change nothing and describe what is there.
+
+    Its people first, then Contoso's card saved at the gateway (outside any transaction), then the
+    subscriptions, then a billing run up to now; a seed cut short finishes what is missing."""
+    with db.read_only(url) as session:
+        contoso = session.scalar(select(Organization.id).where(Organization.name == CUSTOMERS[0]["name"]))
+        done = contoso is not None and bool(payments.list_payment_methods(session, org_id=contoso))
+    if contoso is None:
+        with db.unit_of_work(url) as session:
+            contoso = _create_people(session, now=now)
+    if not done:
+        card = gateway.save_card(
+            org_id=contoso,
+            customer=None,
+            card=parse_card(number="4242424242424242", expiry="12/30", now=now),
+            payment_method=None,
+        )
+        with db.unit_of_work(url) as session:
+            _create_subscriptions(session, now=now, card=card)
+        jobs.run_to_end(url, as_of=now, gateway=gateway)
+    with db.read_only(url) as session:
+        return _summary(session, seeded=not done)
 
 
-def _create(session: Session, *, now: datetime) -> None:
-    def ago(days: int) -> datetime:
-        return now - timedelta(days=days)
+def _ago(now: datetime, days: int) -> datetime:
+    return now - timedelta(days=days)
 
-    start = ago(200)
+
+def _create_people(session: Session, *, now: datetime) -> int:
+    """The operator, the catalogue, the customers and their people; Contoso's id."""
+    start = _ago(now, 200)
     accounts.add_operator(session, email=OPERATOR_EMAIL, name="Olivia Operator", password=PASSWORD, now=start)
     for product in PRODUCTS:
         catalog.add_product(session, currency="EUR", trial_days=30, now=start, **product)
-    orgs, users = [], []
+    orgs = []
     for customer in CUSTOMERS:
         org = organizations.add_org(
             session, name=customer["name"], currency="EUR", locale=customer["locale"], now=start
@@ -105,33 +127,36 @@ def _create(session: Session, *, now: datetime) -> None:
             )
             session.flush()
             organizations.set_password(session, user_id=admin.id, password=PASSWORD, now=start)
-        users.append(
-            [
-                organizations.add_user(
-                    session,
-                    org_id=org.id,
-                    email=f"user{n:02d}@{customer['domain']}",
-                    name=None,
-                    role="user",
-                    actor=OPERATOR,
-                    now=start,
-                )
-                for n in range(1, customer["users"] + 1)
-            ]
-        )
-    contoso, fabrikam = orgs
-    payments.add_payment_method(
-        session,
-        org_id=contoso.id,
-        card_number="4242424242424242",
-        expiry="12/30",
-        invoice=False,
-        actor=OPERATOR,
-        now=start,
+        for n in range(1, customer["users"] + 1):
+            organizations.add_user(
+                session,
+                org_id=org.id,
+                email=f"user{n:02d}@{customer['domain']}",
+                name=None,
+                role="user",
+                actor=OPERATOR,
+                now=start,
+            )
+    session.flush()
+    return orgs[0].id
+
+
+def _create_subscriptions(session: Session, *, now: datetime, card: SavedCard) -> None:
+    """Payment methods, and subscriptions in every state."""
+
+    def ago(days: int) -> datetime:
+        return _ago(now, days)
+
+    start = ago(200)
+    contoso, fabrikam = (
+        session.scalars(select(Organization).where(Organization.name == customer["name"])).one()
+        for customer in CUSTOMERS
     )
-    payments.add_payment_method(
-        session, org_id=fabrikam.id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=start
-    )
+    users = [
+        [u for u in organizations.list_users(session, org_id=org.id) if u.role == "user"] for org in (contoso, fabrikam)
+    ]
+    payments.add_payment_method(session, org_id=contoso.id, card=card, actor=OPERATOR, now=start)
+    payments.add_payment_method(session, org_id=fabrikam.id, card=None, actor=OPERATOR, now=start)
 
     def assign(sub: Subscription, people: list[User], at: datetime) -> None:
         for user in people:
@@ -154,7 +179,6 @@ def _create(session: Session, *, now: datetime) -> None:
     subscriptions.cancel(session, sub_id=canceled.id, actor=OPERATOR, now=ago(10), reason="too_expensive")
     gone = subscriptions.buy(session, org_id=fabrikam.id, sku="SW-BUSINESS", seats=3, actor=OPERATOR, now=ago(130))
     subscriptions.cancel(session, sub_id=gone.id, actor=OPERATOR, now=ago(100), reason="no_longer_needed")
-    billing_run.run(session, as_of=now)
 
 
 def _summary(session: Session, *, seeded: bool) -> dict[str, Any]:

@@ -46,9 +46,9 @@ from seatwise.catalog import service as catalog
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
-from seatwise.payments import service as payments
 from seatwise.payments.models import Payment
 from seatwise.subscriptions import service as subscriptions
+from tests.factories import add_method
 
 SEATWISE = Path(sys.executable).parent / "seatwise"
 BUILT_AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
@@ -86,14 +86,10 @@ def build(url: str, *, orgs: int = ORGS) -> None:
                 s, name=f"Org {n}", currency="JPY" if yen else "EUR", locale="nl" if n % 3 == 0 else "en", now=now
             )
             if n == INVOICE_ORG:
-                payments.add_payment_method(
-                    s, org_id=org.id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=now
-                )
+                add_method(s, org_id=org.id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=now)
             else:
                 card = DECLINED if n % 23 == 11 else "4242424242424242"
-                payments.add_payment_method(
-                    s, org_id=org.id, card_number=card, expiry="12/30", invoice=False, actor=OPERATOR, now=now
-                )
+                add_method(s, org_id=org.id, card_number=card, expiry="12/30", invoice=False, actor=OPERATOR, now=now)
             skus = ["YEN"] if yen else ["SEAT", "PLUS"]
             subs = [
                 subscriptions.buy(

@@ -16,14 +16,12 @@ from sqlalchemy import func, select
 from seatwise.billing import ledger
 from seatwise.billing import service as billing
 from seatwise.billing.models import Charge, Invoice, LedgerEntry
-from seatwise.billing_run import service as billing_run
 from seatwise.core.errors import Refused
 from seatwise.core.roles import OPERATOR
-from seatwise.payments import service as payments
 from seatwise.payments.models import Payment
 from seatwise.subscriptions import service as subscriptions
 from tests.conftest import T0
-from tests.factories import world
+from tests.factories import add_method, run_billing, world
 
 DECLINED, NO_FUNDS, GOOD = "4000000000000002", "4000000000009995", "4242424242424242"
 
@@ -38,7 +36,7 @@ NOV_2, DEC_1, DEC_2, JAN_1 = at(2026, 11, 2), at(2026, 12, 1), at(2026, 12, 2), 
 def _org(s, *, card: str | None = GOOD, invoice: bool = False, **kw):
     """An organisation paying with one test card, or by invoice."""
     w = world(s, now=T0, users=0, card=False, **kw)
-    payments.add_payment_method(
+    add_method(
         s,
         org_id=w.org_id,
         card_number=None if invoice else card,
@@ -58,8 +56,7 @@ def _buy(uow, *, seats: int = 10, **kw):
 
 
 def _run(uow, as_of: datetime) -> None:
-    with uow() as s:
-        billing_run.run(s, as_of=as_of)
+    run_billing(uow, as_of=as_of)
 
 
 def _payments(s, invoice_id: int) -> list[tuple]:
@@ -312,7 +309,7 @@ def test_r21_a_retry_uses_the_card_on_file_when_it_is_retried(uow):
     w, _sub_id = _buy(uow, card=DECLINED)
     _run(uow, NOV_2)
     with uow() as s:
-        payments.add_payment_method(
+        add_method(
             s,
             org_id=w.org_id,
             card_number=GOOD,

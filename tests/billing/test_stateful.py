@@ -64,12 +64,12 @@ from seatwise.core.roles import OPERATOR, Actor
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
 from seatwise.organizations.models import User
-from seatwise.payments import service as payments
+from seatwise.payments.gateway import simulator_store
 from seatwise.payments.models import Payment
 from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Assignment, Subscription
 from tests.conftest import _truncate_postgres
-from tests.factories import actor_of
+from tests.factories import actor_of, add_method, run_billing
 
 # Products: (interval, cancellation policy, price). Odd prices make half-up rounding matter.
 PRODUCTS = {
@@ -118,7 +118,9 @@ class Org:
 
 
 def empty_database(url: str) -> None:
-    """Remove every row, so that each example starts from a migrated, empty database."""
+    """Remove every row, so that each example starts from a migrated, empty database, and a gateway that
+    has charged nothing (ids, and so the charges' keys, come again in the next example)."""
+    simulator_store(url).unlink(missing_ok=True)
     if url.startswith("postgresql"):
         _truncate_postgres(url)
         return
@@ -466,11 +468,9 @@ def machine_for(url: str) -> type[RuleBasedStateMachine]:
                         for n in range(users)
                     ]
                     if method == "invoice":
-                        payments.add_payment_method(
-                            s, org_id=org.id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=t
-                        )
+                        add_method(s, org_id=org.id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=t)
                     elif method is not None:
-                        payments.add_payment_method(
+                        add_method(
                             s, org_id=org.id, card_number=method, expiry="12/35", invoice=False, actor=OPERATOR, now=t
                         )
                     self.orgs[name] = Org(org.id, name, admins["billing_admin"], admins["user_admin"], user_ids)
@@ -603,7 +603,7 @@ def machine_for(url: str) -> type[RuleBasedStateMachine]:
             expiry = f"{soon.month:02d}/{soon.year % 100:02d}" if expires_soon else "12/35"
             invoice = method == "invoice"
             self.attempt(
-                lambda s: payments.add_payment_method(
+                lambda s: add_method(
                     s,
                     org_id=o.id,
                     card_number=None if invoice else method,
@@ -670,8 +670,7 @@ def machine_for(url: str) -> type[RuleBasedStateMachine]:
 
         def billing_run_to(self, moment: datetime) -> None:
             self.now = moment
-            with self.uow() as s:
-                summary = billing_run.run(s, as_of=self.now)
+            summary = run_billing(self.url, as_of=self.now)
             self.last_run, self.acted = self.now, False
             for name in summary.transitions:
                 event(f"run: {name}")
@@ -684,8 +683,7 @@ def machine_for(url: str) -> type[RuleBasedStateMachine]:
             """R20: a second run at the same moment does nothing."""
             with db.read_only(self.url) as s:
                 before = fingerprint(s)
-            with self.uow() as s:
-                summary = billing_run.run(s, as_of=self.now)
+            summary = run_billing(self.url, as_of=self.now)
             assert (summary.subscriptions, summary.invoices, sum(summary.payments.values())) == (0, 0, 0)
             with db.read_only(self.url) as s:
                 assert fingerprint(s) == before, "a second billing run at the same moment changed something"
@@ -741,7 +739,7 @@ def _declined_card_world(session, now: datetime):
             now=now,
         )
     )
-    payments.add_payment_method(
+    add_method(
         session, org_id=org.id, card_number="4000000000000002", expiry="12/35", invoice=False, actor=OPERATOR, now=now
     )
     sub = subscriptions.buy(session, org_id=org.id, sku="MONTHLY", seats=1, actor=admin, now=now)
@@ -755,15 +753,13 @@ DEC_2 = datetime(2026, 12, 2, tzinfo=UTC)  # the 2 Nov invoice, declined, is due
 def test_r19_r21_an_action_between_a_missed_dunning_date_and_the_run_does_not_wedge_the_run(uow):
     with uow() as s:
         admin, sub_id = _declined_card_world(s, NOV_1)
-    with uow() as s:
-        billing_run.run(s, as_of=datetime(2026, 11, 20, tzinfo=UTC))  # invoiced 2 Nov, declined, retried 5, 7, 9 Nov
+    run_billing(uow, as_of=datetime(2026, 11, 20, tzinfo=UTC))  # invoiced 2 Nov, declined, retried 5, 7, 9 Nov
     try:  # 2 Dec 10:00: the run of 2 Dec 00:00 has not happened yet; buying a licence catches up (or is refused)
         with uow() as s:
             licenses.set_total(s, sub_id=sub_id, total=2, actor=admin, now=DEC_2 + timedelta(hours=10))
     except Refused:
         pass
-    with uow() as s:
-        billing_run.run(s, as_of=DEC_2 + timedelta(days=1))  # BadInput: 2 Dec 00:00 is before the sub last changed
+    run_billing(uow, as_of=DEC_2 + timedelta(days=1))  # BadInput: 2 Dec 00:00 is before the sub last changed
     with uow() as s:
         sub = subscriptions.get(s, sub_id=sub_id)
         assert (sub.status, sub.status_reason) == ("disabled", "non_payment")
@@ -772,16 +768,16 @@ def test_r19_r21_an_action_between_a_missed_dunning_date_and_the_run_does_not_we
 def test_r6_r21_a_subscription_disabled_for_non_payment_is_not_reactivated_without_paying(uow):
     with uow() as s:
         admin, sub_id = _declined_card_world(s, NOV_1)
+    run_billing(uow, as_of=DEC_2 + timedelta(hours=9))
     with uow() as s:
-        billing_run.run(s, as_of=DEC_2 + timedelta(hours=9))
         assert subscriptions.get(s, sub_id=sub_id).status_reason == "non_payment"
     try:
         with uow() as s:
             subscriptions.reactivate(s, sub_id=sub_id, actor=admin, now=DEC_2 + timedelta(hours=9))
     except Refused:
         pass
+    run_billing(uow, as_of=DEC_2 + timedelta(days=1))
     with uow() as s:
-        billing_run.run(s, as_of=DEC_2 + timedelta(days=1))
         [first] = [
             i
             for i in billing.list_invoices(s, org_id=subscriptions.get(s, sub_id=sub_id).org_id)

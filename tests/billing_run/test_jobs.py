@@ -17,7 +17,7 @@ from seatwise.core.errors import BadInput
 from seatwise.core.roles import OPERATOR
 from seatwise.subscriptions import service as subscriptions
 from tests.conftest import T0
-from tests.factories import world
+from tests.factories import run_billing, world
 
 LATER = T0 + timedelta(days=65)
 
@@ -40,8 +40,7 @@ def test_r19_a_console_run_records_what_was_due_and_finishes_with_the_same_invoi
         assert (done.status, done.subscriptions, done.finished_at) == ("done", 2, LATER + timedelta(seconds=5))
         assert done.invoices == s.scalar(select(func.count()).select_from(Invoice)) == 3  # 1 Nov, 1 Dec, 1 Jan
     # R20: a second run finds nothing left to do.
-    with uow() as s:
-        assert billing_run.run(s, as_of=LATER).subscriptions == 0
+    assert run_billing(uow, as_of=LATER).subscriptions == 0
 
 
 def test_a_run_as_of_a_later_time_than_now_is_refused(uow):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from seatwise.billing_run import service as billing_run
 from seatwise.core.roles import OPERATOR
 from seatwise.events import service as audit
 from seatwise.licenses import service as licenses
 from seatwise.subscriptions import service as subscriptions
 from tests.conftest import T0
-from tests.factories import world
+from tests.factories import run_billing, world
 
 DEC_1 = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -23,10 +22,9 @@ def test_r2_trial_with_a_card_converts_and_its_first_period_starts_at_trial_end(
     with uow() as s:
         w = world(s, now=T0)
         trial = subscriptions.start_trial(s, org_id=w.org_id, sku=w.sku, seats=25, actor=w.global_admin, now=T0)
+    assert run_billing(uow, as_of=DEC_1 - timedelta(seconds=1)).subscriptions == 0
+    summary = run_billing(uow, as_of=DEC_1)
     with uow() as s:
-        assert billing_run.run(s, as_of=DEC_1 - timedelta(seconds=1)).subscriptions == 0
-    with uow() as s:
-        summary = billing_run.run(s, as_of=DEC_1)
         sub = subscriptions.get(s, sub_id=trial.id)
     assert summary.transitions["converted"] == 1
     assert _state(sub) == ("active", None, DEC_1, datetime(2027, 1, 1, tzinfo=UTC), None)
@@ -38,8 +36,8 @@ def test_r2_trial_without_a_card_expires_then_is_deleted_30_days_later(uow):
         w = world(s, now=T0, card=False)
         trial = subscriptions.start_trial(s, org_id=w.org_id, sku=w.sku, seats=5, actor=w.global_admin, now=T0)
         licenses.assign(s, sub_id=trial.id, user_id=w.user_ids[0], actor=w.user_admin, now=T0)
+    run_billing(uow, as_of=DEC_1 + timedelta(days=29))
     with uow() as s:
-        billing_run.run(s, as_of=DEC_1 + timedelta(days=29))
         sub = subscriptions.get(s, sub_id=trial.id)
         assert (sub.status, sub.status_reason, sub.state_until) == (
             "expired",
@@ -47,8 +45,8 @@ def test_r2_trial_without_a_card_expires_then_is_deleted_30_days_later(uow):
             DEC_1 + timedelta(days=30),
         )
         assert subscriptions.assigned_count(s, sub_id=trial.id) == 1  # users keep access while expired
+    run_billing(uow, as_of=DEC_1 + timedelta(days=30))
     with uow() as s:
-        billing_run.run(s, as_of=DEC_1 + timedelta(days=30))
         sub = subscriptions.get(s, sub_id=trial.id)
         assert (sub.status, sub.next_event_at) == ("deleted", None)
         assert subscriptions.assigned_count(s, sub_id=trial.id) == 0
@@ -61,8 +59,8 @@ def test_r3_a_subscription_started_on_31_january_renews_28_february_then_31_marc
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=1, actor=w.billing_admin, now=jan_31)
     starts = []
     for as_of in ("2027-02-28", "2027-03-31", "2027-04-30"):
+        run_billing(uow, as_of=datetime.fromisoformat(as_of).replace(tzinfo=UTC))
         with uow() as s:
-            billing_run.run(s, as_of=datetime.fromisoformat(as_of).replace(tzinfo=UTC))
             starts.append(subscriptions.get(s, sub_id=sub.id).current_period_start.date().isoformat())
     assert starts == ["2027-02-28", "2027-03-31", "2027-04-30"]
 
@@ -73,8 +71,8 @@ def test_r4_recurring_billing_off_expires_then_disables_then_deletes_in_one_run(
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=2, actor=w.billing_admin, now=T0)
         subscriptions.set_recurring_billing(s, sub_id=sub.id, enabled=False, actor=w.billing_admin, now=T0)
         assert subscriptions.get(s, sub_id=sub.id).status == "active"  # turning it off cancels nothing
+    summary = run_billing(uow, as_of=datetime(2027, 6, 1, tzinfo=UTC))
     with uow() as s:
-        summary = billing_run.run(s, as_of=datetime(2027, 6, 1, tzinfo=UTC))
         steps = [
             (e.action, e.at.date().isoformat(), e.after["status_reason"])
             for e in audit.entries(s, entity="subscriptions", entity_id=sub.id)
@@ -94,11 +92,11 @@ def test_r5_a_cancelled_subscription_is_deleted_90_days_after_cancellation(uow):
         w = world(s, now=T0)
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=2, actor=w.billing_admin, now=T0)
         subscriptions.cancel(s, sub_id=sub.id, actor=w.billing_admin, now=cancel_at)
+    run_billing(uow, as_of=cancel_at + timedelta(days=90) - timedelta(seconds=1))
     with uow() as s:
-        billing_run.run(s, as_of=cancel_at + timedelta(days=90) - timedelta(seconds=1))
         assert subscriptions.get(s, sub_id=sub.id).status == "disabled"
+    run_billing(uow, as_of=cancel_at + timedelta(days=90))
     with uow() as s:
-        billing_run.run(s, as_of=cancel_at + timedelta(days=90))
         assert subscriptions.get(s, sub_id=sub.id).status == "deleted"
 
 
@@ -109,13 +107,12 @@ def test_r19_many_elapsed_periods_in_one_run_equal_a_run_per_month(uow):
         stepped = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=1, actor=OPERATOR, now=T0)
         subscriptions.set_recurring_billing(s, sub_id=stepped.id, enabled=False, actor=OPERATOR, now=T0)
     for as_of in ("2026-12-20", "2027-01-20", "2027-02-15"):
-        with uow() as s:
-            billing_run.run(s, as_of=datetime.fromisoformat(as_of).replace(tzinfo=UTC))
+        run_billing(uow, as_of=datetime.fromisoformat(as_of).replace(tzinfo=UTC))
     with uow() as s:  # the same subscription, written only now, caught up by a single run
         at_once = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=1, actor=OPERATOR, now=T0)
         subscriptions.set_recurring_billing(s, sub_id=at_once.id, enabled=False, actor=OPERATOR, now=T0)
+    assert run_billing(uow, as_of=end).subscriptions == 1
     with uow() as s:
-        assert billing_run.run(s, as_of=end).subscriptions == 1
         assert _state(subscriptions.get(s, sub_id=at_once.id)) == _state(subscriptions.get(s, sub_id=stepped.id))
         assert subscriptions.get(s, sub_id=at_once.id).status == "disabled"
 
@@ -125,11 +122,11 @@ def test_r19_renewals_over_a_year_and_a_second_run_does_nothing(uow):
         w = world(s, now=T0)
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=1, actor=OPERATOR, now=T0)
     as_of = datetime(2027, 11, 1, tzinfo=UTC)
-    with uow() as s:
-        first = billing_run.run(s, as_of=as_of)
+    first = run_billing(uow, as_of=as_of)
     with uow() as s:
         entries_after_first = len(audit.entries(s))
-        second = billing_run.run(s, as_of=as_of)
+    second = run_billing(uow, as_of=as_of)
+    with uow() as s:
         assert len(audit.entries(s)) == entries_after_first
         sub = subscriptions.get(s, sub_id=sub.id)
     assert first.transitions["renewed"] == 12

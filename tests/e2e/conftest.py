@@ -38,12 +38,12 @@ CHROMIUM_ARGS = [
 def demo_template(tmp_path_factory) -> Path:
     """The demo data, seeded once with the same clock as the server."""
     from seatwise import demo
+    from seatwise.payments.gateway import gateway_for
 
     path = tmp_path_factory.mktemp("demo") / "seatwise.db"
     url = f"sqlite:///{path}"
     db.upgrade(url)
-    with db.unit_of_work(url) as session:
-        demo.seed(session, now=parse_instant(NOW))
+    demo.seed(url, now=parse_instant(NOW), gateway=gateway_for(url))
     db.engine_for(url).dispose()
     return path
 

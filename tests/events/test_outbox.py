@@ -6,15 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from seatwise.billing_run import service as billing_run
 from seatwise.core.errors import Refused
 from seatwise.core.roles import OPERATOR
 from seatwise.events import service as events
 from seatwise.licenses import service as licenses
-from seatwise.payments import service as payments
 from seatwise.subscriptions import service as subscriptions
 from tests.conftest import T0
-from tests.factories import world
+from tests.factories import add_method, run_billing, world
 
 
 def _types(uow, org_id: int, after: int | None = None) -> list[str]:
@@ -26,7 +24,7 @@ def test_r2_r4_r5_r6_every_event_type_is_written_by_the_change_that_causes_it(uo
     with uow() as s:
         w = world(s, now=T0)
         declined = world(s, now=T0, name="Fabrikam", sku="FAB", card=False)
-        payments.add_payment_method(
+        add_method(
             s,
             org_id=declined.org_id,
             card_number="4000000000000002",
@@ -54,9 +52,10 @@ def test_r2_r4_r5_r6_every_event_type_is_written_by_the_change_that_causes_it(uo
         day = T0 + timedelta(days=2)
         licenses.set_total(s, sub_id=canceled.id, total=6, actor=OPERATOR, now=day)
         subscriptions.cancel(s, sub_id=canceled.id, actor=OPERATOR, now=day, reason="other", comment=None)
-        billing_run.run(s, as_of=T0 + timedelta(days=70))  # trial converts; the lapsing one expires, then disables
+    run_billing(uow, as_of=T0 + timedelta(days=70))  # trial converts; the lapsing one expires, then disables
+    with uow() as s:
         subscriptions.reactivate(s, sub_id=lapsing.id, actor=OPERATOR, now=T0 + timedelta(days=70))
-        billing_run.run(s, as_of=T0 + timedelta(days=400))  # the cancelled one is deleted 90 days on
+    run_billing(uow, as_of=T0 + timedelta(days=400))  # the cancelled one is deleted 90 days on
     seen = set(_types(uow, w.org_id)) | set(_types(uow, declined.org_id))
     assert seen == events.EVENT_TYPES
     with uow() as s:

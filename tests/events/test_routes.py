@@ -9,11 +9,10 @@ from sqlalchemy import text
 
 from seatwise import db
 from seatwise.core.roles import OPERATOR
-from seatwise.payments import service as payments
 from seatwise.subscriptions import service as subscriptions
 from tests.api import client_with_key
 from tests.conftest import T0
-from tests.factories import world
+from tests.factories import add_method, world
 
 PRICE = "12.50"
 DAY_3 = T0 + timedelta(days=2)
@@ -171,7 +170,7 @@ def _billed_orgs(uow, db_url):
     with uow() as s:
         good = world(s, now=T0, users=2, price=PRICE)
         bad = world(s, now=T0, users=1, price=PRICE, name="Fabrikam", sku="FAB", card=False)
-        payments.add_payment_method(
+        add_method(
             s, org_id=bad.org_id, card_number="4000000000000002", expiry="12/30", invoice=False, actor=OPERATOR, now=T0
         )
         subscriptions.buy(s, org_id=good.org_id, sku=good.sku, seats=2, actor=OPERATOR, now=T0)

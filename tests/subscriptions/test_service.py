@@ -11,7 +11,7 @@ from seatwise.events import service as audit
 from seatwise.licenses import service as licenses
 from seatwise.subscriptions import service as subscriptions
 from tests.conftest import T0
-from tests.factories import world
+from tests.factories import add_method, run_billing, world
 
 
 def _buy_and_assign(session, w, *, seats, assigned, now=T0):
@@ -89,8 +89,6 @@ def test_r15_r10_cancel_on_day_3_credits_27_30_and_matches_the_preview(uow):
 
 
 def test_r7_trial_has_nothing_to_cancel_and_turning_recurring_billing_off_lets_it_expire(uow):
-    from seatwise.billing_run import service as billing_run
-
     with uow() as s:
         w = world(s, now=T0)
         trial = subscriptions.start_trial(s, org_id=w.org_id, sku=w.sku, seats=25, actor=w.global_admin, now=T0)
@@ -104,8 +102,8 @@ def test_r7_trial_has_nothing_to_cancel_and_turning_recurring_billing_off_lets_i
             subscriptions.cancel(s, sub_id=trial.id, actor=w.global_admin, now=T0)
     with uow() as s:
         subscriptions.set_recurring_billing(s, sub_id=trial.id, enabled=False, actor=w.billing_admin, now=T0)
+    run_billing(uow, as_of=T0 + timedelta(days=31))
     with uow() as s:
-        billing_run.run(s, as_of=T0 + timedelta(days=31))
         sub = subscriptions.get(s, sub_id=trial.id)
         assert (sub.status, sub.status_reason) == ("expired", "trial_ended")
 
@@ -178,14 +176,12 @@ def test_r11_window_policy_refuses_cancel_after_7_days(uow):
 
 
 def test_r6_reactivate_from_expired_starts_a_new_period_now(uow):
-    from seatwise.billing_run import service as billing_run
-
     with uow() as s:
         w = world(s, now=T0)
         sub = _buy_and_assign(s, w, seats=3, assigned=1)
         subscriptions.set_recurring_billing(s, sub_id=sub.id, enabled=False, actor=w.billing_admin, now=T0)
+    run_billing(uow, as_of=T0 + timedelta(days=35))
     with uow() as s:
-        billing_run.run(s, as_of=T0 + timedelta(days=35))
         assert subscriptions.get(s, sub_id=sub.id).status == "expired"
     back = T0 + timedelta(days=40, hours=5)
     with uow() as s:
@@ -209,26 +205,21 @@ def test_r6_reactivate_from_disabled_keeps_the_billing_date_and_charges_the_rest
 
 
 def test_r6_deleted_cannot_be_reactivated(uow):
-    from seatwise.billing_run import service as billing_run
-
     with uow() as s:
         w = world(s, now=T0)
         sub = _buy_and_assign(s, w, seats=2, assigned=0)
         subscriptions.cancel(s, sub_id=sub.id, actor=w.billing_admin, now=T0)
-    with uow() as s:
-        billing_run.run(s, as_of=T0 + timedelta(days=91))
+    run_billing(uow, as_of=T0 + timedelta(days=91))
     with uow() as s, pytest.raises(Refused) as refused:
         subscriptions.reactivate(s, sub_id=sub.id, actor=w.global_admin, now=T0 + timedelta(days=92))
     assert refused.value.code == "deleted"
 
 
 def test_r6_reactivation_needs_a_payment_method(uow):
-    from seatwise.billing_run import service as billing_run
-
     with uow() as s:
         w = world(s, now=T0, card=False)
         trial = subscriptions.start_trial(s, org_id=w.org_id, sku=w.sku, seats=5, actor=w.global_admin, now=T0)
-        billing_run.run(s, as_of=T0 + timedelta(days=31))
+    run_billing(uow, as_of=T0 + timedelta(days=31))
     with uow() as s, pytest.raises(Refused) as refused:
         subscriptions.reactivate(s, sub_id=trial.id, actor=w.global_admin, now=T0 + timedelta(days=32))
     assert refused.value.code == "payment_method_required"
@@ -286,12 +277,9 @@ def test_r19_an_action_cannot_go_back_before_the_last_change(uow):
 
 
 def test_r2_a_card_that_expired_before_trial_end_does_not_convert_the_trial(uow):
-    from seatwise.billing_run import service as billing_run
-    from seatwise.payments import service as payments
-
     with uow() as s:
         w = world(s, now=T0, card=False)
-        payments.add_payment_method(
+        add_method(
             s,
             org_id=w.org_id,
             card_number="4242424242424242",
@@ -301,20 +289,17 @@ def test_r2_a_card_that_expired_before_trial_end_does_not_convert_the_trial(uow)
             now=T0,
         )
         trial = subscriptions.start_trial(s, org_id=w.org_id, sku=w.sku, seats=5, actor=w.global_admin, now=T0)
+    run_billing(uow, as_of=T0 + timedelta(days=31))
     with uow() as s:
-        billing_run.run(s, as_of=T0 + timedelta(days=31))
         assert subscriptions.get(s, sub_id=trial.id).status_reason == "trial_ended"
 
 
 def test_r2_a_card_added_after_the_trial_ended_does_not_convert_it(uow):
-    from seatwise.billing_run import service as billing_run
-    from seatwise.payments import service as payments
-
     with uow() as s:
         w = world(s, now=T0, card=False)
         trial = subscriptions.start_trial(s, org_id=w.org_id, sku=w.sku, seats=5, actor=w.global_admin, now=T0)
     with uow() as s:
-        payments.add_payment_method(
+        add_method(
             s,
             org_id=w.org_id,
             card_number="4242424242424242",
@@ -323,8 +308,8 @@ def test_r2_a_card_added_after_the_trial_ended_does_not_convert_it(uow):
             actor=w.billing_admin,
             now=T0 + timedelta(days=35),
         )
+    run_billing(uow, as_of=T0 + timedelta(days=36))
     with uow() as s:
-        billing_run.run(s, as_of=T0 + timedelta(days=36))
         assert subscriptions.get(s, sub_id=trial.id).status == "expired"
 
 

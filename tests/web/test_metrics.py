@@ -14,14 +14,13 @@ from sqlalchemy import event, select
 
 from seatwise import db
 from seatwise.billing.models import Charge
-from seatwise.billing_run import service as billing_run
 from seatwise.catalog import service as catalog
 from seatwise.events.models import AuditEntry
 from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Subscription
 from seatwise.web.metrics import MonthFigures, month_starts, monthly_revenue
 from tests.conftest import T0
-from tests.factories import world
+from tests.factories import run_billing, world
 
 
 def at(y: int, m: int, d: int, h: int = 0) -> datetime:
@@ -65,13 +64,12 @@ def test_monthly_mrr_per_currency_follows_renewals_and_drops_after_a_cancellatio
         subscriptions.buy(
             s, org_id=fabrikam.org_id, sku="PRO", seats=4, actor=fabrikam.billing_admin, now=at(2026, 11, 15, 12)
         )
-    with uow() as s:
-        billing_run.run(s, as_of=at(2027, 1, 10, 9))
+    run_billing(uow, as_of=at(2027, 1, 10, 9))
     with uow() as s:
         subscriptions.cancel(s, sub_id=a.id, actor=contoso.billing_admin, now=at(2027, 1, 10, 10))
     now = at(2027, 2, 20, 8)
+    run_billing(uow, as_of=now)
     with uow() as s:
-        billing_run.run(s, as_of=now)
         rows = monthly_revenue(s, now=now, months=5)
     assert [r.month_start for r in rows] == [
         at(2026, 10, 1),
@@ -97,14 +95,13 @@ def test_annual_subscription_counts_a_twelfth_rounded_half_up_until_it_is_cancel
     with uow() as s:
         w = world(s, now=T0, users=0, period="annual", price="100.14")
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=1, actor=w.billing_admin, now=T0)
-    with uow() as s:
-        billing_run.run(s, as_of=at(2027, 3, 10, 9))
+    run_billing(uow, as_of=at(2027, 3, 10, 9))
     with uow() as s:
         # the year 1 Nov 2026–1 Nov 2027 was billed whole; cancelled in March, it must stop counting
         subscriptions.cancel(s, sub_id=sub.id, actor=w.billing_admin, now=at(2027, 3, 10, 10))
     now = at(2027, 4, 5)
+    run_billing(uow, as_of=now)
     with uow() as s:
-        billing_run.run(s, as_of=now)
         assert [c.amount for c in s.query(Charge).filter_by(kind="period")] == [10014]
         rows = monthly_revenue(s, now=now, months=6)
     # 10014 / 12 = 834.5 → 835 (half up)
@@ -147,8 +144,8 @@ def test_expiry_at_period_end_is_churn_once_and_trials_count_only_when_converted
             s, sub_id=sub.id, enabled=False, actor=lapsing.billing_admin, now=at(2026, 11, 20, 9)
         )
     now = at(2027, 1, 20)
+    run_billing(uow, as_of=now)
     with uow() as s:
-        billing_run.run(s, as_of=now)
         actions = [
             e.action
             for e in s.query(AuditEntry).filter_by(entity="subscriptions", entity_id=sub.id).order_by(AuditEntry.id)
@@ -181,8 +178,8 @@ def test_a_subscription_churns_at_most_once_a_month_and_reactivation_is_no_new_s
         with uow() as s:
             action(s, sub_id=sub.id, actor=w.billing_admin, now=when)
     now = at(2026, 12, 20)
+    run_billing(uow, as_of=now)
     with uow() as s:
-        billing_run.run(s, as_of=now)
         rows = monthly_revenue(s, now=now, months=2)
     # November: bought, cancelled twice, counted once; December: reactivated (no new start), cancelled.
     assert [(r.started, r.churned) for r in rows] == [(1, 1), (0, 1)]

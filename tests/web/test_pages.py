@@ -11,6 +11,7 @@ from seatwise.limits import MAX_BODY
 from seatwise.organizations.models import User
 from seatwise.web import operator as operator_pages
 from seatwise.web import routes as admin_pages
+from tests.factories import run_billing
 from tests.web.conftest import csrf
 
 ADMIN, BILLING, PEOPLE = ("global_admin@contoso.example", "billing_admin@contoso.example", "user_admin@contoso.example")
@@ -91,10 +92,9 @@ def test_r9_billing_buttons_are_shown_only_to_roles_that_may_use_them_and_refuse
 def test_r9_every_page_and_form_of_another_organisation_answers_404_and_changes_nothing(site):
     client = site.signed_in("billing_admin@fabrikam.example")
     from seatwise.billing.models import Invoice
-    from seatwise.billing_run import service as billing_run
 
+    run_billing(site.url, as_of=site.clock.at)
     with db.unit_of_work(site.url) as s:
-        billing_run.run(s, as_of=site.clock.at)
         invoice_id = s.query(Invoice.id).filter(Invoice.org_id == site.contoso.org_id).scalar()
     sub, user = site.sub_id, site.contoso.user_ids[0]
     token = csrf(client)

@@ -12,15 +12,13 @@ import zlib
 from datetime import UTC, datetime
 
 from seatwise.billing import service as billing
-from seatwise.billing_run import service as billing_run
 from seatwise.core.roles import OPERATOR
 from seatwise.i18n import gettext
 from seatwise.licenses import service as licenses
-from seatwise.payments import service as payments
 from seatwise.subscriptions import service as subscriptions
 from seatwise.web.pdf import invoice_pdf
 from tests.conftest import T0
-from tests.factories import world
+from tests.factories import add_method, run_billing, world
 
 
 def at(y: int, m: int, d: int, h: int = 0) -> datetime:
@@ -101,14 +99,13 @@ def _december_invoice(uow, *, locale: str = "en"):
     with uow() as s:
         w = world(s, now=T0, users=0, locale=locale)
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=10, actor=w.billing_admin, now=T0)
-    with uow() as s:
-        billing_run.run(s, as_of=NOV_2)
+    run_billing(uow, as_of=NOV_2)
     with uow() as s:
         licenses.set_total(s, sub_id=sub.id, total=15, actor=w.billing_admin, now=at(2026, 11, 4, 10))
     with uow() as s:
         licenses.set_total(s, sub_id=sub.id, total=12, actor=w.billing_admin, now=at(2026, 11, 20, 10))
+    run_billing(uow, as_of=DEC_1)
     with uow() as s:
-        billing_run.run(s, as_of=DEC_1)
         first, december = billing.list_invoices(s, org_id=w.org_id)
         return first, december, billing.lines_of(s, invoice_id=december.id)
 
@@ -153,12 +150,11 @@ def test_r16_refund_appears_on_the_invoice_that_paid_it_back(uow):
     with uow() as s:
         w = world(s, now=T0, users=0)
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=10, actor=w.billing_admin, now=T0)
-    with uow() as s:
-        billing_run.run(s, as_of=NOV_2)
+    run_billing(uow, as_of=NOV_2)
     with uow() as s:
         subscriptions.cancel(s, sub_id=sub.id, actor=w.billing_admin, now=at(2026, 11, 3, 10))
+    run_billing(uow, as_of=DEC_1)
     with uow() as s:
-        billing_run.run(s, as_of=DEC_1)
         _, second = billing.list_invoices(s, org_id=w.org_id)
         lines = billing.lines_of(s, invoice_id=second.id)
         text = pdf_text(_render(second, lines))
@@ -171,12 +167,10 @@ def test_r16_refund_appears_on_the_invoice_that_paid_it_back(uow):
 def test_r21_pay_by_invoice_is_open_and_due_net_30_without_a_paid_date(uow):
     with uow() as s:
         w = world(s, now=T0, users=0, card=False)
-        payments.add_payment_method(
-            s, org_id=w.org_id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=T0
-        )
+        add_method(s, org_id=w.org_id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=T0)
         subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=2, actor=w.billing_admin, now=T0)
+    run_billing(uow, as_of=NOV_2)
     with uow() as s:
-        billing_run.run(s, as_of=NOV_2)
         [invoice] = billing.list_invoices(s, org_id=w.org_id)
         text = pdf_text(_render(invoice, billing.lines_of(s, invoice_id=invoice.id)))
     assert "Status Open" in text
@@ -238,8 +232,8 @@ def test_a_period_across_months_prints_whole(uow, recwarn):
     with uow() as s:
         w = world(s, now=T0, users=0, period="annual", price="396.00")
         subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=2, actor=w.billing_admin, now=T0)
+    run_billing(uow, as_of=NOV_2)
     with uow() as s:
-        billing_run.run(s, as_of=NOV_2)
         [invoice] = billing.list_invoices(s, org_id=w.org_id)
         lines = billing.lines_of(s, invoice_id=invoice.id)
     text = pdf_text(_render(invoice, lines))

@@ -8,9 +8,9 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from seatwise.apikeys import service as apikeys
-from seatwise.billing_run import service as billing_run
 from seatwise.clock import FixedClock
 from tests.conftest import T0
+from tests.factories import run_billing
 from tests.web.test_pages import ADMIN
 
 
@@ -22,7 +22,7 @@ def _policy(response) -> dict[str, str]:
 def test_signed_in_pages_api_answers_and_documents_are_never_stored(site, uow):
     with uow() as s:
         _, key = apikeys.create(s, operator=True, org_id=None, as_user=None, now=T0)
-        billing_run.run(s, as_of=T0 + timedelta(days=31))  # the first renewal's invoice
+    run_billing(uow, as_of=T0 + timedelta(days=31))  # the first renewal's invoice
     site.clock = FixedClock(T0 + timedelta(days=31))
     client = site.signed_in(ADMIN)
     invoices = client.get("/billing/invoices")

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook
 
-from seatwise.billing_run import service as billing_run
 from seatwise.core.roles import OPERATOR
 from seatwise.events import service as events
 from seatwise.licenses import service as licenses
@@ -24,7 +23,7 @@ from seatwise.webhooks import service as webhooks
 from seatwise.webhooks import worker
 from seatwise.webhooks.models import WebhookEndpoint
 from tests.conftest import T0
-from tests.factories import world
+from tests.factories import run_billing, world
 
 
 class Clock:
@@ -132,7 +131,7 @@ def _a_month_of_changes(uow, w, *, sku: str) -> None:
     with uow() as s:
         licenses.set_total(s, sub_id=sub.id, total=5, actor=OPERATOR, now=day)
         subscriptions.cancel(s, sub_id=sub.id, actor=OPERATOR, now=day, reason=None, comment=None)
-        billing_run.run(s, as_of=T0 + timedelta(days=40))
+    run_billing(uow, as_of=T0 + timedelta(days=40))
 
 
 def _deliver_all(url: str, clock: Clock, *, step: timedelta = timedelta(seconds=5), rounds: int = 50) -> None:

@@ -43,7 +43,7 @@ def check_ledger(session: Session) -> list[Imbalance]:
     owed = dict(
         session.execute(
             select(Invoice.org_id, func.sum(Invoice.amount_due - Invoice.amount_paid))
-            .where(Invoice.status == InvoiceStatus.OPEN)
+            .where(Invoice.status != InvoiceStatus.PAID)
             .group_by(Invoice.org_id)
         ).all()
     )
@@ -65,6 +65,12 @@ def check_ledger(session: Session) -> list[Imbalance]:
         select(Payment.invoice_id, Payment.kind, func.sum(Payment.amount))
         .where(Payment.status == PaymentStatus.SUCCEEDED)
         .group_by(Payment.invoice_id, Payment.kind)
+    )
+    # A refund is owed from its invoice on; its payments may still be on their way to the card (R32).
+    owed_back = sums(
+        select(Payment.invoice_id, func.sum(Payment.amount))
+        .where(Payment.kind == PaymentKind.REFUND, Payment.status != PaymentStatus.FAILED)
+        .group_by(Payment.invoice_id)
     )
     entries = sums(
         select(LedgerEntry.invoice_id, LedgerEntry.kind, func.sum(LedgerEntry.amount)).group_by(
@@ -91,10 +97,10 @@ def check_ledger(session: Session) -> list[Imbalance]:
                 invoice.amount_due if invoice.status == InvoiceStatus.PAID else invoice.amount_paid,
                 invoice.amount_paid,
             ),
-            ("refunded vs refunds", invoice.refunded, moved.get((i, PaymentKind.REFUND), 0)),
+            ("refunded vs refunds", invoice.refunded, owed_back.get((i,), 0)),
             ("ledger charge vs total", invoice.total, entries.get((i, LedgerKind.CHARGE), 0)),
             ("ledger credit vs credits", -(invoice.credit_applied + leftover), entries.get((i, LedgerKind.CREDIT), 0)),
-            ("ledger refund vs refunds", moved.get((i, PaymentKind.REFUND), 0), entries.get((i, LedgerKind.REFUND), 0)),
+            ("ledger refund vs refunds", owed_back.get((i,), 0), entries.get((i, LedgerKind.REFUND), 0)),
             (
                 "ledger payment vs payments",
                 -moved.get((i, PaymentKind.PAYMENT), 0),

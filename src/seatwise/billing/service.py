@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,19 +21,19 @@ from seatwise.core.invoicing import (
     MethodKind,
     PaymentKind,
     PaymentStatus,
+    charge_key,
     disable_date,
     due_date,
     invoice_number,
-    next_retry,
+    refund_key,
+    refund_parts,
     settle,
     spread,
 )
-from seatwise.core.money import Money
 from seatwise.core.roles import Actor, Permission, can_see, require
 from seatwise.db import bulk_insert, bulk_update, page
 from seatwise.events import service as events
-from seatwise.payments.gateway import GATEWAY
-from seatwise.payments.models import Payment, PaymentMethod
+from seatwise.payments.models import Payment
 from seatwise.payments.service import usable_methods_at
 
 
@@ -96,6 +96,7 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
     totals = {org_id: settle([line.amount for line in by_org[org_id]]) for org_id in orgs}
     older = _open_invoices(session, org_ids=[o for o in orgs if totals[o].leftover])
     methods = usable_methods_at(session, org_ids=orgs, at=at)
+    refundable = _refundable_charges(session, org_ids=[o for o in orgs if totals[o].leftover])
     invoices, plans, transfers = [], [], []
     for org_id, number in zip(orgs, _take_numbers(session, year=at.year, count=len(orgs)), strict=True):
         currency, sums, method = by_org[org_id][0].currency, totals[org_id], methods.get(org_id)
@@ -103,20 +104,14 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
         transfers += [(invoice, part) for invoice, part in zip(older.get(org_id, []), parts, strict=True) if part]
         kind = MethodKind(method.kind) if method else None
         due = due_date(issued=at, method=kind)
-        outcome = None
-        token = method.token if method is not None and kind is MethodKind.CARD else None
-        if sums.amount_due and token is not None:
-            outcome = GATEWAY.charge(token, Money(sums.amount_due, currency), idempotency_key=f"{number}/1")
-        if refund and token is not None:
-            GATEWAY.refund(token, Money(refund, currency), idempotency_key=f"{number}/refund")
-        collected = outcome is not None and outcome.succeeded
-        paid = sums.amount_due == 0 or collected
-        if paid:
-            next_action = None
-        elif outcome is not None:
-            next_action = next_retry(issued=at, attempts=1)
+        by_card = method is not None and kind is MethodKind.CARD
+        charged = bool(sums.amount_due) and by_card
+        if sums.amount_due == 0:
+            status, next_action = InvoiceStatus.PAID, None
+        elif charged:
+            status, next_action = InvoiceStatus.COLLECTING, None  # until the gateway answers (R32)
         else:
-            next_action = disable_date(due=due)
+            status, next_action = InvoiceStatus.OPEN, disable_date(due=due)
         invoices.append(
             dict(
                 number=number,
@@ -128,17 +123,18 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
                 total=sums.total,
                 credit_applied=sums.credit_applied,
                 amount_due=sums.amount_due,
-                amount_paid=sums.amount_due if collected else 0,
+                amount_paid=0,
                 refunded=refund,
                 transferred=sums.leftover - refund,
-                status=InvoiceStatus.PAID if paid else InvoiceStatus.OPEN,
-                paid_at=at if paid else None,
+                status=status,
+                paid_at=at if status is InvoiceStatus.PAID else None,
                 payment_method_id=method.id if method else None,
-                attempts=1 if outcome else 0,
+                attempts=1 if charged else 0,
                 next_action_at=next_action,
             )
         )
-        plans.append((org_id, currency, sums, refund, method, outcome))
+        from_charges = refundable.get(org_id, []) if refund and by_card else []
+        plans.append((org_id, currency, sums, refund, method, charged, by_card, from_charges))
     bulk_insert(session, invoices_t, invoices)
     # Ids by number (unique): one query instead of RETURNING, which SQLite runs a row at a time.
     ids_by_number = dict(
@@ -160,24 +156,56 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
         ],
     )
     payments = []
-    for (org_id, currency, sums, refund, method, outcome), invoice_id in zip(plans, invoice_ids, strict=True):
+    for (org_id, currency, sums, refund, method, charged, by_card, from_charges), invoice_id in zip(
+        plans, invoice_ids, strict=True
+    ):
         common = dict(
-            org_id=org_id, invoice_id=invoice_id, method_id=method.id if method else None, currency=currency, at=at
+            org_id=org_id,
+            invoice_id=invoice_id,
+            method_id=method.id if method else None,
+            currency=currency,
+            at=at,
+            failure_code=None,
+            sent=False,
+            reference=None,
         )
-        if outcome is not None:
+        if charged:
             payments.append(
                 dict(
                     common,
                     kind=PaymentKind.PAYMENT,
                     amount=sums.amount_due,
-                    status=PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
-                    failure_code=outcome.failure_code,
+                    status=PaymentStatus.PENDING,
+                    key=charge_key(org_id=org_id, billing_date=at, attempt=1),
+                    refunds=None,
                 )
             )
-        if refund:
+        if refund and not by_card:  # paid back by bank transfer, outside Seatwise
             payments.append(
-                dict(common, kind=PaymentKind.REFUND, amount=refund, status=PaymentStatus.SUCCEEDED, failure_code=None)
+                dict(
+                    common,
+                    kind=PaymentKind.REFUND,
+                    amount=refund,
+                    status=PaymentStatus.SUCCEEDED,
+                    key=None,
+                    refunds=None,
+                )
             )
+        elif refund:
+            amounts = refund_parts(refund, [left for _, left in from_charges])
+            references = [reference for reference, _ in from_charges] + [None] * len(amounts)
+            payments += [
+                dict(
+                    common,
+                    kind=PaymentKind.REFUND,
+                    amount=amount,
+                    status=PaymentStatus.PENDING,
+                    key=refund_key(org_id=org_id, billing_date=at, part=part),
+                    refunds=reference,
+                )
+                for part, (amount, reference) in enumerate(zip(amounts, references, strict=False), start=1)
+                if amount
+            ]
     for invoice, part in transfers:
         payments.append(
             dict(
@@ -190,65 +218,30 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
                 amount=part,
                 status=PaymentStatus.SUCCEEDED,
                 failure_code=None,
+                sent=False,
+                reference=None,
+                key=None,
+                refunds=None,
             )
         )
         invoice.amount_paid += part
         if invoice.amount_paid == invoice.amount_due:
             invoice.status, invoice.paid_at, invoice.next_action_at = InvoiceStatus.PAID, at, None
-    moved, declined = {}, {}
     if payments:
         bulk_insert(session, payments_t, payments)
-        for payment in session.execute(
-            select(payments_t.c.id, payments_t.c.invoice_id, payments_t.c.kind, payments_t.c.status).where(
-                payments_t.c.invoice_id.in_(invoice_ids),
-                payments_t.c.kind.in_((PaymentKind.PAYMENT, PaymentKind.REFUND)),
-            )
-        ):
-            if payment.status == PaymentStatus.SUCCEEDED:
-                moved[payment.invoice_id, payment.kind] = payment.id
-            else:
-                declined[payment.invoice_id] = payment.id
     ledger, issued = [], []
-    failed = [
-        {"id": declined[p["invoice_id"]], **p}
-        for p in payments
-        if p["invoice_id"] in declined and p["status"] == PaymentStatus.FAILED
-    ]
     outbox = _issue_events(
-        invoices,
-        invoice_ids,
-        plans,
-        failed=failed,
-        paid_before=[i for i, _ in transfers if i.status == InvoiceStatus.PAID],
-        at=at,
+        invoices, invoice_ids, plans, paid_before=[i for i, _ in transfers if i.status == InvoiceStatus.PAID], at=at
     )
-    for (org_id, currency, sums, refund, _method, _outcome), invoice_id in zip(plans, invoice_ids, strict=True):
+    for (org_id, currency, sums, refund, _method, charged, *_), invoice_id in zip(plans, invoice_ids, strict=True):
         entry = dict(org_id=org_id, at=at, currency=currency, invoice_id=invoice_id, payment_id=None)
         if sums.total:
             ledger.append(dict(entry, kind=LedgerKind.CHARGE, amount=sums.total))
         if sums.credit_applied + sums.leftover:
             ledger.append(dict(entry, kind=LedgerKind.CREDIT, amount=-(sums.credit_applied + sums.leftover)))
-        if (invoice_id, PaymentKind.REFUND) in moved:
-            ledger.append(
-                dict(entry, kind=LedgerKind.REFUND, amount=refund, payment_id=moved[invoice_id, PaymentKind.REFUND])
-            )
-        if (invoice_id, PaymentKind.PAYMENT) in moved:
-            ledger.append(
-                dict(
-                    entry,
-                    kind=LedgerKind.PAYMENT,
-                    amount=-sums.amount_due,
-                    payment_id=moved[invoice_id, PaymentKind.PAYMENT],
-                )
-            )
-        issued.append(
-            Issued(
-                currency,
-                sums.amount_due,
-                sums.amount_due == 0 or (outcome is not None and outcome.succeeded),
-                outcome is not None,
-            )
-        )
+        if refund:  # owed back from now on; its payments say how far it has reached the card
+            ledger.append(dict(entry, kind=LedgerKind.REFUND, amount=refund))
+        issued.append(Issued(currency, sums.amount_due, paid=sums.amount_due == 0, attempted=charged))
     bulk_insert(session, LedgerEntry.__table__, ledger)
     events.publish_many(session, outbox)
     return issued
@@ -259,12 +252,11 @@ def _issue_events(
     invoice_ids: list[int],
     plans: list,
     *,
-    failed: list[dict],
     paid_before: list[Invoice],
     at: datetime,
 ) -> list[dict]:
-    """The events of issuing invoices: issued, paid, a card declined, a credit settled; and older
-    invoices a leftover credit has paid."""
+    """The events of issuing invoices: issued, paid (nothing due), a credit settled; and older invoices a
+    leftover credit has paid. A card's outcome has its own events, when the gateway has answered."""
     found: list[dict] = []
 
     def add(type_: str, org_id: int, data: dict) -> None:
@@ -274,7 +266,7 @@ def _issue_events(
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
 
     for invoice, invoice_id, plan in zip(invoices, invoice_ids, plans, strict=True):
-        org_id, currency, sums, refund, _method, _outcome = plan
+        org_id, currency, sums, refund, *_ = plan
         data = {"object": "invoice", "id": invoice_id, **record(invoice)}
         add("invoice.issued", org_id, data)
         if invoice["status"] == InvoiceStatus.PAID:
@@ -292,8 +284,6 @@ def _issue_events(
                     "transferred": sums.leftover - refund,
                 },
             )
-    for payment in failed:
-        add("payment.failed", payment["org_id"], {"object": "payment", **record(payment)})
     for older in paid_before:
         add("invoice.paid", older.org_id, {"object": "invoice", **events.snapshot(older)})
     return found
@@ -313,52 +303,40 @@ def _open_invoices(session: Session, *, org_ids: list[int]) -> dict[int, list[In
     return found
 
 
-def collect(session: Session, invoice: Invoice, *, method: PaymentMethod, at: datetime) -> bool:
-    """Charge the card again; on failure, schedule the next retry or, after the last, disabling (R21)."""
-    outstanding = invoice.amount_due - invoice.amount_paid
-    invoice.attempts += 1
-    assert method.token is not None  # a card always has its gateway token
-    outcome = GATEWAY.charge(
-        method.token, Money(outstanding, invoice.currency), idempotency_key=f"{invoice.number}/{invoice.attempts}"
+def _refundable_charges(session: Session, *, org_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+    """Per organisation, its card charges at the gateway newest first, with what each can still return."""
+    found: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    if not org_ids:
+        return found
+    returned = dict(
+        session.execute(
+            select(Payment.refunds, func.sum(Payment.amount))
+            .where(
+                Payment.org_id.in_(org_ids),
+                Payment.kind == PaymentKind.REFUND,
+                Payment.refunds.is_not(None),
+                Payment.status != PaymentStatus.FAILED,
+            )
+            .group_by(Payment.refunds)
+        ).all()
     )
-    invoice.payment_method_id = method.id
-    payment = Payment(
-        org_id=invoice.org_id,
-        invoice_id=invoice.id,
-        method_id=method.id,
-        kind=PaymentKind.PAYMENT,
-        amount=outstanding,
-        currency=invoice.currency,
-        status=PaymentStatus.SUCCEEDED if outcome.succeeded else PaymentStatus.FAILED,
-        failure_code=outcome.failure_code,
-        at=at,
-    )
-    session.add(payment)
-    session.flush()
-    if outcome.succeeded:
-        _mark_paid(session, invoice, payment=payment, at=at)
-        events.publish(
-            session,
-            type="invoice.paid",
-            org_id=invoice.org_id,
-            data={"object": "invoice", **events.snapshot(invoice)},
-            at=at,
+    for org_id, reference, amount in session.execute(
+        select(Payment.org_id, Payment.reference, Payment.amount)
+        .where(
+            Payment.org_id.in_(org_ids),
+            Payment.kind == PaymentKind.PAYMENT,
+            Payment.status == PaymentStatus.SUCCEEDED,
+            Payment.reference.is_not(None),
         )
-        return True
-    events.publish(
-        session,
-        type="payment.failed",
-        org_id=invoice.org_id,
-        data={"object": "payment", **events.snapshot(payment)},
-        at=at,
-    )
-    invoice.next_action_at = next_retry(issued=invoice.issued_at, attempts=invoice.attempts) or disable_date(
-        due=invoice.due_at
-    )
-    return False
+        .order_by(Payment.id.desc())
+    ):
+        if reference is not None and (left := amount - returned.get(reference, 0)) > 0:
+            found[org_id].append((reference, left))
+    return found
 
 
-def _mark_paid(session: Session, invoice: Invoice, *, payment: Payment, at: datetime) -> None:
+def mark_paid(session: Session, invoice: Invoice, *, payment: Payment, at: datetime) -> None:
+    """Settle the invoice with a payment received, in the ledger too."""
     invoice.amount_paid += payment.amount
     invoice.status, invoice.paid_at, invoice.next_action_at = InvoiceStatus.PAID, at, None
     _ledger(session, invoice, kind=LedgerKind.PAYMENT, amount=-payment.amount, at=at, payment=payment)
@@ -370,7 +348,7 @@ def long_overdue(session: Session, *, sub_id: int, org_id: int, now: datetime) -
     return any(
         disable_date(due=due) <= now
         for due in session.scalars(
-            select(Invoice.due_at).where(Invoice.org_id == org_id, Invoice.status == InvoiceStatus.OPEN, bills_it)
+            select(Invoice.due_at).where(Invoice.org_id == org_id, Invoice.status != InvoiceStatus.PAID, bills_it)
         )
     )
 
@@ -421,6 +399,11 @@ def pay_invoice(session: Session, *, invoice_id: int, actor: Actor, now: datetim
     require(actor, Permission.MANAGE_BILLING, invoice.org_id)
     if invoice.status == InvoiceStatus.PAID:
         raise Refused(f"invoice {invoice.number} is already paid", code=ErrorCode.ALREADY_PAID)
+    if invoice.status == InvoiceStatus.COLLECTING:
+        raise Refused(
+            f"invoice {invoice.number} is being charged to its card: expected its outcome first",
+            code=ErrorCode.PAYMENT_IN_PROGRESS,
+        )
     if now < invoice.issued_at:
         raise Refused(f"invoice {invoice.number} was issued after {now.isoformat()}", code=ErrorCode.NOT_ISSUED_YET)
     payment = Payment(
@@ -435,7 +418,7 @@ def pay_invoice(session: Session, *, invoice_id: int, actor: Actor, now: datetim
     )
     session.add(payment)
     session.flush()
-    _mark_paid(session, invoice, payment=payment, at=now)
+    mark_paid(session, invoice, payment=payment, at=now)
     events.audit_change(
         session, actor=actor.label, action="invoice.paid", row=invoice, org_id=invoice.org_id, before=None, at=now
     )

@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from seatwise.billing import charges
+from seatwise.billing import charges, collection
 from seatwise.billing import service as billing
 from seatwise.billing.models import Charge, Invoice
 from seatwise.catalog.models import Product
 from seatwise.core.errors import BadInput, ErrorCode
-from seatwise.core.invoicing import Dunning, MethodKind, PaymentStatus, billing_date_for, next_retry
+from seatwise.core.invoicing import Dunning, InvoiceStatus, MethodKind, PaymentKind, billing_date_for, next_retry
 from seatwise.core.lifecycle import Event, Status, renewal_index, renews
 from seatwise.core.money import Money
 from seatwise.core.periods import Interval, period_at
@@ -28,6 +28,8 @@ from seatwise.core.roles import SYSTEM_BILLING_RUN
 from seatwise.db import bulk_insert, bulk_update
 from seatwise.events.models import AuditEntry
 from seatwise.organizations.models import Organization
+from seatwise.payments.gateway import Outcome
+from seatwise.payments.models import Payment
 from seatwise.payments.service import usable_method_at
 from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Subscription
@@ -167,8 +169,6 @@ def run_step(session: Session, *, as_of: datetime, limit: int = 5000) -> RunSumm
         for issued in billing.issue_invoices(session, org_ids=locked, at=moment):
             summary.invoices += 1
             summary.totals[issued.currency] += issued.amount_due
-            if issued.attempted:
-                summary.payments[PaymentStatus.SUCCEEDED if issued.paid else PaymentStatus.FAILED] += 1
         return summary
     for invoice in session.scalars(
         select(Invoice)
@@ -177,7 +177,8 @@ def run_step(session: Session, *, as_of: datetime, limit: int = 5000) -> RunSumm
         .limit(limit)
         .with_for_update(skip_locked=True)
     ):
-        summary.payments[follow_up(session, invoice=invoice, at=moment)] += 1
+        if (done := follow_up(session, invoice=invoice, at=moment)) is not None:
+            summary.payments[done] += 1
     return summary
 
 
@@ -258,24 +259,35 @@ def _renew(session: Session, *, rows: list[Any], at: datetime) -> None:
     bulk_insert(session, AuditEntry.__table__, entries)
 
 
-def follow_up(session: Session, *, invoice: Invoice, at: datetime) -> Dunning:
-    """Retry a failed card payment, or disable the invoice's subscriptions once it is long overdue (R21)."""
+def follow_up(session: Session, *, invoice: Invoice, at: datetime) -> Dunning | None:
+    """Retry a failed card payment (answered later, see `billing.collection`), or disable the invoice's
+    subscriptions once it is long overdue (R21)."""
     invoice.next_action_at = None
     method = usable_method_at(session, org_id=invoice.org_id, at=at)  # a card added since is tried too
     if (
         method is not None
         and method.kind == MethodKind.CARD
-        and next_retry(issued=invoice.issued_at, attempts=invoice.attempts) is not None
+        and invoice.status == InvoiceStatus.OPEN
+        and next_retry(issued=invoice.issued_at, attempts=invoice.attempts, hard=_hard_declined(session, invoice))
+        is not None
     ):
-        return Dunning.RETRIED if billing.collect(session, invoice, method=method, at=at) else Dunning.RETRY_FAILED
+        collection.charge_again(session, invoice, method=method, at=at)
+        return None
     for sub in subscriptions.billed_by(session, invoice_id=invoice.id, lock=True):
         subscriptions.disable_for_non_payment(session, sub=sub, at=at)
     return Dunning.DISABLED
 
 
-def run(session: Session, *, as_of: datetime) -> RunSummary:
-    """The whole billing run in one transaction (tests and small installations)."""
-    summary = RunSummary(as_of=as_of)
-    while not summary.done:
-        summary.add(run_step(session, as_of=as_of))
-    return summary
+def _hard_declined(session: Session, invoice: Invoice) -> bool:
+    """Whether the card last tried on this invoice was declined for good, and it is still that card."""
+    last = session.scalars(
+        select(Payment)
+        .where(Payment.invoice_id == invoice.id, Payment.kind == PaymentKind.PAYMENT)
+        .order_by(Payment.id.desc())
+        .limit(1)
+    ).first()
+    return (
+        last is not None
+        and last.method_id == invoice.payment_method_id
+        and Outcome(False, None, last.failure_code).hard
+    )

@@ -11,6 +11,7 @@ from seatwise.cli.output import Out
 from seatwise.core.roles import OPERATOR
 from seatwise.organizations import service as organizations
 from seatwise.payments import service as payments
+from seatwise.payments.gateway import gateway_for
 from seatwise.payments.models import PaymentMethod
 from seatwise.payments.schemas import PaymentMethodOut
 
@@ -30,13 +31,14 @@ def payment_method_add(
     invoice: Annotated[bool, typer.Option("--invoice", help="Pay by bank transfer against invoices.")] = False,
 ) -> Out:
     """Add a card or pay-by-invoice to an organisation."""
+    with ctx.read() as session:
+        request = payments.card_request(
+            session, org_id=org, card_number=card, expiry=exp, invoice=invoice, actor=OPERATOR, now=ctx.now
+        )
+    saved = payments.save_card(gateway_for(ctx.url), request)
     with ctx.uow() as session:
         return Out(
-            _method_out(
-                payments.add_payment_method(
-                    session, org_id=org, card_number=card, expiry=exp, invoice=invoice, actor=OPERATOR, now=ctx.now
-                )
-            )
+            _method_out(payments.add_payment_method(session, org_id=org, card=saved, actor=OPERATOR, now=ctx.now))
         )
 
 

@@ -16,6 +16,7 @@ from seatwise.cli.common import Ctx, command, fail_at_start, group
 from seatwise.cli.output import Out, out
 from seatwise.clock import Clock, FixedClock, SystemClock, parse_instant
 from seatwise.core.errors import SeatwiseError
+from seatwise.payments.gateway import gateway_for
 from seatwise.webhooks import worker as webhooks_worker
 
 schema = group("The database schema.")
@@ -38,8 +39,7 @@ def db_upgrade(ctx: Ctx) -> Out:
 @command(demo_data, "seed")
 def demo_seed(ctx: Ctx) -> Out:
     """Load the demo catalogue, customers, admins, users and subscriptions (idempotent)."""
-    with ctx.uow() as session:
-        summary = demo.seed(session, now=ctx.now)
+    summary = demo.seed(ctx.url, now=ctx.now, gateway=gateway_for(ctx.url))
     return Out(summary, text=demo.describe(summary))
 
 

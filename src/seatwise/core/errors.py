@@ -78,6 +78,7 @@ class ErrorCode(enum.StrEnum):
     NOT_REACTIVATABLE = "not_reactivatable"
     NOT_REMOVED = "not_removed"
     OUTSIDE_CANCELLATION_WINDOW = "outside_cancellation_window"
+    PAYMENT_IN_PROGRESS = "payment_in_progress"
     PAYMENT_METHOD_REQUIRED = "payment_method_required"
     PRECONDITION_FAILED = "precondition_failed"
     PRICE_CHANGED = "price_changed"

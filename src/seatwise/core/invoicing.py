@@ -27,6 +27,7 @@ class MethodKind(enum.StrEnum):
 
 
 class InvoiceStatus(enum.StrEnum):
+    COLLECTING = "collecting"  # its card is being charged (R32)
     OPEN = "open"  # something is still due
     PAID = "paid"
 
@@ -38,6 +39,7 @@ class PaymentKind(enum.StrEnum):
 
 
 class PaymentStatus(enum.StrEnum):
+    PENDING = "pending"  # not yet answered by the gateway (R32)
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 
@@ -94,6 +96,34 @@ def billing_date_for(*, wanted: datetime, at: datetime, last_invoice: datetime |
     return wanted if last_invoice is None or last_invoice < wanted else add_days(last_invoice, 1)
 
 
+def charge_key(*, org_id: int, billing_date: datetime, attempt: int) -> str:
+    """The idempotency key of a card charge (R32): the organisation's invoice of that billing date (one per
+    date, R17) and the attempt. Never an invoice number, which a rolled-back transaction hands to another
+    organisation."""
+    return f"seatwise-{org_id}-{billing_date:%Y%m%d}-charge-{attempt}"
+
+
+def refund_key(*, org_id: int, billing_date: datetime, part: int) -> str:
+    """The idempotency key of a refund (R32), made with the invoice of that billing date; a refund drawn
+    from several earlier charges has one part per charge."""
+    return f"seatwise-{org_id}-{billing_date:%Y%m%d}-refund-{part}"
+
+
+def refund_parts(amount: int, refundable: list[int]) -> list[int]:
+    """How much of a refund each earlier charge returns, newest charge first (`refundable` in that order);
+    what no charge can return stays with the last part, for the gateway to refuse or the operator to see."""
+    parts = []
+    for left in refundable:
+        part = min(amount, left)
+        parts.append(part)
+        amount -= part
+    if amount and parts:
+        parts[-1] += amount
+    elif amount:
+        parts.append(amount)
+    return parts
+
+
 def invoice_number(year: int, sequence: int) -> str:
     """SW-2026-000001: per calendar year, without gaps (R17)."""
     return f"SW-{year}-{sequence:06d}"
@@ -104,9 +134,10 @@ def due_date(*, issued: datetime, method: MethodKind | None) -> datetime:
     return add_days(issued, NET_DAYS) if method is MethodKind.INVOICE else issued
 
 
-def next_retry(*, issued: datetime, attempts: int) -> datetime | None:
-    """When a failed card payment is tried again: days 3, 5 and 7 after issue, then no more."""
-    if attempts < 1 or attempts > len(RETRY_DAYS):
+def next_retry(*, issued: datetime, attempts: int, hard: bool = False) -> datetime | None:
+    """When a failed card payment is tried again: days 3, 5 and 7 after issue, then no more; never after a
+    hard decline (an expired or lost card), which waits for a new card."""
+    if hard or attempts < 1 or attempts > len(RETRY_DAYS):
         return None
     return add_days(issued, RETRY_DAYS[attempts - 1])
 

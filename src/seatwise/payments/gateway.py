@@ -75,7 +75,9 @@ class KeyReused(Exception):
 class Gateway(Protocol):
     """What Seatwise needs of a card gateway."""
 
-    def save_card(self, *, org_id: int, customer: str | None, card: Card | None, payment_method: str | None) -> SavedCard:
+    def save_card(
+        self, *, org_id: int, customer: str | None, card: Card | None, payment_method: str | None
+    ) -> SavedCard:
         """Keep a card for the organisation's customer (made if `customer` is None): typed details
         (the simulator, Stripe test mode) or a payment-method id made by the gateway's own page."""
         ...
@@ -121,6 +123,8 @@ class SimulatedGateway:
         """One transaction on the store, serialised across processes."""
         conn = sqlite3.connect(self.store, timeout=30, isolation_level=None)
         try:
+            conn.execute("PRAGMA journal_mode = WAL")  # survives a killed process, as an outside system would
+            conn.execute("PRAGMA synchronous = NORMAL")
             conn.executescript(_SCHEMA)
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -145,7 +149,9 @@ class SimulatedGateway:
         conn.execute("DELETE FROM faults WHERE id = ?", (row[0],))
         return row[1]
 
-    def save_card(self, *, org_id: int, customer: str | None, card: Card | None, payment_method: str | None) -> SavedCard:
+    def save_card(
+        self, *, org_id: int, customer: str | None, card: Card | None, payment_method: str | None
+    ) -> SavedCard:
         """A token that says how the test card will behave; the simulator takes typed numbers only."""
         if card is None:
             raise SeatwiseError(
@@ -172,20 +178,17 @@ class SimulatedGateway:
                     "INSERT INTO charges VALUES (?, 'sim_ch_' || (SELECT COUNT(*) + 1 FROM charges), ?, ?, ?, ?, ?, ?)",
                     (key, customer, token, amount.amount, amount.currency, succeeded, None if succeeded else behaviour),
                 )
+                made = self._charged(conn, key)
         if fault is not None:
             raise GatewayUnavailable(f"the simulated gateway did not answer ({fault})")
-        return self._find(key)
+        assert made is not None  # just written
+        return made[0]
 
     def _charged(self, conn: sqlite3.Connection, key: str) -> tuple[Outcome, int, str] | None:
         row = conn.execute(
             "SELECT succeeded, reference, failure_code, amount, currency FROM charges WHERE key = ?", (key,)
         ).fetchone()
         return None if row is None else (Outcome(bool(row[0]), row[1], row[2]), row[3], row[4])
-
-    def _find(self, key: str) -> Outcome:
-        found = self.find_charge(customer="", key=key)
-        assert found is not None  # just written
-        return found
 
     def find_charge(self, *, customer: str, key: str) -> Outcome | None:
         """The charge with this key, if it was ever made."""
@@ -207,11 +210,10 @@ class SimulatedGateway:
                     "INSERT INTO refunds VALUES (?, 'sim_re_' || (SELECT COUNT(*) + 1 FROM refunds), ?, ?, ?)",
                     (key, charge, amount.amount, amount.currency),
                 )
+                made = conn.execute("SELECT reference FROM refunds WHERE key = ?", (key,)).fetchone()
         if fault is not None:
             raise GatewayUnavailable(f"the simulated gateway did not answer ({fault})")
-        found = self.find_refund(customer=customer, charge=charge, key=key)
-        assert found is not None  # just written
-        return found
+        return Outcome(True, made[0])
 
     def find_refund(self, *, customer: str, charge: str, key: str) -> Outcome | None:
         """The refund with this key, if it was ever made."""

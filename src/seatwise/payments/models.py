@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from seatwise.db import Base, UTCDateTime
@@ -38,6 +38,13 @@ class Payment(Base):
     kind: Mapped[str] = mapped_column(String(10))  # payment | refund
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(10))  # succeeded | failed
+    status: Mapped[str] = mapped_column(String(10), index=True)  # pending | succeeded | failed
     failure_code: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    # A card charge or refund at the gateway: the key naming it on every retry (R32), whether the gateway
+    # may have seen it (then it is looked up before anything else), the gateway's id for it, and for a
+    # refund the charge it returns money from.
+    key: Mapped[str | None] = mapped_column(String(100), unique=True, nullable=True)
+    sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    refunds: Mapped[str | None] = mapped_column(String(100), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -9,12 +9,12 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from seatwise.core.cards import Card, parse_card
-from seatwise.core.errors import BadInput, ErrorCode
+from seatwise.core.errors import BadInput, ErrorCode, GatewayDown
 from seatwise.core.roles import Actor, Permission, require
 from seatwise.db import page
 from seatwise.events import service as events
 from seatwise.organizations.service import get_org
-from seatwise.payments.gateway import SavedCard
+from seatwise.payments.gateway import Gateway, GatewayUnavailable, SavedCard
 from seatwise.payments.models import PaymentMethod
 
 
@@ -59,9 +59,23 @@ def card_request(
             )
         card = parse_card(number=card_number, expiry=expiry, now=now)
     customer = session.scalar(
-        select(PaymentMethod.customer).where(PaymentMethod.org_id == org_id, PaymentMethod.customer.is_not(None)).limit(1)
+        select(PaymentMethod.customer)
+        .where(PaymentMethod.org_id == org_id, PaymentMethod.customer.is_not(None))
+        .limit(1)
     )
     return CardRequest(org_id=org_id, customer=customer, card=card, payment_method=payment_method)
+
+
+def save_card(gateway: Gateway, request: CardRequest | None) -> SavedCard | None:
+    """Have the gateway keep the card (outside any transaction, R32); None for pay-by-invoice."""
+    if request is None:
+        return None
+    try:
+        return gateway.save_card(
+            org_id=request.org_id, customer=request.customer, card=request.card, payment_method=request.payment_method
+        )
+    except GatewayUnavailable:
+        raise GatewayDown("the card gateway did not answer: nothing was saved; try again") from None
 
 
 def add_payment_method(

@@ -30,6 +30,7 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.INVALID_CARD_NUMBER: N_("Enter a valid card number."),
     ErrorCode.INVALID_EXPIRY: N_("Enter the card's expiry as MM/YY."),
     ErrorCode.CARD_EXPIRED: N_("This card has expired."),
+    ErrorCode.PAYMENT_IN_PROGRESS: N_("This invoice is being charged to its card. Wait a moment and look again."),
     ErrorCode.CARD_DECLINED: N_("The card was declined. Use another card."),
     ErrorCode.CARD_NUMBERS_NOT_ACCEPTED: N_("Card numbers cannot be typed here. Add the card on the payment page."),
     ErrorCode.GATEWAY_UNAVAILABLE: N_(

@@ -22,6 +22,7 @@ from seatwise.i18n import N_
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
 from seatwise.payments import service as payments
+from seatwise.payments.gateway import gateway_for
 from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Subscription
 from seatwise.web import auth, views
@@ -486,8 +487,8 @@ def invoice_as_pdf(request: Request, who: Who, invoice_id: Id) -> Response:
 def add_payment_method(request: Request, who: Who, form: Form) -> Response:
     """Add a card, or paying by invoice; the newest usable method is the one charged."""
     by_invoice = form.get("kind") == "invoice"
-    with writing(request) as session:
-        payments.add_payment_method(
+    with reading(request) as session:
+        wanted = payments.card_request(
             session,
             org_id=_org(who),
             invoice=by_invoice,
@@ -496,4 +497,7 @@ def add_payment_method(request: Request, who: Who, form: Form) -> Response:
             actor=who.actor,
             now=now(request),
         )
+    saved = payments.save_card(gateway_for(request.app.state.database_url), wanted)
+    with writing(request) as session:
+        payments.add_payment_method(session, org_id=_org(who), card=saved, actor=who.actor, now=now(request))
     return done(_back(form, request, "/billing/invoices"), "payment_method_added")

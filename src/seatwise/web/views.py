@@ -239,7 +239,7 @@ def attention(session: Session, *, org_id: int, now: datetime) -> list[Attention
                 )
             )
     for invoice in session.scalars(
-        select(Invoice).where(Invoice.org_id == org_id, Invoice.status == InvoiceStatus.OPEN).order_by(Invoice.due_at)
+        select(Invoice).where(Invoice.org_id == org_id, Invoice.status != InvoiceStatus.PAID).order_by(Invoice.due_at)
     ):
         owed = Money(invoice.amount_due - invoice.amount_paid, invoice.currency)
         items.append(
