@@ -186,6 +186,30 @@ def test_api_of_two_runs_of_one_request_alongside_only_the_first_to_commit_keeps
     assert isinstance(replay, idempotency.Replay) and replay.body == b'{"email":"retry@contoso.example"}'
 
 
+def test_api_a_claim_without_an_answer_left_by_the_previous_release_does_not_block_its_key(uow, db_url):
+    """A release that claimed keys before answering left rows without a status: the key works at once."""
+    from seatwise.idempotency.models import IdempotentRequest
+
+    with uow() as s:
+        w = world(s, now=T0)
+    client = _client(uow, db_url, w, Clock(T0 + timedelta(hours=1)))
+    path, body = f"/v1/organizations/{w.org_id}/users", {"email": "late@contoso.example"}
+    with uow() as s:
+        s.add(
+            IdempotentRequest(
+                caller=idempotency.caller_of(client.headers["Authorization"]),
+                key="left-behind",
+                fingerprint=idempotency.fingerprint("POST", path, b"{}"),
+                created_at=T0,
+                status=None,
+            )
+        )
+    first = client.post(path, json=body, headers={"Idempotency-Key": "left-behind"})
+    again = client.post(path, json=body, headers={"Idempotency-Key": "left-behind"})
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+
+
 def test_api_a_replay_shows_a_secret_masked_and_the_table_never_holds_it(uow, db_url):
     from seatwise.idempotency.models import IdempotentRequest
 

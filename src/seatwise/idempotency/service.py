@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -98,12 +98,13 @@ def finish(session: Session, *, claim: Claim, status: int, body: bytes, content_
 
 
 def _add(session: Session, *, claim: Claim, status: int, body: bytes, content_type: str | None) -> bool:
-    # A key older than KEPT is free again, even if forget_old has not dropped it yet.
+    # A key older than KEPT is free again, even if forget_old has not dropped it yet; so is a claim without
+    # an answer, which only a release that claimed keys before answering left (begin gives it up too).
     session.execute(
         delete(IdempotentRequest).where(
             IdempotentRequest.caller == claim.caller,
             IdempotentRequest.key == claim.key,
-            IdempotentRequest.created_at <= claim.at - KEPT,
+            or_(IdempotentRequest.created_at <= claim.at - KEPT, IdempotentRequest.status.is_(None)),
         )
     )
     row = IdempotentRequest(
