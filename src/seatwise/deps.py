@@ -15,7 +15,7 @@ from seatwise.apikeys import service as apikeys
 from seatwise.core.errors import ErrorCode, SeatwiseError
 from seatwise.core.roles import Actor
 from seatwise.idempotency import service as idempotency
-from seatwise.idempotency.middleware import CLAIM
+from seatwise.idempotency.middleware import CLAIM, KEPT
 
 MAX_ID = 2**31 - 1  # an id beyond what the database stores names nothing
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -152,4 +152,5 @@ def answer(
     claim = getattr(request.state, CLAIM, None)
     if claim is not None:
         idempotency.keep(session, claim=claim, status=status, body=body, content_type=content_type)
+        setattr(request.state, KEPT, status)
     return Response(body, status_code=status, media_type=content_type, headers=headers)
