@@ -151,6 +151,6 @@ def answer(
     content_type = None if out is None else "application/json"
     claim = getattr(request.state, CLAIM, None)
     if claim is not None:
-        idempotency.keep(session, claim=claim, status=status, body=body, content_type=content_type)
+        idempotency.keep(session, claim=claim, status=status, body=body, content_type=content_type, headers=headers)
         setattr(request.state, KEPT, status)
     return Response(body, status_code=status, media_type=content_type, headers=headers)

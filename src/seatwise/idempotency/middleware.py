@@ -62,6 +62,7 @@ class IdempotencyMiddleware:
                     "headers": [
                         (b"content-type", (replay.content_type or "application/json").encode()),
                         (b"idempotent-replayed", b"true"),
+                        *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in replay.headers.items()),
                     ],
                 }
             )

@@ -25,4 +25,5 @@ class IdempotentRequest(Base):
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
     content_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    headers: Mapped[str | None] = mapped_column(Text, nullable=True)  # a JSON object of those the route set
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
