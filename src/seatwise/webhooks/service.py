@@ -177,6 +177,7 @@ def set_enabled(session: Session, *, endpoint_id: int, enabled: bool, actor: Act
 def rotate_secret(session: Session, *, endpoint_id: int, actor: Actor, now: datetime) -> WebhookEndpoint:
     """A new signing secret; the old one signs beside it for OLD_SECRET_SIGNS, so receivers can switch."""
     endpoint = get_endpoint(session, endpoint_id=endpoint_id, actor=actor)
+    before = _facts(endpoint)
     endpoint.previous_secret, endpoint.previous_secret_until = endpoint.secret, now + OLD_SECRET_SIGNS
     endpoint.secret = _new_secret()
     _audit(
@@ -184,7 +185,7 @@ def rotate_secret(session: Session, *, endpoint_id: int, actor: Actor, now: date
         endpoint=endpoint,
         action="webhook_endpoint.secret_rotated",
         actor=actor.label,
-        before=_facts(endpoint),
+        before=before,
         now=now,
         previous_secret_until=endpoint.previous_secret_until.isoformat(),
     )
