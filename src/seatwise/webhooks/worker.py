@@ -67,9 +67,16 @@ class Dispatcher:
         answer = self.send(claim.url, claim.body, claim.headers)
         latency_ms = int((time.monotonic() - began) * 1000)
         with db.unit_of_work(self.url) as session:
-            service.record(
-                session, delivery_id=claim.delivery_id, answer=answer, now=self.clock.now(), latency_ms=latency_ms
+            held = service.record(
+                session,
+                delivery_id=claim.delivery_id,
+                lease_until=claim.lease_until,
+                answer=answer,
+                now=self.clock.now(),
+                latency_ms=latency_ms,
             )
+        if not held:
+            log.warning("webhook attempt %s ended after its lease; its outcome was not applied", claim.delivery_id)
 
     def reap(self, timeout: float | None) -> int:
         """Wait up to `timeout` for an attempt to end; returns how many ended."""
