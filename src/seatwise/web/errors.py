@@ -71,7 +71,7 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.DUPLICATE_SKU: N_("A product with this SKU already exists."),
     ErrorCode.HTTP_ERROR: N_("This request could not be handled."),
     ErrorCode.IDEMPOTENCY_KEY_IN_USE: N_(
-        "A request with this Idempotency-Key is still running. Try again in a moment."
+        "Another request with this Idempotency-Key was answered meanwhile. Retry to get that answer."
     ),
     ErrorCode.IDEMPOTENCY_KEY_REUSED: N_("This Idempotency-Key was used for another request."),
     ErrorCode.INVALID_AMOUNT: N_("Enter an amount such as 12.50."),
