@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from seatwise import db
 from seatwise.accounts import service as accounts
+from seatwise.accounts import signin_flow
 from seatwise.accounts.models import SignInAttempts, WebSession
 from seatwise.core.errors import Refused
 from seatwise.core.signin import CLIENT, PAIR
@@ -157,7 +158,7 @@ def test_a_sign_in_form_token_works_only_in_the_browser_it_was_given_to(site):
 
 def test_parallel_wrong_passwords_for_a_new_address_are_each_counted(site):
     def guess(n: int) -> None:
-        outcome = accounts.sign_in(
+        outcome = signin_flow.sign_in(
             site.url, email="new@contoso.example", password=f"guess {n}", operator=False, client=STRANGER, now=T0
         )
         assert outcome is None
@@ -173,7 +174,7 @@ def test_parallel_guesses_cannot_pass_the_throttle_together(site):
 
     def guess(n: int) -> str:
         try:
-            outcome = accounts.sign_in(
+            outcome = signin_flow.sign_in(
                 site.url, email=ADMIN, password=f"guess {n}", operator=False, client=STRANGER, now=T0
             )
         except Refused as refused:
