@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+
 from fastapi.testclient import TestClient
 
 from seatwise import db
@@ -121,3 +124,33 @@ def test_an_unexpected_failure_answers_without_a_stack_trace(db_url, monkeypatch
     api = client.get("/v1/products", headers={"Authorization": f"Bearer {key}"})
     assert api.status_code == 500 and api.headers["content-type"] == "application/problem+json"
     assert api.json()["code"] == "internal_error" and "Traceback" not in api.text and "a bug" not in api.text
+
+
+def test_a_sqlite_file_that_cannot_be_opened_answers_503(tmp_path):
+    from seatwise.app import create_app
+
+    # A directory where the database file should be: SQLITE_CANTOPEN, an outage and not a bug.
+    (tmp_path / "seatwise.db").mkdir()
+    client = TestClient(create_app(url=f"sqlite:///{tmp_path}/seatwise.db", clock=FixedClock(T0)))
+    api = client.get("/health")
+    assert api.status_code == 503 and api.json()["code"] == "database_unavailable"
+
+
+def test_a_query_sqlite_refuses_is_a_500_whose_trace_is_logged_not_a_503(tmp_path, sqlite_template, caplog):
+    """SQLite reports "no such column" as an OperationalError too; that is a bug, not an outage to retry."""
+    from seatwise.app import create_app
+
+    path = tmp_path / "seatwise.db"
+    shutil.copy(sqlite_template, path)
+    url = f"sqlite:///{path}"
+    with db.unit_of_work(url) as s:
+        _, key = apikeys.create(s, operator=True, org_id=None, as_user=None, now=T0)
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE products RENAME COLUMN name TO renamed_away")
+    client = TestClient(create_app(url=url, clock=FixedClock(T0)), raise_server_exceptions=False)
+    with caplog.at_level("ERROR", logger="seatwise"):
+        api = client.get("/v1/products", headers={"Authorization": f"Bearer {key}"})
+    db.engine_for(url).dispose()
+    assert api.status_code == 500 and api.json()["code"] == "internal_error" and "no such column" not in api.text
+    [logged] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert logged.exc_info is not None and "no such column" in str(logged.exc_info[1])

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from seatwise import bus
 from seatwise.accounts import service as accounts
+from seatwise.accounts import signin_flow
 from seatwise.accounts.models import WebSession
 from seatwise.core.domain_events import PasswordChanged, SubscriptionDeleted, UserRemoved
 from seatwise.core.roles import OPERATOR
@@ -57,7 +58,7 @@ def test_a_new_password_ends_the_users_sessions_through_its_handler(uow, db_url)
         admin = w.global_admin
         organizations.set_password(s, user_id=admin.user_id, password=PASSWORD, now=T0)
         email = organizations.get_user(s, user_id=admin.user_id).email
-    signed_in = accounts.sign_in(db_url, email=email, password=PASSWORD, operator=False, client="192.0.2.1", now=T0)
+    signed_in = signin_flow.sign_in(db_url, email=email, password=PASSWORD, operator=False, client="192.0.2.1", now=T0)
     assert isinstance(signed_in, accounts.SignedIn)
     with uow() as s:
         organizations.set_password(s, user_id=admin.user_id, password=PASSWORD + "!", now=T0)

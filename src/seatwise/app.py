@@ -44,8 +44,20 @@ from seatwise.web import routes as admin_pages
 from seatwise.webhooks.routes import router as webhooks_router
 
 log = logging.getLogger("seatwise")
-# The driver errors of a database that is down or unreachable, as opposed to a query that is wrong.
-OPERATIONAL: tuple[type[Exception], ...] = (sqlite3.OperationalError, psycopg.OperationalError)
+# SQLite raises OperationalError for a wrong query too ("no such column", a syntax error): only these
+# primary result codes say the database is busy or unreachable rather than the query wrong.
+SQLITE_UNAVAILABLE = frozenset(
+    (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN)
+)
+
+
+def database_unavailable(exc: DBAPIError) -> bool:
+    """Whether a driver error means the database is down, busy or unreachable, rather than a bug."""
+    if exc.connection_invalidated or isinstance(exc.orig, psycopg.OperationalError):
+        return True
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    # The primary code is the low byte of an extended one (SQLITE_BUSY_SNAPSHOT, SQLITE_IOERR_READ…).
+    return isinstance(exc.orig, sqlite3.OperationalError) and code is not None and code & 0xFF in SQLITE_UNAVAILABLE
 
 
 def _is_api(request: Request) -> bool:
@@ -274,7 +286,7 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
     async def unexpected(request: Request, exc: Exception) -> Response:
         # A connection cut (the server restarted, a backend terminated) or SQLite busy past its timeout: the
         # transaction was rolled back, the pool drops the dead connection, and a retry may well succeed.
-        if isinstance(exc, DBAPIError) and (exc.connection_invalidated or isinstance(exc.orig, OPERATIONAL)):
+        if isinstance(exc, DBAPIError) and database_unavailable(exc):
             log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
             return error_answer(request, Unavailable("the database cannot be reached; nothing was changed: retry"))
         # A bug must not show its stack trace to anyone; the server's log keeps it.

@@ -15,7 +15,7 @@ from seatwise.apikeys import service as apikeys
 from seatwise.core.errors import ErrorCode, SeatwiseError
 from seatwise.core.roles import Actor
 from seatwise.idempotency import service as idempotency
-from seatwise.idempotency.middleware import CLAIM
+from seatwise.idempotency.middleware import CLAIM, KEPT
 
 MAX_ID = 2**31 - 1  # an id beyond what the database stores names nothing
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -151,5 +151,6 @@ def answer(
     content_type = None if out is None else "application/json"
     claim = getattr(request.state, CLAIM, None)
     if claim is not None:
-        idempotency.keep(session, claim=claim, status=status, body=body, content_type=content_type)
+        idempotency.keep(session, claim=claim, status=status, body=body, content_type=content_type, headers=headers)
+        setattr(request.state, KEPT, status)
     return Response(body, status_code=status, media_type=content_type, headers=headers)

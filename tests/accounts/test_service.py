@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seatwise.accounts import service as accounts
+from seatwise.accounts import signin_flow
 from seatwise.accounts.models import Operator
 from seatwise.core.errors import BadInput
 from seatwise.events import service as events
@@ -15,7 +16,9 @@ from tests.web.conftest import PASSWORD
 def _operator_signed_in(uow, db_url):
     with uow() as s:
         op = accounts.add_operator(s, email="op@seatwise.example", name=None, password=PASSWORD, now=T0)
-    signed_in = accounts.sign_in(db_url, email=op.email, password=PASSWORD, operator=True, client="192.0.2.1", now=T0)
+    signed_in = signin_flow.sign_in(
+        db_url, email=op.email, password=PASSWORD, operator=True, client="192.0.2.1", now=T0
+    )
     assert isinstance(signed_in, accounts.SignedIn)
     return op, signed_in.token
 

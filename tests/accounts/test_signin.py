@@ -10,6 +10,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from seatwise.accounts import service as accounts
+from seatwise.accounts import signin_flow
 from seatwise.core.roles import OPERATOR
 from seatwise.organizations import service as organizations
 from seatwise.passwords import verify_password
@@ -64,7 +65,7 @@ def test_while_a_password_is_checked_no_transaction_is_open_and_other_writers_do
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         signing_in = pool.submit(
-            accounts.sign_in,
+            signin_flow.sign_in,
             db_url,
             email=ADMIN,
             password=PASSWORD,
@@ -103,14 +104,14 @@ def test_no_address_one_account_or_accounts_in_two_organisations_cost_the_same_p
     counts = []
     for n, email in enumerate(("nobody@contoso.example", ADMIN, "user_admin@contoso.example")):
         checks.clear()
-        outcome = accounts.sign_in(
+        outcome = signin_flow.sign_in(
             db_url, email=email, password="wrong password", operator=False, client=f"192.0.2.{n}", now=T0,
             verify=counted,
         )  # fmt: skip
         assert outcome is None
         counts.append(len(checks))
     assert counts == [accounts.VERIFICATIONS_AT_LEAST] * 3
-    right = accounts.sign_in(
+    right = signin_flow.sign_in(
         db_url, email="user_admin@contoso.example", password=PASSWORD, operator=False, client="192.0.2.9", now=T0
     )
     assert isinstance(right, accounts.Choose) and [c.org_name for c in right.choices] == ["Contoso", "Fabrikam"]

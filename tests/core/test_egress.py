@@ -72,7 +72,11 @@ FORBIDDEN = {
     "https://192.0.2.1/": "reserved",  # documentation
     "https://198.18.0.1/": "reserved",  # benchmarking
     "https://[2001:db8::1]/": "reserved",
-    "https://[64:ff9b:1::a00:1]/": "private",  # local-use NAT64 of 10.0.0.1
+    # local-use NAT64 (RFC 8215) is refused whole, wherever a /48 prefix would place the IPv4 address
+    "https://[64:ff9b:1::a00:1]/": "NAT64",
+    "https://[64:ff9b:1::808:808]/": "NAT64",  # 8.8.8.8 in the low bits: still never global
+    "https://[64:ff9b:1:7f00:1::808:808]/": "NAT64",  # 127.0.0.1 in bits 48-88 (RFC 6052 /48)
+    "https://[fec0::1]/": "site-local",  # deprecated site-local fec0::/10
 }
 
 

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from seatwise import db
 from seatwise.apikeys import service as apikeys
 from seatwise.core.errors import Refused
 from seatwise.idempotency import service as idempotency
@@ -55,6 +56,29 @@ def test_api_same_key_and_body_replays_the_first_answer_and_acts_once(uow, db_ur
     assert _count(uow, User) == users + 1
     # Without the key the same request is a second request: the address is taken now.
     assert client.post(path, json=body).json()["code"] == "duplicate_email"
+
+
+def test_api_a_write_that_kept_its_answer_commits_once(uow, db_url):
+    """The route keeps its answer in its own transaction; no second write transaction follows it."""
+    with uow() as s:
+        w = world(s, now=T0)
+    client = _client(uow, db_url, w, Clock(T0))
+    commits = []
+    engine = db.engine_for(db_url)
+
+    def committed(conn):
+        commits.append(conn)
+
+    event.listen(engine, "commit", committed)
+    try:
+        response = client.post(
+            f"/v1/organizations/{w.org_id}/users",
+            json={"email": "once@contoso.example"},
+            headers={"Idempotency-Key": "one"},
+        )
+    finally:
+        event.remove(engine, "commit", committed)
+    assert response.status_code == 201 and len(commits) == 1
 
 
 def test_api_a_refusal_is_replayed_too_and_a_new_key_runs_again(uow, db_url):
@@ -184,6 +208,30 @@ def test_api_of_two_runs_of_one_request_alongside_only_the_first_to_commit_keeps
         idempotency.finish(s, claim=slow, status=409, body=b"", content_type=None)  # the kept answer stays
         replay = idempotency.begin(s, caller="c", key="k", fingerprint=fingerprint, now=T0 + timedelta(minutes=3))
     assert isinstance(replay, idempotency.Replay) and replay.body == b'{"email":"retry@contoso.example"}'
+
+
+def test_api_a_claim_without_an_answer_left_by_the_previous_release_does_not_block_its_key(uow, db_url):
+    """A release that claimed keys before answering left rows without a status: the key works at once."""
+    from seatwise.idempotency.models import IdempotentRequest
+
+    with uow() as s:
+        w = world(s, now=T0)
+    client = _client(uow, db_url, w, Clock(T0 + timedelta(hours=1)))
+    path, body = f"/v1/organizations/{w.org_id}/users", {"email": "late@contoso.example"}
+    with uow() as s:
+        s.add(
+            IdempotentRequest(
+                caller=idempotency.caller_of(client.headers["Authorization"]),
+                key="left-behind",
+                fingerprint=idempotency.fingerprint("POST", path, b"{}"),
+                created_at=T0,
+                status=None,
+            )
+        )
+    first = client.post(path, json=body, headers={"Idempotency-Key": "left-behind"})
+    again = client.post(path, json=body, headers={"Idempotency-Key": "left-behind"})
+    assert first.status_code == again.status_code == 201, first.text
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
 
 
 def test_api_a_replay_shows_a_secret_masked_and_the_table_never_holds_it(uow, db_url):

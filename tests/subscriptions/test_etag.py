@@ -56,3 +56,20 @@ def test_the_etag_changes_with_the_licences_assigned_and_guards_every_write(uow,
     assert client.put(
         f"/v1/subscriptions/{sub_id}/recurring-billing", json={"enabled": False}, headers=anything
     ).is_success
+
+
+def test_an_idempotency_key_replay_sends_the_etag_of_the_first_answer(uow, db_url):
+    w, sub_id, client = _bought(uow, db_url)
+    path, key = f"/v1/subscriptions/{sub_id}/licenses", {"Idempotency-Key": "seats-7"}
+    first = client.put(path, json={"total": 7}, headers=key)
+    again = client.put(path, json={"total": 7}, headers=key)
+    assert first.status_code == again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.headers["etag"] == first.headers["etag"] == client.get(f"/v1/subscriptions/{sub_id}").headers["etag"]
+    path, body, key = (
+        f"/v1/organizations/{w.org_id}/subscriptions",
+        {"sku": w.sku, "seats": 1},
+        {"Idempotency-Key": "b"},
+    )
+    bought, rebought = (client.post(path, json=body, headers=key) for _ in range(2))
+    assert bought.status_code == rebought.status_code == 201, bought.text
+    assert rebought.headers["etag"] == bought.headers["etag"] and rebought.json() == bought.json()

@@ -8,10 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from seatwise import db
 from seatwise.accounts import service as accounts
+from seatwise.accounts import signin_flow
 from seatwise.accounts.models import SignInAttempts, WebSession
 from seatwise.core.errors import Refused
 from seatwise.core.signin import CLIENT, PAIR
@@ -157,7 +158,7 @@ def test_a_sign_in_form_token_works_only_in_the_browser_it_was_given_to(site):
 
 def test_parallel_wrong_passwords_for_a_new_address_are_each_counted(site):
     def guess(n: int) -> None:
-        outcome = accounts.sign_in(
+        outcome = signin_flow.sign_in(
             site.url, email="new@contoso.example", password=f"guess {n}", operator=False, client=STRANGER, now=T0
         )
         assert outcome is None
@@ -173,7 +174,7 @@ def test_parallel_guesses_cannot_pass_the_throttle_together(site):
 
     def guess(n: int) -> str:
         try:
-            outcome = accounts.sign_in(
+            outcome = signin_flow.sign_in(
                 site.url, email=ADMIN, password=f"guess {n}", operator=False, client=STRANGER, now=T0
             )
         except Refused as refused:
@@ -296,6 +297,28 @@ def test_the_last_use_of_a_session_is_written_at_most_once_a_minute(site):
     site.clock.at += timedelta(seconds=1)
     client.get("/")
     assert last_seen() == T0 + timedelta(minutes=1)
+
+
+def test_a_form_post_writes_the_last_use_of_its_session_in_its_own_single_commit(site):
+    client = site.signed_in(ADMIN)
+    token = csrf(client, f"/billing/subscriptions/{site.sub_id}")
+    site.clock.at += timedelta(minutes=5)  # the last use is due to be written
+    commits = []
+    engine = db.engine_for(site.url)
+
+    def committed(conn):
+        commits.append(conn)
+
+    event.listen(engine, "commit", committed)
+    try:
+        response = client.post(
+            f"/billing/subscriptions/{site.sub_id}/recurring-billing", data={"csrf_token": token, "enabled": "on"}
+        )
+    finally:
+        event.remove(engine, "commit", committed)
+    assert response.status_code == 303 and len(commits) == 1
+    with db.read_only(site.url) as s:
+        assert s.scalars(select(WebSession.last_seen_at)).one() == site.clock.at
 
 
 def test_an_operator_console_session_has_the_same_idle_timeout(site):

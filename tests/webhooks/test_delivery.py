@@ -7,7 +7,8 @@ import json
 import subprocess
 import sys
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,9 +22,11 @@ from seatwise.licenses import service as licenses
 from seatwise.subscriptions import service as subscriptions
 from seatwise.webhooks import service as webhooks
 from seatwise.webhooks import worker
+from seatwise.webhooks.egress import post
 from seatwise.webhooks.models import WebhookEndpoint
 from tests.conftest import T0
 from tests.factories import run_billing, world
+from tests.webhooks.test_egress import Hits
 
 
 class Clock:
@@ -273,3 +276,40 @@ def test_webhooks_a_claimed_attempt_is_sent_once_and_again_only_if_its_worker_di
     worker.run_once(db_url, clock=r.clock)
     assert [b["type"] for b in r.accepted["/hook"]] == ["subscription.trial_started", "subscription.started"]
     assert r.accepted["/hook"][0]["id"] == int(claimed.headers["webhook-id"].removeprefix("evt_"))
+
+
+def test_webhooks_three_organisations_with_hanging_endpoints_leave_threads_for_a_fourths_event(uow, db_url):
+    """Each of three organisations has three endpoints that never answer (until the test lets them): they
+    hold at most two threads each, and the last two threads wait for an organisation with nothing running."""
+    release = threading.Event()
+    hanging = Hits(reply=lambda path: (release.wait(30), (204, {}))[1])
+    calm = Hits()
+    orgs = []
+    with uow() as s:
+        for n in range(4):
+            w = world(s, now=T0, users=1, name=f"Org{n}", sku=f"SKU{n}")
+            hits, paths = (calm, ["/calm"]) if n == 3 else (hanging, [f"/{n}/a", f"/{n}/b", f"/{n}/c"])
+            for path in paths:
+                url = f"http://127.0.0.1:{hits.port}{path}"
+                webhooks.add_endpoint(s, org_id=w.org_id, url=url, actor=OPERATOR, now=T0)
+            orgs.append(w)
+    with uow() as s:
+        for w in orgs:  # the calm organisation's event comes last, behind nine hanging attempts
+            subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=1, actor=OPERATOR, now=T0)
+    clock = Clock(T0 + timedelta(minutes=1))
+    try:
+        with ThreadPoolExecutor(worker.THREADS) as pool:
+            dispatcher = worker.Dispatcher(db_url, clock=clock, send=post, pool=pool, threads=worker.THREADS)
+            dispatcher.queue()
+            dispatcher.start(worker.THREADS)
+            per_org = Counter(c.org_id for c in dispatcher.running.values())
+            release.set()
+            while dispatcher.running:
+                dispatcher.reap(None)
+        assert per_org[orgs[3].org_id] == 1, per_org
+        assert all(per_org[w.org_id] == worker.PER_ORG for w in orgs[:3]), per_org
+        assert [r["path"] for r in calm.requests] == ["/calm"]
+    finally:
+        release.set()
+        hanging.close()
+        calm.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -16,7 +17,7 @@ from seatwise.core.roles import OPERATOR
 from seatwise.subscriptions import service as subscriptions
 from seatwise.webhooks import service as webhooks
 from seatwise.webhooks import worker
-from seatwise.webhooks.egress import Poster
+from seatwise.webhooks.egress import RESOLVE_SECONDS, TOTAL_SECONDS, Poster
 from tests.conftest import T0
 from tests.factories import world
 
@@ -194,3 +195,21 @@ def test_the_default_sender_follows_seatwise_webhook_allow(uow, db_url, servers,
     monkeypatch.setenv("SEATWISE_WEBHOOK_ALLOW", "127.0.0.1")
     worker.run_once(db_url, clock=Now(T0 + timedelta(minutes=2)))
     assert len(hits.requests) == 1
+
+
+def test_a_resolver_that_does_not_answer_ends_the_attempt_within_its_deadline_and_nothing_is_sent(servers):
+    """getaddrinfo has no timeout of its own: a slow resolver must not hold the attempt past its lease."""
+    listener = servers(Listener)
+    answered = threading.Event()
+
+    def slow(host, port):
+        answered.wait(RESOLVE_SECONDS + 5)  # then it answers the listener's address, too late
+        return ["127.0.0.1"]
+
+    poster = Poster(allow=egress.parse_allow("slow.example"), resolver=slow)
+    began = time.monotonic()
+    answer = poster(f"http://slow.example:{listener.port}/hook", b"{}", {})
+    took = time.monotonic() - began
+    answered.set()
+    assert answer.status is None and "slow.example does not resolve: no answer" in answer.error
+    assert RESOLVE_SECONDS <= took < TOTAL_SECONDS and listener.connections() == 0

@@ -14,7 +14,10 @@ from seatwise import db
 from seatwise.core.roles import OPERATOR
 from seatwise.events import service as events
 from seatwise.subscriptions import service as subscriptions
+from seatwise.webhooks import service as webhooks
 from seatwise.webhooks import worker
+from seatwise.webhooks.egress import Answer
+from seatwise.webhooks.models import WebhookEndpoint
 from tests.api import client_with_key
 from tests.conftest import T0
 from tests.factories import world
@@ -214,6 +217,58 @@ def test_an_event_is_resent_to_an_endpoint_with_the_same_webhook_id(uow, db_url,
     refused = admin.post(f"/v1/webhook-endpoints/{added['id']}/resends", json={"event_id": their_event})
     assert (refused.status_code, refused.json()["code"]) == (404, "unknown_event")
     assert ("webhook_endpoint.resent", f"user:{mine.global_admin.user_id}") in _audit(uow, mine.org_id)
+
+
+def _claimed(uow, db_url, at):
+    """An endpoint of the admin's organisation with one event whose attempt a worker has claimed at `at`."""
+    mine, _, admin, _ = _setup(uow, db_url)
+    added = admin.post("/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/hook"}).json()  # never sent to
+    _event(uow, mine.org_id)
+    with uow() as s:
+        webhooks.queue(s, now=at)
+        claim = webhooks.claim(s, now=at)
+    return admin, added["id"], claim
+
+
+def test_a_resend_while_the_event_is_being_sent_is_409_and_leaves_the_attempt_alone(uow, db_url):
+    at = T0 + timedelta(minutes=1)
+    admin, endpoint_id, claim = _claimed(uow, db_url, at)
+    event_id = int(claim.headers["webhook-id"].removeprefix("evt_"))
+    refused = admin.post(f"/v1/webhook-endpoints/{endpoint_id}/resends", json={"event_id": event_id})
+    assert (refused.status_code, refused.json()["code"]) == (409, "webhook_delivery_in_flight")
+    with uow() as s:
+        [delivery] = webhooks.deliveries(s, endpoint_id=endpoint_id)
+        assert delivery.next_attempt_at == claim.lease_until and delivery.attempts == 0  # not reset under the attempt
+        assert webhooks.record(
+            s, delivery_id=claim.delivery_id, lease_until=claim.lease_until, answer=Answer(204), now=at
+        )
+    again = admin.post(f"/v1/webhook-endpoints/{endpoint_id}/resends", json={"event_id": event_id})
+    assert again.status_code == 201 and again.json()["status"] == "pending"
+
+
+def test_an_attempt_that_outlived_its_lease_does_not_decide_what_became_of_the_delivery(uow, db_url):
+    """A worker held up past the lease (a slow resolver, a stalled thread) records late: the attempt sent
+    again after the lease owns the delivery, and the late record changes neither it nor the endpoint."""
+    at = T0 + timedelta(minutes=1)
+    _, endpoint_id, late = _claimed(uow, db_url, at)
+    after = at + webhooks.LEASE
+    with uow() as s:
+        again = webhooks.claim(s, now=after)
+    assert again is not None and again.delivery_id == late.delivery_id and again.lease_until > late.lease_until
+    with uow() as s:
+        held = webhooks.record(
+            s, delivery_id=late.delivery_id, lease_until=late.lease_until, answer=Answer(None, "timed out"), now=after
+        )
+        [delivery] = webhooks.deliveries(s, endpoint_id=endpoint_id)
+        assert not held and delivery.next_attempt_at == again.lease_until and delivery.attempts == 0
+    with uow() as s:
+        webhooks.record(s, delivery_id=again.delivery_id, lease_until=again.lease_until, answer=Answer(204), now=after)
+    with uow() as s:
+        [delivery] = webhooks.deliveries(s, endpoint_id=endpoint_id)
+        endpoint = s.get(WebhookEndpoint, endpoint_id)
+        assert (delivery.status, delivery.attempts, delivery.leased_until) == ("delivered", 1, None)
+        assert endpoint.failing_since is None
+        assert [a.error for a in webhooks.recent_attempts(s, endpoint_id=endpoint_id)] == [None, "timed out"]
 
 
 def test_an_organisation_has_at_most_16_endpoints(uow, db_url):

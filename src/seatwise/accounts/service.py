@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -27,7 +26,7 @@ from seatwise.db import get_existing
 from seatwise.events import service as events
 from seatwise.i18n import LOCALES
 from seatwise.organizations.models import Organization, User
-from seatwise.passwords import hash_password, verify_password
+from seatwise.passwords import hash_password
 
 LIFETIME = timedelta(hours=12)
 IDLE = timedelta(minutes=30)  # a session unused this long ends, whatever its lifetime
@@ -142,73 +141,88 @@ def _counts(session: Session, keys: dict[Scope, Key], *, lock: bool = False) -> 
     return counts
 
 
-def sign_in(
-    url: str,
-    *,
-    email: str,
-    password: str,
-    operator: bool,
-    client: str,
-    now: datetime,
-    verify: Callable[[str | None, str], bool] = verify_password,
-) -> SignedIn | Choose | None:
-    """Check the password and open a session (or offer the organisations it opened); None for a wrong one.
+@dataclass(frozen=True, slots=True)
+class Try:
+    """One sign-in try, counted as wrong until found right: the accounts whose passwords it may open."""
 
-    Its own transactions, so that argon2 runs with none open: a short one counts the try (as wrong until
-    found right) and reads the accounts, the password is checked, and a short one records the outcome.
-    A throttled try is refused (SIGNIN_LOCKED, with when to retry) before any password is checked.
-    """
+    realm: str
+    email: str
+    client: str
+    keys: dict[Scope, Key]
+    counts: dict[Scope, Failures]
+    accounts: list[_Account]
+    refusal: signin.Throttle | None  # throttled: no password is checked
+
+
+def try_of(email: str, *, operator: bool, client: str) -> Try:
+    """A try not counted yet; its e-mail address normalised (empty when none was given)."""
     email = (email or "").strip().lower()[:254]
-    if not email or not password:
-        return None
     realm = OPERATOR_REALM if operator else ADMIN_REALM
-    keys = _keys(realm, email, client)
-    with db.read_only(url) as session:  # a flood of refused tries needs no write lock
-        refusal = signin.throttle(**_counts(session, keys), now=now)
-    accounts: list[_Account] = []
-    counts: dict[Scope, Failures] = {}
-    if refusal is None:
-        with db.unit_of_work(url) as session:
-            session.execute(delete(SignInAttempts).where(SignInAttempts.since < now - signin.FORGET))
-            _create(session, keys, now)
-            counts = _counts(session, keys, lock=True)
-            refusal = signin.throttle(**counts, now=now)
-            if refusal is None:
-                counts = {scope: f.after_failure(now, window=signin.window_of(scope)) for scope, f in counts.items()}
-                for scope, f in counts.items():
-                    session.execute(
-                        update(SignInAttempts)
-                        .where(_where(keys[scope]))
-                        .values(failures=f.count, since=f.since, last_at=f.last_at)
-                    )
-                accounts = _candidates(session, email=email, operator=operator)
+    return Try(realm, email, client, _keys(realm, email, client), {}, [], None)
+
+
+def throttled(session: Session, *, attempt: Try, now: datetime) -> signin.Throttle | None:
+    """Whether the try is refused now, read without taking a write lock (a flood of refused tries)."""
+    return signin.throttle(**_counts(session, attempt.keys), now=now)
+
+
+def count_try(session: Session, *, attempt: Try, now: datetime) -> Try:
+    """Count the try as wrong, unless throttled, and read the accounts to check; stale rows are purged."""
+    keys = attempt.keys
+    session.execute(delete(SignInAttempts).where(SignInAttempts.since < now - signin.FORGET))
+    _create(session, keys, now)
+    counts = _counts(session, keys, lock=True)
+    refusal = signin.throttle(**counts, now=now)
     if refusal is not None:
-        minutes = max(1, -(-int((refusal.retry_at - now).total_seconds()) // 60))
-        raise Refused(
-            f"too many wrong passwords: try again in {minutes} minutes", code=ErrorCode.SIGNIN_LOCKED, detail=refusal
+        return Try(attempt.realm, attempt.email, attempt.client, keys, counts, [], refusal)
+    counts = {scope: f.after_failure(now, window=signin.window_of(scope)) for scope, f in counts.items()}
+    for scope, f in counts.items():
+        session.execute(
+            update(SignInAttempts).where(_where(keys[scope])).values(failures=f.count, since=f.since, last_at=f.last_at)
         )
-    matched = [a for a in accounts if verify(a.password_hash, password)]
-    for _ in range(len(accounts), 1 if operator else VERIFICATIONS_AT_LEAST):
-        verify(None, password)  # the dummy hash: as long as a real check, and never a match
-    with db.unit_of_work(url) as session:
-        if not matched:
-            _audit_failure(session, realm=realm, email=email, client=client, accounts=accounts, counts=counts, now=now)
-            return None
-        _forgive(session, keys)
-        if len(matched) > 1:
-            return Choose(tuple(Choice(a.id, a.org_name, _proof(a.password_hash)) for a in matched))
-        return SignedIn(_open(session, account=matched[0], operator=operator, email=email, client=client, now=now))
+    accounts = _candidates(session, email=attempt.email, operator=attempt.realm == OPERATOR_REALM)
+    return Try(attempt.realm, attempt.email, attempt.client, keys, counts, accounts, None)
 
 
-def sign_in_chosen(url: str, *, user_id: int, proof: str, client: str, now: datetime) -> str | None:
+def locked(refusal: signin.Throttle, *, now: datetime) -> Refused:
+    """The error of a throttled try (SIGNIN_LOCKED), saying when to try again."""
+    minutes = max(1, -(-int((refusal.retry_at - now).total_seconds()) // 60))
+    return Refused(
+        f"too many wrong passwords: try again in {minutes} minutes", code=ErrorCode.SIGNIN_LOCKED, detail=refusal
+    )
+
+
+def settle(session: Session, *, attempt: Try, matched: list[_Account], now: datetime) -> SignedIn | Choose | None:
+    """Record a checked try: a session for the one account it opened, the choice of several, or a failure."""
+    operator = attempt.realm == OPERATOR_REALM
+    if not matched:
+        _audit_failure(
+            session,
+            realm=attempt.realm,
+            email=attempt.email,
+            client=attempt.client,
+            accounts=attempt.accounts,
+            counts=attempt.counts,
+            now=now,
+        )
+        return None
+    _forgive(session, attempt.keys)
+    if len(matched) > 1:
+        return Choose(tuple(Choice(a.id, a.org_name, _proof(a.password_hash)) for a in matched))
+    account = matched[0]
+    return SignedIn(
+        _open(session, account=account, operator=operator, email=attempt.email, client=attempt.client, now=now)
+    )
+
+
+def open_chosen(session: Session, *, user_id: int, proof: str, client: str, now: datetime) -> str | None:
     """Open a session for the account picked among those the password opened (`proof`: its hash then);
     None when it no longer may sign in or its password changed since."""
-    with db.unit_of_work(url) as session:
-        user = session.get(User, user_id)
-        if user is None or not _may_sign_in(user) or not hmac.compare_digest(_proof(user.password_hash), proof):
-            return None
-        account = _Account(user.id, user.org_id, "", user.password_hash)
-        return _open(session, account=account, operator=False, email=user.email, client=client, now=now)
+    user = session.get(User, user_id)
+    if user is None or not _may_sign_in(user) or not hmac.compare_digest(_proof(user.password_hash), proof):
+        return None
+    account = _Account(user.id, user.org_id, "", user.password_hash)
+    return _open(session, account=account, operator=False, email=user.email, client=client, now=now)
 
 
 def _may_sign_in(user: User) -> bool:

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import typer
 
-from seatwise import config
 from seatwise.cli.common import Ctx, command, group
 from seatwise.cli.output import Out
 from seatwise.core.roles import OPERATOR
@@ -51,9 +50,7 @@ def webhook_add(
 ) -> Out:
     """Send events to URL, signed with the secret printed once."""
     with ctx.uow() as session:
-        endpoint = webhooks.add_endpoint(
-            session, org_id=org, url=url, actor=OPERATOR, now=ctx.now, allow=config.webhook_allow()
-        )
+        endpoint = webhooks.add_endpoint(session, org_id=org, url=url, actor=OPERATOR, now=ctx.now)
         data = NewEndpointOut.of(endpoint).model_dump()
     return Out(data, text=f"webhook endpoint {data['id']} (secret shown once, keep it safe): {data['secret']}")
 

@@ -73,14 +73,14 @@ def parse_address(host: str) -> Address | None:
 
 
 def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one carries (mapped, compatible, 6to4, NAT64, Teredo), or None."""
+    """The IPv4 address an IPv6 one carries (mapped, compatible, 6to4, well-known NAT64, Teredo), or None."""
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
     if address.sixtofour is not None:
         return address.sixtofour
     if address.teredo is not None:
         return address.teredo[1]
-    if any(address in net for net in _NAT64) or address in _NAT64_LOCAL:
+    if any(address in net for net in _NAT64):
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     packed = int(address)
     if packed >> 32 == 0 and packed > 1:  # ::a.b.c.d, IPv4-compatible (deprecated, still routed by some stacks)
@@ -93,12 +93,16 @@ def refusal(address: Address) -> str | None:
     if isinstance(address, ipaddress.IPv6Address):
         if address.scope_id:
             return "an IPv6 address with a zone (link-local)"
+        # Before unwrapping: a local-use prefix may place the IPv4 address anywhere (RFC 6052 lets
+        # a /48 carry it in bits 48-88), and the translator it names is never a public host.
+        if address in _NAT64_LOCAL:
+            return "a local NAT64 address"
+        if address.is_site_local:  # fec0::/10, deprecated but still routed inside some networks
+            return "a site-local address"
         inner = embedded_ipv4(address)
         if inner is not None:
             why = refusal(inner)
             return f"{why} (inside the IPv6 address {address})" if why else None
-        if address in _NAT64_LOCAL:
-            return "a local NAT64 address"
     if address.is_unspecified:
         return "the unspecified address"
     if address.is_loopback:

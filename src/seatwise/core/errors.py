@@ -107,6 +107,7 @@ class ErrorCode(enum.StrEnum):
     USAGE = "usage"
     USER_OF_ANOTHER_ORG = "user_of_another_org"
     USER_REMOVED = "user_removed"
+    WEBHOOK_DELIVERY_IN_FLIGHT = "webhook_delivery_in_flight"
     WEBHOOK_URL_NOT_ALLOWED = "webhook_url_not_allowed"
 
 

@@ -16,6 +16,7 @@ from seatwise.idempotency import service
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CLAIM = "idempotency_claim"  # request.state's name for the key this request holds
+KEPT = "idempotency_kept"  # request.state's name for the status a route kept with its change
 
 
 class ProblemResponse(Protocol):
@@ -61,6 +62,7 @@ class IdempotencyMiddleware:
                     "headers": [
                         (b"content-type", (replay.content_type or "application/json").encode()),
                         (b"idempotent-replayed", b"true"),
+                        *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in replay.headers.items()),
                     ],
                 }
             )
@@ -68,7 +70,8 @@ class IdempotencyMiddleware:
 
         claim = replay
         # The route keeps its answer with its change (deps.answer), in the same transaction.
-        scope.setdefault("state", {})[CLAIM] = claim
+        request_state = scope.setdefault("state", {})
+        request_state[CLAIM] = claim
         answer: dict[str, Any] = {"status": 500, "body": b"", "content_type": None}
 
         first = True
@@ -93,7 +96,10 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_body, keep)
         finally:
-            await run_in_threadpool(_finish, state, claim=claim, answer=answer)
+            # The answer kept with the change went out: a second write transaction would find it there. Any
+            # other answer (the change failed to commit after all) is the one to keep or drop now.
+            if request_state.get(KEPT) != answer["status"]:
+                await run_in_threadpool(_finish, state, claim=claim, answer=answer)
 
 
 def _begin(state: State, *, caller: str, key: str, fingerprint: str) -> service.Replay | service.Claim:

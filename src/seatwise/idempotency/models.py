@@ -11,7 +11,8 @@ from seatwise.db import Base, UTCDateTime
 class IdempotentRequest(Base):
     """A write sent with an Idempotency-Key and the answer it got, kept 24 hours.
 
-    `status` stays empty while the first request runs, so that a concurrent retry is told to wait.
+    `status` is always set now: the answer is written with the change it answers. Only rows left by a
+    release that claimed keys before answering have none; they are given up and replaced.
     """
 
     __tablename__ = "idempotent_requests"
@@ -24,4 +25,5 @@ class IdempotentRequest(Base):
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
     content_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    headers: Mapped[str | None] = mapped_column(Text, nullable=True)  # a JSON object of those the route set
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

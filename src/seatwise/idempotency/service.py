@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ class Replay:
     status: int
     body: bytes
     content_type: str | None
+    headers: dict[str, str]  # those the route set, such as a subscription's ETag
 
 
 def caller_of(authorization: str) -> str:
@@ -75,15 +76,23 @@ def begin(session: Session, *, caller: str, key: str, fingerprint: str, now: dat
             "this Idempotency-Key was used with another request: expected the same method, path and body, or a new key",
             code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
         )
-    return Replay(row.status, (row.body or "").encode(), row.content_type)
+    return Replay(row.status, (row.body or "").encode(), row.content_type, json.loads(row.headers or "{}"))
 
 
-def keep(session: Session, *, claim: Claim, status: int, body: bytes, content_type: str | None) -> None:
+def keep(
+    session: Session,
+    *,
+    claim: Claim,
+    status: int,
+    body: bytes,
+    content_type: str | None,
+    headers: dict[str, str] | None = None,
+) -> None:
     """Keep a change's answer in the change's own transaction: a crash leaves both or neither.
 
     When the same request ran alongside and committed first, this one is refused, so that its change is
     rolled back instead of made twice; its retry replays the other's answer."""
-    if not _add(session, claim=claim, status=status, body=body, content_type=content_type):
+    if not _add(session, claim=claim, status=status, body=body, content_type=content_type, headers=headers):
         raise Refused(
             "a request with this Idempotency-Key was answered meanwhile: expected a retry, which gets that answer",
             code=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
@@ -94,16 +103,25 @@ def finish(session: Session, *, claim: Claim, status: int, body: bytes, content_
     """Keep an answer its route did not keep with a change (a refusal changes nothing); an answer of a
     server failure is not kept, so that a retry runs again."""
     if status < 500:
-        _add(session, claim=claim, status=status, body=body, content_type=content_type)
+        _add(session, claim=claim, status=status, body=body, content_type=content_type, headers=None)
 
 
-def _add(session: Session, *, claim: Claim, status: int, body: bytes, content_type: str | None) -> bool:
-    # A key older than KEPT is free again, even if forget_old has not dropped it yet.
+def _add(
+    session: Session,
+    *,
+    claim: Claim,
+    status: int,
+    body: bytes,
+    content_type: str | None,
+    headers: dict[str, str] | None,
+) -> bool:
+    # A key older than KEPT is free again, even if forget_old has not dropped it yet; so is a claim without
+    # an answer, which only a release that claimed keys before answering left (begin gives it up too).
     session.execute(
         delete(IdempotentRequest).where(
             IdempotentRequest.caller == claim.caller,
             IdempotentRequest.key == claim.key,
-            IdempotentRequest.created_at <= claim.at - KEPT,
+            or_(IdempotentRequest.created_at <= claim.at - KEPT, IdempotentRequest.status.is_(None)),
         )
     )
     row = IdempotentRequest(
@@ -114,6 +132,7 @@ def _add(session: Session, *, claim: Claim, status: int, body: bytes, content_ty
         status=status,
         body=_masked(body, content_type),
         content_type=content_type,
+        headers=json.dumps(headers) if headers else None,
     )
     try:
         with session.begin_nested():

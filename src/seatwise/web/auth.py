@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
 from seatwise.accounts import service as accounts
+from seatwise.accounts import signin_flow
 from seatwise.accounts.service import LIFETIME, Principal
 
 __all__ = ["COOKIE", "LIFETIME", "SIGNIN_COOKIE", "Principal"]
@@ -38,7 +39,7 @@ def sign_in(
 ) -> str | accounts.Choose | None:
     """Check the password and open a session: the signed cookie value, the organisations to choose from when
     it opened several accounts, or None for a wrong password (Refused SIGNIN_LOCKED when throttled)."""
-    outcome = accounts.sign_in(url, email=email, password=password, operator=operator, client=client, now=now)
+    outcome = signin_flow.sign_in(url, email=email, password=password, operator=operator, client=client, now=now)
     return _cookie(url, outcome.token) if isinstance(outcome, accounts.SignedIn) else outcome
 
 
@@ -66,7 +67,7 @@ def sign_in_chosen(
     proof = next((p for u, p in chosen if str(u) == user_id and isinstance(p, str)), None)
     if proof is None:
         return None
-    token = accounts.sign_in_chosen(url, user_id=int(user_id), proof=proof, client=client, now=now)
+    token = signin_flow.sign_in_chosen(url, user_id=int(user_id), proof=proof, client=client, now=now)
     return None if token is None else _cookie(url, token)
 
 

@@ -77,7 +77,7 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.DUPLICATE_SKU: N_("A product with this SKU already exists."),
     ErrorCode.HTTP_ERROR: N_("This request could not be handled."),
     ErrorCode.IDEMPOTENCY_KEY_IN_USE: N_(
-        "A request with this Idempotency-Key is still running. Try again in a moment."
+        "Another request with this Idempotency-Key was answered meanwhile. Retry to get that answer."
     ),
     ErrorCode.IDEMPOTENCY_KEY_REUSED: N_("This Idempotency-Key was used for another request."),
     ErrorCode.INVALID_AMOUNT: N_("Enter an amount such as 12.50."),
@@ -96,6 +96,9 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.WEBHOOK_URL_NOT_ALLOWED: N_("Webhooks cannot be sent to this address. Enter a public https:// address."),
     ErrorCode.TOO_MANY_WEBHOOK_ENDPOINTS: N_("An organisation has at most 16 webhook endpoints. Delete one first."),
     ErrorCode.UNKNOWN_WEBHOOK_ENDPOINT: N_("There is no such webhook endpoint."),
+    ErrorCode.WEBHOOK_DELIVERY_IN_FLIGHT: N_(
+        "This event is being sent to this endpoint right now. Resend it once this attempt has ended."
+    ),
     ErrorCode.UNKNOWN_EVENT: N_("There is no such event."),
     ErrorCode.LEDGER_IMBALANCE: N_("The books do not balance. Ask your software vendor."),
     ErrorCode.METHOD_NOT_ALLOWED: N_("This action is not available here."),

@@ -61,10 +61,16 @@ def reading(request: Request) -> Iterator[Session]:
         yield session
 
 
+SEEN_DUE = "seen_due"  # request.state's flag: this post's unit of work also writes the session's last use
+
+
 @contextmanager
 def writing(request: Request) -> Iterator[Session]:
     """The one unit of work of a form post: committed whole, or not at all."""
     with db.unit_of_work(request.app.state.database_url) as session:
+        if getattr(request.state, SEEN_DUE, False):
+            setattr(request.state, SEEN_DUE, False)
+            auth.seen(session, cookie=request.cookies.get(auth.COOKIE), now=now(request))
         yield session
 
 
@@ -97,8 +103,13 @@ def anyone_signed_in(request: Request) -> auth.Principal | None:
     with reading(request) as session:
         who = auth.principal(session, cookie=request.cookies.get(auth.COOKIE), now=now(request))
     if who is not None and who.seen_due:  # the idle timeout starts again, written at most once a minute
-        with writing(request) as session:
-            auth.seen(session, cookie=request.cookies.get(auth.COOKIE), now=now(request))
+        if request.method == "POST":
+            # With the form's own change, so that a post commits once; a post that writes nothing (a form
+            # refused before its unit of work) leaves the last use as it was, a minute or so older.
+            setattr(request.state, SEEN_DUE, True)
+        else:
+            with writing(request) as session:
+                auth.seen(session, cookie=request.cookies.get(auth.COOKIE), now=now(request))
     request.state.who = who
     return who
 

@@ -16,8 +16,11 @@ from seatwise import config
 from seatwise.core import egress
 from seatwise.core.errors import BadInput, ErrorCode
 
+RESOLVE_SECONDS = 3.0  # a name the resolver cannot answer within this does not resolve, for this attempt
 CONNECT_SECONDS = 3.0  # a host that does not accept within this is down
-TOTAL_SECONDS = 8.0  # the whole attempt (connect, send, answer) ends by then, however slowly the endpoint trickles
+# The whole attempt (resolve, connect, send, answer) ends by then, however slowly the endpoint trickles,
+# well inside the delivery's lease (webhooks.service.LEASE).
+TOTAL_SECONDS = 8.0
 
 Resolver = Callable[[str, int], list[str]]
 
@@ -26,6 +29,28 @@ def resolve(host: str, port: int) -> list[str]:
     """The addresses `host` resolves to, in the resolver's order."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def resolve_within(resolver: Resolver, host: str, port: int, seconds: float) -> list[str]:
+    """The resolver's answer if it comes within `seconds`, else OSError."""
+    # getaddrinfo takes no timeout: it runs in a thread of its own, left to finish (and be forgotten) if
+    # it is slow, so that the attempt's thread keeps its deadline and its lease.
+    answer: list[list[str] | BaseException] = []
+
+    def run() -> None:
+        try:
+            answer.append(resolver(host, port))
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a label the IDNA codec refuses
+            answer.append(exc)
+
+    thread = threading.Thread(target=run, name="seatwise-resolve", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if not answer:
+        raise OSError(f"no answer from the resolver within {seconds:g} s")
+    if isinstance(answer[0], BaseException):
+        raise OSError(str(answer[0]) or type(answer[0]).__name__)
+    return answer[0]
 
 
 @dataclass(frozen=True)
@@ -48,7 +73,8 @@ class _Pinned(http.client.HTTPConnection):
         self._address, self._tls, self._deadline = address, tls, deadline
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), timeout=CONNECT_SECONDS)
+        left = max(0.1, self._deadline - time.monotonic())
+        sock = socket.create_connection((self._address, self.port), timeout=min(CONNECT_SECONDS, left))
         try:
             sock.settimeout(max(0.1, self._deadline - time.monotonic()))
             if self._tls is not None:
@@ -68,6 +94,7 @@ class Poster:
     tls: ssl.SSLContext = field(default_factory=ssl.create_default_context)
 
     def __call__(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
+        deadline = time.monotonic() + TOTAL_SECONDS
         try:
             where = egress.target(url)
         except BadInput as exc:
@@ -80,20 +107,22 @@ class Poster:
             why = egress.check_address(where, address, self.allow)
             if why is not None:  # one forbidden address is enough: it is what the name may answer next
                 return Answer(None, f"{ErrorCode.WEBHOOK_URL_NOT_ALLOWED}: {why}; nothing was sent")
-        return self._send(where, str(addresses[0]), body, headers)
+        return self._send(where, str(addresses[0]), body, headers, deadline)
 
     def _resolve(self, where: egress.Target) -> list[egress.Address]:
-        found = [egress.parse_address(a.split("%", 1)[0]) for a in self.resolver(where.host, where.port)]
+        answered = resolve_within(self.resolver, where.host, where.port, RESOLVE_SECONDS)
+        found = [egress.parse_address(a.split("%", 1)[0]) for a in answered]
         addresses = [a for a in found if a is not None]
         if not addresses:
             raise OSError("no address")
         return addresses
 
-    def _send(self, where: egress.Target, address: str, body: bytes, headers: dict[str, str]) -> Answer:
-        deadline = time.monotonic() + TOTAL_SECONDS
+    def _send(
+        self, where: egress.Target, address: str, body: bytes, headers: dict[str, str], deadline: float
+    ) -> Answer:
         conn = _Pinned(where, address, self.tls if where.scheme == "https" else None, deadline)
         # A watchdog ends the attempt at the deadline even while the endpoint trickles its answer.
-        watchdog = threading.Timer(TOTAL_SECONDS, _shut, args=(conn,))
+        watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), _shut, args=(conn,))
         watchdog.daemon = True
         watchdog.start()
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
-from seatwise import config, db
+from seatwise import db
 from seatwise.deps import DB, MAX_ID, Body, Caller, Id, Page, Pages, answer, page_of
 from seatwise.organizations.service import check_visible_org
 from seatwise.webhooks import service
@@ -35,12 +35,7 @@ def add_endpoint(caller: Caller, body: EndpointIn, request: Request) -> Response
         check_visible_org(org_id=org_id, actor=caller)
     with db.unit_of_work(request.app.state.database_url) as session:
         endpoint = service.add_endpoint(
-            session,
-            org_id=org_id,
-            url=body.url,
-            actor=caller,
-            now=request.app.state.clock.now(),
-            allow=config.webhook_allow(),
+            session, org_id=org_id, url=body.url, actor=caller, now=request.app.state.clock.now()
         )
         return answer(session, request, NewEndpointOut.of(endpoint), status=201)
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, aliased
 
 from seatwise import config
 from seatwise.core import egress
-from seatwise.core.errors import BadInput, ErrorCode, Forbidden, NotFound
+from seatwise.core.errors import BadInput, ErrorCode, Forbidden, NotFound, Refused
 from seatwise.core.roles import Actor, Permission, require
 from seatwise.events import service as events
 from seatwise.events.models import Event
@@ -177,6 +177,7 @@ def set_enabled(session: Session, *, endpoint_id: int, enabled: bool, actor: Act
 def rotate_secret(session: Session, *, endpoint_id: int, actor: Actor, now: datetime) -> WebhookEndpoint:
     """A new signing secret; the old one signs beside it for OLD_SECRET_SIGNS, so receivers can switch."""
     endpoint = get_endpoint(session, endpoint_id=endpoint_id, actor=actor)
+    before = _facts(endpoint)
     endpoint.previous_secret, endpoint.previous_secret_until = endpoint.secret, now + OLD_SECRET_SIGNS
     endpoint.secret = _new_secret()
     _audit(
@@ -184,7 +185,7 @@ def rotate_secret(session: Session, *, endpoint_id: int, actor: Actor, now: date
         endpoint=endpoint,
         action="webhook_endpoint.secret_rotated",
         actor=actor.label,
-        before=_facts(endpoint),
+        before=before,
         now=now,
         previous_secret_until=endpoint.previous_secret_until.isoformat(),
     )
@@ -203,8 +204,17 @@ def resend(session: Session, *, endpoint_id: int, event_id: int, actor: Actor, n
     if delivery is None:
         delivery = WebhookDelivery(endpoint_id=endpoint.id, event_id=event.id, org_id=event.org_id, attempts=0)
         session.add(delivery)
+    elif delivery.leased_until is not None and delivery.leased_until > now:
+        # Reset now, it would be due again while the attempt runs: another worker would send it alongside,
+        # and that attempt's record would be taken for this fresh series.
+        raise Refused(
+            f"event {event.id} is being sent to webhook endpoint {endpoint.id} right now: "
+            f"expected a resend once this attempt ends (by {delivery.leased_until.isoformat()})",
+            code=ErrorCode.WEBHOOK_DELIVERY_IN_FLIGHT,
+        )
     # A fresh series of retries: a resend of an event that was given up is not given up at its first failure.
     delivery.status, delivery.next_attempt_at, delivery.delivered_at, delivery.attempts = "pending", now, None, 0
+    delivery.leased_until = None  # an attempt whose lease ran out and that still ends has no say in this series
     _audit(
         session,
         endpoint=endpoint,
@@ -350,6 +360,7 @@ class Claim:
     url: str
     body: bytes
     headers: dict[str, str]
+    lease_until: datetime  # its record counts only while the delivery is still leased to it
 
 
 def claim(
@@ -370,7 +381,7 @@ def claim(
     assert endpoint is not None and event is not None  # foreign keys of the delivery
     body = json.dumps(payload(event), separators=(",", ":")).encode()
     message_id, timestamp = f"evt_{event.id}", int(now.timestamp())
-    delivery.next_attempt_at = now + LEASE
+    delivery.next_attempt_at = delivery.leased_until = now + LEASE
     return Claim(
         delivery.id,
         endpoint.id,
@@ -384,15 +395,19 @@ def claim(
             "webhook-timestamp": str(timestamp),
             "webhook-signature": signatures(endpoint, message_id=message_id, timestamp=timestamp, body=body, now=now),
         },
+        delivery.leased_until,
     )
 
 
-def record(session: Session, *, delivery_id: int, answer: Answer, now: datetime, latency_ms: int = 0) -> None:
+def record(
+    session: Session, *, delivery_id: int, lease_until: datetime, answer: Answer, now: datetime, latency_ms: int = 0
+) -> bool:
     """Write down how the endpoint answered: delivered, or to be retried after a while, or given up; an
-    endpoint that has failed for DISABLE_AFTER without a success is disabled, and says why."""
+    endpoint that has failed for DISABLE_AFTER without a success is disabled, and says why. False if the
+    attempt had lost its lease (`lease_until` of its claim): then only the attempt itself is written down."""
     delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
     if delivery is None:  # its endpoint was deleted meanwhile
-        return
+        return False
     endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=True)
     assert endpoint is not None  # the delivery's foreign key
     session.add(
@@ -406,6 +421,11 @@ def record(session: Session, *, delivery_id: int, answer: Answer, now: datetime,
             error=answer.error,
         )
     )
+    # A later claim (the lease ran out and another worker sent it again) owns the delivery now: its record,
+    # not this late one, says what became of it.
+    if delivery.leased_until != lease_until:
+        return False
+    delivery.leased_until = None
     if answer.ok:
         endpoint.failing_since = None
     elif endpoint.failing_since is None:
@@ -432,6 +452,7 @@ def record(session: Session, *, delivery_id: int, answer: Answer, now: datetime,
         delivery.status = "failed"
     else:
         delivery.next_attempt_at = now + RETRY_AFTER[delivery.attempts - 1]
+    return True
 
 
 def deliveries(session: Session, *, endpoint_id: int) -> list[WebhookDelivery]:

@@ -1,8 +1,9 @@
 """The delivery worker (`seatwise worker`, and a thread of `seatwise serve`): one commit per job.
 
 Attempts to different endpoints run side by side in a small pool of threads, each claimed in a short
-transaction of its own, sent outside any transaction and recorded in another; no endpoint and no
-organisation holds more than a few threads, so a slow or hanging one cannot delay the others.
+transaction of its own, sent outside any transaction and recorded in another; no endpoint holds more
+than one thread and no organisation more than two, and the last two free threads go only to organisations
+with nothing under way, so slow or hanging ones cannot delay the others.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ log = logging.getLogger("seatwise.worker")
 
 THREADS = 8  # attempts under way at once
 PER_ENDPOINT = 1  # an endpoint gets its events in order, so one at a time (per organisation) anyway
-PER_ORG = 3  # an organisation's endpoints together never hold more of the pool than this
+PER_ORG = 2  # an organisation's endpoints together never hold more of the pool than this
+# Threads that only an organisation with nothing under way may take: however many organisations hang, the
+# next one with an event still finds a thread (three hanging ones hold 6 of the 8, not all 8).
+RESERVED = 2
 
 
 class Dispatcher:
@@ -49,12 +53,13 @@ class Dispatcher:
             claims = list(self.running.values())
             endpoints = Counter(c.endpoint_id for c in claims)
             orgs = Counter(c.org_id for c in claims)
+            reserve_only = self.threads - len(self.running) <= RESERVED
             with db.unit_of_work(self.url) as session:
                 claim = service.claim(
                     session,
                     now=self.clock.now(),
                     busy_endpoints=frozenset(e for e, n in endpoints.items() if n >= PER_ENDPOINT),
-                    busy_orgs=frozenset(o for o, n in orgs.items() if n >= PER_ORG),
+                    busy_orgs=frozenset(o for o, n in orgs.items() if n >= PER_ORG or reserve_only),
                 )
             if claim is None:
                 break
@@ -67,9 +72,16 @@ class Dispatcher:
         answer = self.send(claim.url, claim.body, claim.headers)
         latency_ms = int((time.monotonic() - began) * 1000)
         with db.unit_of_work(self.url) as session:
-            service.record(
-                session, delivery_id=claim.delivery_id, answer=answer, now=self.clock.now(), latency_ms=latency_ms
+            held = service.record(
+                session,
+                delivery_id=claim.delivery_id,
+                lease_until=claim.lease_until,
+                answer=answer,
+                now=self.clock.now(),
+                latency_ms=latency_ms,
             )
+        if not held:
+            log.warning("webhook attempt %s ended after its lease; its outcome was not applied", claim.delivery_id)
 
     def reap(self, timeout: float | None) -> int:
         """Wait up to `timeout` for an attempt to end; returns how many ended."""
