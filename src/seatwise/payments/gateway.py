@@ -75,7 +75,9 @@ class KeyReused(Exception):
 class Gateway(Protocol):
     """What Seatwise needs of a card gateway."""
 
-    def save_card(self, *, org_id: int, customer: str | None, card: Card | None, payment_method: str | None) -> SavedCard:
+    def save_card(
+        self, *, org_id: int, customer: str | None, card: Card | None, payment_method: str | None
+    ) -> SavedCard:
         """Keep a card for the organisation's customer (made if `customer` is None): typed details
         (the simulator, Stripe test mode) or a payment-method id made by the gateway's own page."""
         ...
@@ -145,7 +147,9 @@ class SimulatedGateway:
         conn.execute("DELETE FROM faults WHERE id = ?", (row[0],))
         return row[1]
 
-    def save_card(self, *, org_id: int, customer: str | None, card: Card | None, payment_method: str | None) -> SavedCard:
+    def save_card(
+        self, *, org_id: int, customer: str | None, card: Card | None, payment_method: str | None
+    ) -> SavedCard:
         """A token that says how the test card will behave; the simulator takes typed numbers only."""
         if card is None:
             raise SeatwiseError(

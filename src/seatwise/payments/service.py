@@ -59,7 +59,9 @@ def card_request(
             )
         card = parse_card(number=card_number, expiry=expiry, now=now)
     customer = session.scalar(
-        select(PaymentMethod.customer).where(PaymentMethod.org_id == org_id, PaymentMethod.customer.is_not(None)).limit(1)
+        select(PaymentMethod.customer)
+        .where(PaymentMethod.org_id == org_id, PaymentMethod.customer.is_not(None))
+        .limit(1)
     )
     return CardRequest(org_id=org_id, customer=customer, card=card, payment_method=payment_method)
 
