@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from seatwise import db, handlers  # noqa: F401  (the reactions to domain events, as every process loads them)
 from seatwise.models import AuditEntry  # noqa: F401  (loads every table)
+from tests.localstripe import localstripe  # noqa: F401  (a localstripe server on 127.0.0.1, for the Stripe gateway)
 
 # The suite's webhook receivers listen on 127.0.0.1, which webhooks may not reach unless the operator allows it;
 # set here, so that every `seatwise serve` and `worker` the tests start inherits it.

@@ -236,5 +236,8 @@ def simulator_store(database_url: str) -> Path:
 def gateway_for(database_url: str) -> Gateway:
     """The gateway SEATWISE_GATEWAY names: the simulator (the default) or Stripe."""
     if config.gateway_kind() == "stripe":
-        raise SeatwiseError("the Stripe gateway is not available yet", code=ErrorCode.INVALID_CONFIGURATION)
+        # Imported here: stripe_gateway builds on this module, and the simulator needs no Stripe SDK loaded.
+        from seatwise.payments.stripe_gateway import StripeGateway
+
+        return StripeGateway(config.stripe_api_key(), api_base=config.stripe_api_base())
     return SimulatedGateway(simulator_store(database_url))
