@@ -13,7 +13,7 @@ from seatwise.catalog import service as catalog
 from seatwise.core.roles import OPERATOR, Actor, Role
 from seatwise.organizations import service as organizations
 from seatwise.payments import service as payments
-from seatwise.payments.gateway import gateway_for
+from seatwise.payments.gateways import gateway_for
 from seatwise.payments.models import PaymentMethod
 
 

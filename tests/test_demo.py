@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from seatwise import demo
 from seatwise.db import Base
-from seatwise.payments.gateway import gateway_for
+from seatwise.payments.gateways import gateway_for
 from tests.conftest import T0
 
 

@@ -27,7 +27,7 @@ from seatwise.i18n import format_money
 from seatwise.licenses import service as licenses
 from seatwise.organizations.models import Organization
 from seatwise.payments import service as payments
-from seatwise.payments.gateway import gateway_for
+from seatwise.payments.gateways import gateway_for
 from seatwise.payments.models import Payment
 from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Subscription

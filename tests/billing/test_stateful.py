@@ -64,8 +64,8 @@ from seatwise.core.roles import OPERATOR, Actor
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
 from seatwise.organizations.models import User
-from seatwise.payments.gateway import simulator_store
 from seatwise.payments.models import Payment
+from seatwise.payments.simulator import simulator_store
 from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Assignment, Subscription
 from tests.conftest import _truncate_postgres

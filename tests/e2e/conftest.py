@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
 def demo_template(tmp_path_factory) -> Path:
     """The demo data, seeded once with the same clock as the server."""
     from seatwise import demo
-    from seatwise.payments.gateway import gateway_for
+    from seatwise.payments.gateways import gateway_for
 
     path = tmp_path_factory.mktemp("demo") / "seatwise.db"
     url = f"sqlite:///{path}"

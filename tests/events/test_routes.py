@@ -203,11 +203,12 @@ def test_r17_r21_a_billing_run_emits_invoice_issued_paid_and_payment_failed(uow,
         good_invoice["number"],
         2 * _cents(PRICE),
         2 * _cents(PRICE),
-        "paid",
+        "collecting",  # issued before its card is charged, outside the issuing transaction (R32)
     )
     seen_by_bad = [e for e in _all(bad_key) if e["type"].startswith(("invoice.", "payment."))]
     assert [e["type"] for e in seen_by_bad] == ["invoice.issued", "payment.failed"]
-    assert (seen_by_bad[0]["data"]["id"], seen_by_bad[0]["data"]["status"]) == (bad_invoice["id"], "open")
+    assert (seen_by_bad[0]["data"]["id"], seen_by_bad[0]["data"]["status"]) == (bad_invoice["id"], "collecting")
+    assert bad_invoice["status"] == "open"
     failed = seen_by_bad[1]["data"]
     assert (failed["object"], failed["invoice_id"], failed["amount"], failed["currency"], failed["failure_code"]) == (
         "payment",

@@ -14,7 +14,8 @@ import stripe
 from seatwise.core.cards import Card
 from seatwise.core.errors import BadInput, ErrorCode, SeatwiseError
 from seatwise.core.money import Money
-from seatwise.payments.gateway import GatewayUnavailable, KeyReused, Outcome, gateway_for
+from seatwise.payments.gateway import GatewayUnavailable, KeyReused, Outcome
+from seatwise.payments.gateways import gateway_for
 from seatwise.payments.stripe_gateway import KEY_FIELD, StripeGateway, failure_code
 from tests.localstripe import TEST_KEY, flush
 from tests.processes import free_port

@@ -19,7 +19,8 @@ from seatwise.billing_run.service import RunSummary
 from seatwise.clock import Clock
 from seatwise.core.invoicing import PaymentKind
 from seatwise.db import get_existing
-from seatwise.payments.gateway import Gateway, GatewayUnavailable, Outcome, gateway_for
+from seatwise.payments.gateway import Gateway, GatewayUnavailable, Outcome
+from seatwise.payments.gateways import gateway_for
 from seatwise.subscriptions.models import Subscription
 
 

@@ -11,7 +11,7 @@ from seatwise.cli.output import Out
 from seatwise.core.roles import OPERATOR
 from seatwise.organizations import service as organizations
 from seatwise.payments import service as payments
-from seatwise.payments.gateway import gateway_for
+from seatwise.payments.gateways import gateway_for
 from seatwise.payments.models import PaymentMethod
 from seatwise.payments.schemas import PaymentMethodOut
 

@@ -16,7 +16,7 @@ from seatwise.cli.common import Ctx, command, fail_at_start, group
 from seatwise.cli.output import Out, out
 from seatwise.clock import Clock, FixedClock, SystemClock, parse_instant
 from seatwise.core.errors import SeatwiseError
-from seatwise.payments.gateway import gateway_for
+from seatwise.payments.gateways import gateway_for
 from seatwise.webhooks import worker as webhooks_worker
 
 schema = group("The database schema.")

@@ -10,7 +10,7 @@ from seatwise.core.roles import Permission, require
 from seatwise.deps import DB, Body, Caller, Id, Page, Pages, answer, page_of
 from seatwise.organizations.service import check_visible_org, get_org
 from seatwise.payments import service
-from seatwise.payments.gateway import gateway_for
+from seatwise.payments.gateways import gateway_for
 from seatwise.payments.schemas import PaymentMethodOut
 
 router = APIRouter(prefix="/v1/organizations/{org_id}/payment-methods", tags=["payments"])

@@ -22,7 +22,7 @@ from seatwise.i18n import N_
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
 from seatwise.payments import service as payments
-from seatwise.payments.gateway import gateway_for
+from seatwise.payments.gateways import gateway_for
 from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Subscription
 from seatwise.web import auth, views
