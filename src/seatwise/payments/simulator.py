@@ -4,6 +4,7 @@ a key reused for another amount, and can be told to time out or to fail after ch
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -16,6 +17,11 @@ from seatwise.core.cards import Card
 from seatwise.core.errors import ErrorCode, SeatwiseError
 from seatwise.core.money import Money
 from seatwise.payments.gateway import TEST_CARD_OUTCOMES, GatewayUnavailable, KeyReused, Outcome, SavedCard
+
+def _reference(prefix: str, key: str) -> str:
+    """The simulator's id of what a key made: the same in two stores that were asked the same."""
+    return prefix + hashlib.sha256(key.encode()).hexdigest()[:16]
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS charges (
@@ -56,7 +62,7 @@ class SimulatedGateway:
 
     def arrange(self, *faults: str) -> None:
         """Make the next calls fail, one fault each: 'timeout' (nothing done, no answer) or
-        'fail_after_charge' (charged, no answer). For tests."""
+        'fail_after_charge' (charged or refunded, no answer; a look-up just gives no answer). For tests."""
         with self._write() as conn:
             conn.executemany("INSERT INTO faults (fault) VALUES (?)", [(fault,) for fault in faults])
 
@@ -93,8 +99,17 @@ class SimulatedGateway:
                 behaviour = token.removeprefix("sim_").rsplit("_", 1)[0]
                 succeeded = behaviour == "succeeds"
                 conn.execute(
-                    "INSERT INTO charges VALUES (?, 'sim_ch_' || (SELECT COUNT(*) + 1 FROM charges), ?, ?, ?, ?, ?, ?)",
-                    (key, customer, token, amount.amount, amount.currency, succeeded, None if succeeded else behaviour),
+                    "INSERT INTO charges VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        key,
+                        _reference("sim_ch_", key),
+                        customer,
+                        token,
+                        amount.amount,
+                        amount.currency,
+                        succeeded,
+                        None if succeeded else behaviour,
+                    ),
                 )
                 made = self._charged(conn, key)
         if fault is not None:
@@ -111,7 +126,9 @@ class SimulatedGateway:
     def find_charge(self, *, customer: str, key: str) -> Outcome | None:
         """The charge with this key, if it was ever made."""
         with self._write() as conn:
-            done = self._charged(conn, key)
+            fault, done = self._next_fault(conn), self._charged(conn, key)
+        if fault is not None:
+            raise GatewayUnavailable(f"the simulated gateway did not answer ({fault})")
         return None if done is None else done[0]
 
     def refund(self, *, customer: str, charge: str, amount: Money, key: str) -> Outcome:
@@ -125,8 +142,8 @@ class SimulatedGateway:
             fault = self._next_fault(conn)
             if fault != "timeout":
                 conn.execute(
-                    "INSERT INTO refunds VALUES (?, 'sim_re_' || (SELECT COUNT(*) + 1 FROM refunds), ?, ?, ?)",
-                    (key, charge, amount.amount, amount.currency),
+                    "INSERT INTO refunds VALUES (?, ?, ?, ?, ?)",
+                    (key, _reference("sim_re_", key), charge, amount.amount, amount.currency),
                 )
                 made = conn.execute("SELECT reference FROM refunds WHERE key = ?", (key,)).fetchone()
         if fault is not None:
@@ -136,7 +153,10 @@ class SimulatedGateway:
     def find_refund(self, *, customer: str, charge: str, key: str) -> Outcome | None:
         """The refund with this key, if it was ever made."""
         with self._write() as conn:
+            fault = self._next_fault(conn)
             row = conn.execute("SELECT reference FROM refunds WHERE key = ?", (key,)).fetchone()
+        if fault is not None:
+            raise GatewayUnavailable(f"the simulated gateway did not answer ({fault})")
         return None if row is None else Outcome(True, row[0])
 
 
