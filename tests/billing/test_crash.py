@@ -209,17 +209,27 @@ def _command(url: str) -> list[str]:
 # The same command in a process that counts its commits and SIGKILLs itself right after the N-th (N > 0).
 # Every state a kill can leave is the state after some commit, so these are the kills that matter most,
 # whatever the timing: an external kill lands after a commit only if it wins a race of a few milliseconds.
+# With a negative N it dies right after the gateway's (-N)-th charge, before the outcome is recorded (R32).
 _DIE_AFTER_COMMIT = """
 import atexit, os, signal, sys
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-after, commits = int(sys.argv[1]), 0
+from seatwise.payments.simulator import SimulatedGateway
+after, commits, charges = int(sys.argv[1]), 0, 0
 @event.listens_for(Session, "after_commit")
 def count(session):
     global commits
     commits += 1
     if commits == after:
         os.kill(os.getpid(), signal.SIGKILL)
+charge = SimulatedGateway.charge
+def charge_then_die(self, **call):
+    global charges
+    outcome, charges = charge(self, **call), charges + 1
+    if charges == -after:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return outcome
+SimulatedGateway.charge = charge_then_die
 atexit.register(lambda: print(f"commits: {commits}", file=sys.stderr))
 from seatwise.cli import app
 sys.argv = ["seatwise", *sys.argv[2:]]
@@ -231,9 +241,17 @@ def _dying_command(url: str, after: int) -> list[str]:
     return [sys.executable, "-c", _DIE_AFTER_COMMIT, str(after), *_command(url)[1:]]
 
 
+# Each copy's simulated gateway keeps its own store, as two separate outside systems would.
+STORES: dict[str, Path] = {}
+
+
+def _env(url: str) -> dict[str, str]:
+    return os.environ | {"SEATWISE_GATEWAY_STORE": str(STORES[url])}
+
+
 def run_to_completion(url: str, *, timeout: float = 120) -> tuple[dict, int]:
     """Run the billing run to its end; return its summary and how many transactions it committed."""
-    proc = subprocess.run(_dying_command(url, 0), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(_dying_command(url, 0), capture_output=True, text=True, timeout=timeout, env=_env(url))
     assert proc.returncode == 0, proc
     return json.loads(proc.stdout), int(proc.stderr.rsplit("commits: ", 1)[1])
 
@@ -274,7 +292,7 @@ def kill(
     seconds more have passed; or from inside, right after its `after_commit`-th commit. Return what was
     committed when it died, or None if the run finished first."""
     command = _dying_command(url, after_commit) if after_commit else _command(url)
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(url))
     try:
         deadline = time.monotonic() + timeout
         while proc.poll() is None and not (ready and ready(progress(url))):
@@ -312,19 +330,22 @@ def kill_repeatedly(url: str, *, ledger_total: int, commits: int, rng: random.Ra
     def inside():
         return lambda before: dict(after_commit=rng.randint(1, max(1, commits // 12)))
 
+    def charging():  # between the gateway's charge and recording its outcome
+        return lambda before: dict(after_commit=-rng.randint(1, 60))
+
     plan = [
         changed("invoices"),
-        inside(),
+        charging(),
         changed("numbers"),
         inside(),
-        inside(),
+        charging(),
         past(0.2, 0.4),
         inside(),
         changed("numbers"),
-        inside(),
+        charging(),
         changed("new_year_invoices"),
         inside(),
-        inside(),
+        charging(),
         past(0.7, 0.85),
         inside(),
     ]
@@ -423,6 +444,33 @@ def _assert_gapless(numbers: list[str], counters: dict[int, int]) -> None:
     assert dict(taken) == counters
 
 
+def _gateway_record(url: str) -> dict[str, list[tuple]]:
+    with sqlite3.connect(STORES[url]) as conn:
+        return {
+            "charges": conn.execute("SELECT * FROM charges ORDER BY key").fetchall(),
+            "refunds": conn.execute("SELECT * FROM refunds ORDER BY key").fetchall(),
+        }
+
+
+def _assert_charged_once(clean: str, killed: str) -> None:
+    """R32: the gateway of the killed copy made exactly the charges and refunds of the clean one, and each
+    money movement it made is recorded once in Seatwise, with its amount."""
+    record = _gateway_record(killed)
+    assert record == _gateway_record(clean)
+    with db.read_only(killed) as s:
+        recorded = Counter(
+            s.execute(
+                select(Payment.reference, Payment.amount).where(
+                    Payment.status == "succeeded", Payment.reference.is_not(None)
+                )
+            ).all()
+        )
+    made = Counter((row[1], row[4]) for row in record["charges"] if row[6]) + Counter(
+        (row[1], row[3]) for row in record["refunds"]
+    )
+    assert recorded == made and max(made.values()) == 1
+
+
 def _assert_same(clean: dict, killed: dict) -> None:
     first = ["invoices", "charges", "ledger", "payments", "invoice_counters", "subscriptions"]
     differ = [table for table in first + sorted(set(clean) - set(first)) if clean[table] != killed[table]]
@@ -461,6 +509,8 @@ def two_copies(db_url: str, dataset: Path, tmp_path: Path, labels: tuple[str, st
             for label in labels:
                 _sqlite_copy(dataset, tmp_path / f"{label}.db")
             urls = tuple(f"sqlite:///{tmp_path / f'{label}.db'}" for label in labels)
+        for url, label in zip(urls, labels, strict=True):
+            STORES[url] = tmp_path / f"{label}.gateway.sqlite3"
         yield urls
     finally:
         for url in urls or ():
@@ -478,7 +528,7 @@ def test_r20_a_billing_run_killed_with_sigkill_and_run_again_ends_as_one_clean_r
         summary, commits = run_to_completion(clean)
         clean_seconds = time.perf_counter() - started
         expected = books(clean)
-        again = subprocess.run(_command(clean), capture_output=True, text=True, timeout=120)
+        again = subprocess.run(_command(clean), capture_output=True, text=True, timeout=120, env=_env(clean))
         assert again.returncode == 0, again  # running it twice changes nothing (R20)
         assert {key: json.loads(again.stdout)[key] for key in ("subscriptions", "invoices", "payments")} == {
             "subscriptions": 0,
@@ -493,6 +543,7 @@ def test_r20_a_billing_run_killed_with_sigkill_and_run_again_ends_as_one_clean_r
         assert len(kills) >= 10, f"the billing run finished before it was killed often enough: {kills}"
         rest, _ = run_to_completion(killed)
         _assert_same(expected, books(killed))
+        _assert_charged_once(clean, killed)
 
         assert facts["imbalances"] == []
         _assert_gapless(facts["numbers"], facts["counters"])
@@ -547,7 +598,7 @@ def test_r20_two_billing_runs_at_once_end_as_one_clean_run(db_url, dataset, tmp_
     with two_copies(db_url, dataset, tmp_path, ("pair_clean", "pair_both")) as (clean, both):
         run_to_completion(clean)
         workers = [
-            subprocess.Popen(_command(both), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            subprocess.Popen(_command(both), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(both))
             for _ in range(2)
         ]
         results = [(w.wait(timeout=180), w.stderr.read()) for w in workers]
