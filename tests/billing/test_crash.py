@@ -492,8 +492,8 @@ def _assert_same(clean: dict, killed: dict) -> None:
 
 # --- the tests -----------------------------------------------------------------------------------------
 
-# Under pytest-xdist all four run on one worker, which builds the dataset once.
-pytestmark = pytest.mark.xdist_group("crash")
+# Under pytest-xdist the killed runs go to one worker and the pairs of runs to another; each builds the
+# dataset once.
 
 
 @contextmanager
@@ -519,6 +519,7 @@ def two_copies(db_url: str, dataset: Path, tmp_path: Path, labels: tuple[str, st
             _drop_pg(db_url, names)
 
 
+@pytest.mark.xdist_group("crash-killed")
 def test_r20_a_billing_run_killed_with_sigkill_and_run_again_ends_as_one_clean_run(db_url, dataset, tmp_path):
     seed = int(os.environ.get("SEATWISE_CRASH_SEED", time.time_ns() % 1_000_000))
     print(f"seed {seed} (SEATWISE_CRASH_SEED={seed} repeats the kill points)")
@@ -592,6 +593,7 @@ def _content(url: str) -> dict[str, list[tuple]]:
         }
 
 
+@pytest.mark.xdist_group("crash-pair")
 def test_r20_two_billing_runs_at_once_end_as_one_clean_run(db_url, dataset, tmp_path):
     """Scale-out: two workers over one database skip each other's rows, never invoice a moment whose
     renewals the other is still writing, and never take the same number; together they end as one run."""

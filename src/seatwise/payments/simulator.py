@@ -14,9 +14,10 @@ from sqlalchemy.engine import make_url
 
 from seatwise import config
 from seatwise.core.cards import Card
-from seatwise.core.errors import ErrorCode, SeatwiseError
+from seatwise.core.errors import BadInput, ErrorCode
 from seatwise.core.money import Money
 from seatwise.payments.gateway import TEST_CARD_OUTCOMES, GatewayUnavailable, KeyReused, Outcome, SavedCard
+
 
 def _reference(prefix: str, key: str) -> str:
     """The simulator's id of what a key made: the same in two stores that were asked the same."""
@@ -78,7 +79,7 @@ class SimulatedGateway:
     ) -> SavedCard:
         """A token that says how the test card will behave; the simulator takes typed numbers only."""
         if card is None:
-            raise SeatwiseError(
+            raise BadInput(
                 "the simulated gateway takes card numbers, not payment-method ids: expected card and exp",
                 code=ErrorCode.INVALID_PAYMENT_METHOD,
             )
