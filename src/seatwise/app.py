@@ -41,6 +41,7 @@ from seatwise.subscriptions.routes import router as subscriptions_router
 from seatwise.web import operator as operator_pages
 from seatwise.web import pages
 from seatwise.web import routes as admin_pages
+from seatwise.web import signin as signin_pages
 from seatwise.webhooks.routes import router as webhooks_router
 
 log = logging.getLogger("seatwise")
@@ -320,6 +321,7 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
     app.include_router(billing_run_router)
     app.include_router(events_router)
     app.include_router(webhooks_router)
+    app.include_router(signin_pages.router)
     app.include_router(admin_pages.router)
     app.include_router(operator_pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")

@@ -11,6 +11,7 @@ from seatwise.limits import MAX_BODY
 from seatwise.organizations.models import User
 from seatwise.web import operator as operator_pages
 from seatwise.web import routes as admin_pages
+from seatwise.web import signin as signin_pages
 from tests.factories import run_billing
 from tests.web.conftest import csrf
 
@@ -39,7 +40,7 @@ def test_r10_the_cancel_page_shows_the_decision_and_the_post_performs_it(site):
 def _posts() -> list[str]:
     """Every form the admin center and the operator console accept, but signing in (and choosing the
     organisation to sign in to, whose form carries a signed token of its own instead)."""
-    routes = admin_pages.router.routes + operator_pages.router.routes
+    routes = signin_pages.router.routes + admin_pages.router.routes + operator_pages.router.routes
     return sorted(r.path for r in routes if "POST" in getattr(r, "methods", ()) and "/signin" not in r.path)
 
 

@@ -70,8 +70,6 @@ class Issued:
 
     currency: str
     amount_due: int
-    paid: bool
-    attempted: bool
 
 
 def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> list[Issued]:
@@ -233,7 +231,7 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
     outbox = _issue_events(
         invoices, invoice_ids, plans, paid_before=[i for i, _ in transfers if i.status == InvoiceStatus.PAID], at=at
     )
-    for (org_id, currency, sums, refund, _method, charged, *_), invoice_id in zip(plans, invoice_ids, strict=True):
+    for (org_id, currency, sums, refund, *_), invoice_id in zip(plans, invoice_ids, strict=True):
         entry = dict(org_id=org_id, at=at, currency=currency, invoice_id=invoice_id, payment_id=None)
         if sums.total:
             ledger.append(dict(entry, kind=LedgerKind.CHARGE, amount=sums.total))
@@ -241,7 +239,7 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
             ledger.append(dict(entry, kind=LedgerKind.CREDIT, amount=-(sums.credit_applied + sums.leftover)))
         if refund:  # owed back from now on; its payments say how far it has reached the card
             ledger.append(dict(entry, kind=LedgerKind.REFUND, amount=refund))
-        issued.append(Issued(currency, sums.amount_due, paid=sums.amount_due == 0, attempted=charged))
+        issued.append(Issued(currency, sums.amount_due))
     bulk_insert(session, LedgerEntry.__table__, ledger)
     events.publish_many(session, outbox)
     return issued

@@ -28,7 +28,7 @@ from seatwise.core.roles import SYSTEM_BILLING_RUN
 from seatwise.db import bulk_insert, bulk_update
 from seatwise.events.models import AuditEntry
 from seatwise.organizations.models import Organization
-from seatwise.payments.gateway import Outcome
+from seatwise.payments.gateway import HARD_DECLINES
 from seatwise.payments.models import Payment
 from seatwise.payments.service import usable_method_at
 from seatwise.subscriptions import service as subscriptions
@@ -286,8 +286,4 @@ def _hard_declined(session: Session, invoice: Invoice) -> bool:
         .order_by(Payment.id.desc())
         .limit(1)
     ).first()
-    return (
-        last is not None
-        and last.method_id == invoice.payment_method_id
-        and Outcome(False, None, last.failure_code).hard
-    )
+    return last is not None and last.method_id == invoice.payment_method_id and last.failure_code in HARD_DECLINES

@@ -36,7 +36,7 @@ from seatwise.web.pages import (
     text_fields,
     writing,
 )
-from seatwise.web.routes import signin, signin_page
+from seatwise.web.signin import signin, signin_page
 
 router = APIRouter(prefix="/operator", include_in_schema=False)
 OperatorWho = Annotated[auth.Principal, Depends(operator_signed_in)]
