@@ -32,6 +32,7 @@ VERBS = {
     "unassign",
     "rotate",
     "resend",
+    "pay",
 }
 # verb, then one or more capitalised words: no underscores, digits or acronyms in capitals
 VERB_NOUN = re.compile(r"^(?P<verb>[a-z]+)(?:[A-Z][a-z]+)+$")
@@ -58,8 +59,10 @@ EXPECTED = {
     ("DELETE", "/v1/subscriptions/{sub_id}/assignments/{user_id}"): "unassignLicense",
     ("GET", "/v1/organizations/{org_id}/payment-methods"): "listPaymentMethods",
     ("POST", "/v1/organizations/{org_id}/payment-methods"): "createPaymentMethod",
+    ("DELETE", "/v1/organizations/{org_id}/payment-methods/{method_id}"): "removePaymentMethod",
     ("GET", "/v1/organizations/{org_id}/invoices"): "listInvoices",
     ("GET", "/v1/invoices/{invoice_id}"): "getInvoice",
+    ("POST", "/v1/invoices/{invoice_id}/pay"): "payInvoice",
     ("POST", "/v1/billing-runs"): "createBillingRun",
     ("GET", "/v1/events"): "listEvents",
     ("GET", "/v1/webhook-endpoints"): "listWebhookEndpoints",

@@ -36,8 +36,10 @@ from seatwise.licenses.routes import router as licenses_router
 from seatwise.limits import InputLimits, too_large
 from seatwise.organizations.routes import router as organizations_router
 from seatwise.payments.routes import router as payments_router
+from seatwise.subscriptions.routes import methods_router as payment_method_removal_router
 from seatwise.subscriptions.routes import org_router as org_subscriptions_router
 from seatwise.subscriptions.routes import router as subscriptions_router
+from seatwise.web import billing as billing_pages
 from seatwise.web import operator as operator_pages
 from seatwise.web import pages
 from seatwise.web import routes as admin_pages
@@ -317,12 +319,14 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
     app.include_router(subscriptions_router)
     app.include_router(licenses_router)
     app.include_router(payments_router)
+    app.include_router(payment_method_removal_router)
     app.include_router(billing_router)
     app.include_router(billing_run_router)
     app.include_router(events_router)
     app.include_router(webhooks_router)
     app.include_router(signin_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(billing_pages.router)
     app.include_router(operator_pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web" / "static"), name="static")
     return app

@@ -77,9 +77,12 @@ def test_r21_cards_are_due_on_issue_transfers_net_30_and_disabled_30_days_past_d
 
 def test_r21_failed_card_payments_are_retried_on_days_3_5_and_7():
     issued = utc(2026, 11, 2)
-    assert [next_retry(issued=issued, attempts=n) for n in (1, 2, 3, 4)] == [
+    failed = [issued, utc(2026, 11, 5), utc(2026, 11, 7), utc(2026, 11, 9)]
+    assert [next_retry(issued=issued, after=at) for at in failed] == [
         utc(2026, 11, 5),
         utc(2026, 11, 7),
         utc(2026, 11, 9),
         None,
     ]
+    # a Pay now that failed on day 4 leaves day 5 as the next retry, not day 3 again nor day 7
+    assert next_retry(issued=issued, after=utc(2026, 11, 6, 15)) == utc(2026, 11, 7)

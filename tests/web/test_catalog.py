@@ -9,17 +9,22 @@ from jinja2.ext import babel_extract
 
 import seatwise
 from seatwise.core.cancellation import CANCEL_REASONS
+from seatwise.core.invoicing import InvoiceStatus, PaymentStatus
 from seatwise.core.lifecycle import Status
 from seatwise.core.policy import Profile
 from seatwise.core.roles import Role
 from seatwise.i18n import _catalog
+from seatwise.payments.gateway import FAILURE_CODES
 
 SOURCE = Path(seatwise.__file__).parent
 # Messages whose id is built from a value (`_("role:" ~ user.role)`): every value must be in the catalogue.
 KEYED = (
     [f"role:{r.value}" for r in Role]
     + [f"reason:{r}" for r in CANCEL_REASONS]
-    + ["invoice:open", "invoice:paid", "run:running", "run:done", "run:failed"]
+    + [f"invoice:{s.value}" for s in InvoiceStatus]
+    + [f"payment:{s.value}" for s in PaymentStatus]
+    + [f"decline:{code}" for code in FAILURE_CODES]
+    + ["run:running", "run:done", "run:failed"]
     + [f"policy:{p.value}" for p in Profile]
     + ["monthly", "annual"]
     + [s.value for s in Status]

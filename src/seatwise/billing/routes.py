@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
+from pydantic import Field
 from sqlalchemy.orm import Session
 
-from seatwise.billing import service
+from seatwise import db
+from seatwise.billing import collection, jobs, service
 from seatwise.billing.models import Invoice
 from seatwise.billing.schemas import InvoiceOut
-from seatwise.deps import DB, Caller, Id, Page, Pages, page_of
+from seatwise.deps import DB, MAX_ID, Body, Caller, Id, Page, Pages, answer, page_of
 from seatwise.organizations.service import check_visible_org, get_org
+from seatwise.payments.gateways import gateway_for
 
 router = APIRouter(prefix="/v1", tags=["billing"])
 
 
 def _invoices_out(session: Session, invoices: Sequence[Invoice]) -> list[InvoiceOut]:
-    lines = service.lines_by_invoice(session, invoice_ids=[i.id for i in invoices])
-    return [InvoiceOut.of(i, lines[i.id]) for i in invoices]
+    ids = [i.id for i in invoices]
+    lines, attempts = (
+        service.lines_by_invoice(session, invoice_ids=ids),
+        service.attempts_by_invoice(session, invoice_ids=ids),
+    )
+    return [InvoiceOut.of(i, lines[i.id], attempts[i.id]) for i in invoices]
 
 
 @router.get("/organizations/{org_id}/invoices", operation_id="listInvoices", response_model=Page[InvoiceOut])
@@ -28,6 +35,33 @@ def list_invoices(caller: Caller, session: DB, org_id: Id, paging: Pages) -> Pag
     get_org(session, org_id=org_id)
     rows = service.list_invoices(session, org_id=org_id, after=paging.after, limit=paging.fetch)
     return page_of(rows, paging, lambda invoices: _invoices_out(session, invoices))
+
+
+class PayIn(Body):
+    payment_method_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="one of the organisation's cards; default: its default card"
+    )
+
+
+@router.post("/invoices/{invoice_id}/pay", operation_id="payInvoice", response_model=InvoiceOut)
+def pay_invoice(caller: Caller, invoice_id: Id, body: PayIn, request: Request) -> Response:
+    """Pay an unpaid invoice now with a card on file (R21), charged at once and outside any transaction (R32);
+    Global and Billing admins. The answer is the invoice: paid, still open with the declined attempt and its
+    reason, or still collecting if the gateway did not answer (the billing run looks it up)."""
+    url = request.app.state.database_url
+    with db.unit_of_work(url) as session:
+        collection.pay_now(
+            session,
+            invoice_id=invoice_id,
+            method_id=body.payment_method_id,
+            actor=caller,
+            now=request.app.state.clock.now(),
+        )
+    jobs.collect(url, gateway=gateway_for(url), invoice_id=invoice_id)
+    with db.unit_of_work(url) as session:  # the answer is kept with the Idempotency-Key, if one was sent
+        return answer(
+            session, request, _invoices_out(session, [service.get_invoice(session, invoice_id=invoice_id)])[0]
+        )
 
 
 @router.get("/invoices/{invoice_id}", operation_id="getInvoice", response_model=InvoiceOut)

@@ -7,7 +7,9 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from seatwise.billing.models import Charge, Invoice, LedgerEntry
+from seatwise.billing.service import Attempt, dunning_dates
 from seatwise.core.money import Money
+from seatwise.payments.models import Payment, PaymentMethod
 
 
 def _amount(minor: int, currency: str) -> str:
@@ -37,6 +39,29 @@ class LineOut(BaseModel):
         )
 
 
+class AttemptOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str  # payment | refund | credit
+    amount: str
+    status: str  # pending | succeeded | failed
+    failure_code: str | None  # declined, insufficient_funds, expired_card, …
+    card: str | None  # "visa •••• 4242"; None for a payment recorded by hand
+
+    @classmethod
+    def of(cls, payment: Payment, method: PaymentMethod | None) -> AttemptOut:
+        """A charge, refund or recorded payment of an invoice, failed ones too (R21)."""
+        return cls(
+            id=payment.id,
+            at=payment.at,
+            kind=payment.kind,
+            amount=_amount(payment.amount, payment.currency),
+            status=payment.status,
+            failure_code=payment.failure_code,
+            card=f"{method.brand} •••• {method.last4}" if method is not None and method.last4 else None,
+        )
+
+
 class InvoiceOut(BaseModel):
     id: int
     number: str
@@ -52,10 +77,14 @@ class InvoiceOut(BaseModel):
     amount_due: str
     refunded: str
     paid_at: datetime | None
+    payments: list[AttemptOut]  # every attempt, failed ones too, oldest first
+    next_retry_at: datetime | None  # when an unpaid card invoice is charged again
+    disabled_on: datetime | None  # when an unpaid invoice disables its subscriptions (R21)
 
     @classmethod
-    def of(cls, invoice: Invoice, lines: list[Charge]) -> InvoiceOut:
-        """An invoice with its lines; amounts as decimal strings of its currency."""
+    def of(cls, invoice: Invoice, lines: list[Charge], attempts: list[Attempt]) -> InvoiceOut:
+        """An invoice with its lines and payment attempts; amounts as decimal strings of its currency."""
+        dunning = dunning_dates(invoice)
         c = invoice.currency
         return cls(
             id=invoice.id,
@@ -72,6 +101,9 @@ class InvoiceOut(BaseModel):
             amount_due=_amount(invoice.amount_due, c),
             refunded=_amount(invoice.refunded, c),
             paid_at=invoice.paid_at,
+            payments=[AttemptOut.of(payment, method) for payment, method in attempts],
+            next_retry_at=dunning.next_retry,
+            disabled_on=dunning.disabled_on,
         )
 
 

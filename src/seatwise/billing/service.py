@@ -33,7 +33,7 @@ from seatwise.core.invoicing import (
 from seatwise.core.roles import Actor, Permission, can_see, require
 from seatwise.db import bulk_insert, bulk_update, page
 from seatwise.events import service as events
-from seatwise.payments.models import Payment
+from seatwise.payments.models import Payment, PaymentMethod
 from seatwise.payments.service import usable_methods_at
 
 
@@ -389,10 +389,44 @@ def list_invoices(
     )
 
 
-def pay_invoice(session: Session, *, invoice_id: int, actor: Actor, now: datetime) -> Invoice:
-    """Record a payment received for an open invoice, and reactivate what non-payment disabled (R21)."""
+Attempt = tuple[Payment, PaymentMethod | None]
+
+
+def attempts_by_invoice(session: Session, *, invoice_ids: list[int]) -> dict[int, list[Attempt]]:
+    """The payments, refunds and failed attempts of several invoices, with the card each used, oldest first."""
+    found: dict[int, list[Attempt]] = {i: [] for i in invoice_ids}
+    for payment, method in session.execute(
+        select(Payment, PaymentMethod)
+        .outerjoin(PaymentMethod, PaymentMethod.id == Payment.method_id)
+        .where(Payment.invoice_id.in_(invoice_ids))
+        .order_by(Payment.id)
+    ):
+        found[payment.invoice_id].append((payment, method))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class DunningDates:
+    """What happens next to an unpaid invoice (R21)."""
+
+    next_retry: datetime | None  # its card is charged again
+    disabled_on: datetime | None  # its subscriptions are disabled if it is still unpaid
+
+
+def dunning_dates(invoice: Invoice) -> DunningDates:
+    """When an unpaid invoice is charged again and when it disables its subscriptions; none once paid, or once
+    its retries have stopped (every subscription it bills cancelled)."""
+    if invoice.status == InvoiceStatus.PAID or invoice.next_action_at is None:
+        return DunningDates(None, None)
+    disabled_on = disable_date(due=invoice.due_at)
+    retry = invoice.next_action_at if invoice.next_action_at < disabled_on else None
+    return DunningDates(retry, disabled_on)
+
+
+def payable(session: Session, *, invoice_id: int, actor: Actor, now: datetime) -> Invoice:
+    """An invoice, row-locked, that the actor may pay now: issued, not paid, and not being charged."""
     invoice = session.scalar(select(Invoice).where(Invoice.id == invoice_id).with_for_update())
-    if invoice is None:
+    if invoice is None or not can_see(actor, invoice.org_id):
         raise NotFound(f"unknown invoice {invoice_id}", code=ErrorCode.UNKNOWN_INVOICE)
     require(actor, Permission.MANAGE_BILLING, invoice.org_id)
     if invoice.status == InvoiceStatus.PAID:
@@ -404,6 +438,12 @@ def pay_invoice(session: Session, *, invoice_id: int, actor: Actor, now: datetim
         )
     if now < invoice.issued_at:
         raise Refused(f"invoice {invoice.number} was issued after {now.isoformat()}", code=ErrorCode.NOT_ISSUED_YET)
+    return invoice
+
+
+def pay_invoice(session: Session, *, invoice_id: int, actor: Actor, now: datetime) -> Invoice:
+    """Record a payment received for an open invoice, and reactivate what non-payment disabled (R21)."""
+    invoice = payable(session, invoice_id=invoice_id, actor=actor, now=now)
     payment = Payment(
         org_id=invoice.org_id,
         invoice_id=invoice.id,

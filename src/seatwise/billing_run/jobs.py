@@ -3,7 +3,6 @@ its progress)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
@@ -11,15 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from seatwise import db
-from seatwise.billing import collection
-from seatwise.billing.collection import GatewayCall
+from seatwise.billing.jobs import collect
 from seatwise.billing_run import service
 from seatwise.billing_run.models import BillingRun, RunStatus
 from seatwise.billing_run.service import RunSummary
 from seatwise.clock import Clock
-from seatwise.core.invoicing import PaymentKind
 from seatwise.db import get_existing
-from seatwise.payments.gateway import Gateway, GatewayUnavailable, Outcome
+from seatwise.payments.gateway import Gateway
 from seatwise.payments.gateways import gateway_for
 from seatwise.subscriptions.models import Subscription
 
@@ -44,57 +41,6 @@ def run_to_end(
                 after_step(session, summary)
         summary.payments.update(collect(url, gateway=gateway))
     return summary
-
-
-def collect(url: str, *, gateway: Gateway) -> Counter[str]:
-    """Make every gateway call that payment rows wait for (R32), each claimed for this process, with no
-    transaction open while the gateway works; what they did, for the run's summary. A call the gateway
-    does not answer stays pending and is looked up first next time."""
-    done: Counter[str] = Counter()
-    after = 0
-    while True:
-        with db.read_only(url) as session:
-            waiting = collection.pending(session, after=after)
-        if not waiting:
-            return done
-        after = waiting[-1]
-        for payment_id in waiting:
-            with db.claimed_for_this_process(url, "payment", payment_id) as mine:
-                if not mine:
-                    continue  # another worker is calling the gateway for it
-                with db.unit_of_work(url) as session:
-                    call = collection.claim(session, payment_id=payment_id)
-                if call is None:
-                    continue
-                try:
-                    outcome = _ask(gateway, call)
-                except GatewayUnavailable:
-                    done["unanswered"] += 1
-                    continue
-                with db.unit_of_work(url) as session:
-                    if (what := collection.answered(session, payment_id=payment_id, outcome=outcome)) is not None:
-                        done[what] += 1
-
-
-def _ask(gateway: Gateway, call: GatewayCall) -> Outcome:
-    """The gateway's outcome for a call: looked up first if an earlier try may have reached it."""
-    if call.kind == PaymentKind.REFUND:
-        found = (
-            gateway.find_refund(customer=call.customer, charge=call.refunds or "", key=call.key)
-            if call.look_up
-            else None
-        )
-        return found or gateway.refund(
-            customer=call.customer, charge=call.refunds or "", amount=call.amount, key=call.key
-        )
-    found = gateway.find_charge(customer=call.customer, key=call.key) if call.look_up else None
-    return found or gateway.charge(
-        customer=call.customer,
-        token=call.token,
-        amount=call.amount,
-        key=call.key,
-        metadata={"seatwise_invoice": call.invoice_number},
-    )
 
 
 def start(session: Session, *, as_of: datetime, started_by: str, now: datetime) -> BillingRun:

@@ -20,8 +20,16 @@ from seatwise.billing import service as billing
 from seatwise.billing.models import Charge, Invoice
 from seatwise.catalog.models import Product
 from seatwise.core.errors import BadInput, ErrorCode
-from seatwise.core.invoicing import Dunning, InvoiceStatus, MethodKind, PaymentKind, billing_date_for, next_retry
-from seatwise.core.lifecycle import Event, Status, renewal_index, renews
+from seatwise.core.invoicing import (
+    Dunning,
+    InvoiceStatus,
+    MethodKind,
+    PaymentKind,
+    billing_date_for,
+    disable_date,
+    next_retry,
+)
+from seatwise.core.lifecycle import Event, Reason, Status, renewal_index, renews
 from seatwise.core.money import Money
 from seatwise.core.periods import Interval, period_at
 from seatwise.core.roles import SYSTEM_BILLING_RUN
@@ -29,7 +37,7 @@ from seatwise.db import bulk_insert, bulk_update
 from seatwise.events.models import AuditEntry
 from seatwise.organizations.models import Organization
 from seatwise.payments.gateway import HARD_DECLINES
-from seatwise.payments.models import Payment
+from seatwise.payments.models import Payment, PaymentMethod
 from seatwise.payments.service import usable_method_at
 from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Subscription
@@ -260,30 +268,33 @@ def _renew(session: Session, *, rows: list[Any], at: datetime) -> None:
 
 
 def follow_up(session: Session, *, invoice: Invoice, at: datetime) -> Dunning | None:
-    """Retry a failed card payment (answered later, see `billing.collection`), or disable the invoice's
-    subscriptions once it is long overdue (R21)."""
+    """On a retry day, charge the card on file again (answered later, see `billing.collection`); once the
+    invoice is long overdue, disable its subscriptions (R21). Nothing once it is paid or every subscription it
+    bills is cancelled; a card declined for good is not charged again, a card added since is."""
     invoice.next_action_at = None
-    method = usable_method_at(session, org_id=invoice.org_id, at=at)  # a card added since is tried too
-    if (
-        method is not None
-        and method.kind == MethodKind.CARD
-        and invoice.status == InvoiceStatus.OPEN
-        and next_retry(issued=invoice.issued_at, attempts=invoice.attempts, hard=_hard_declined(session, invoice))
-        is not None
-    ):
+    if invoice.status != InvoiceStatus.OPEN:
+        return None  # paid another way, or being charged
+    billed = subscriptions.billed_by(session, invoice_id=invoice.id, lock=True)
+    if billed and all(sub.status == Status.DELETED or sub.status_reason == Reason.CANCELED for sub in billed):
+        return None  # cancelled or deleted: still owed, but no more retries and nothing left to disable
+    if at >= disable_date(due=invoice.due_at):
+        for sub in billed:
+            subscriptions.disable_for_non_payment(session, sub=sub, at=at)
+        return Dunning.DISABLED
+    method = usable_method_at(session, org_id=invoice.org_id, at=at)
+    if method is not None and method.kind == MethodKind.CARD and not _declined_for_good(session, invoice, method):
         collection.charge_again(session, invoice, method=method, at=at)
         return None
-    for sub in subscriptions.billed_by(session, invoice_id=invoice.id, lock=True):
-        subscriptions.disable_for_non_payment(session, sub=sub, at=at)
-    return Dunning.DISABLED
+    invoice.next_action_at = next_retry(issued=invoice.issued_at, after=at) or disable_date(due=invoice.due_at)
+    return None
 
 
-def _hard_declined(session: Session, invoice: Invoice) -> bool:
-    """Whether the card last tried on this invoice was declined for good, and it is still that card."""
+def _declined_for_good(session: Session, invoice: Invoice, method: PaymentMethod) -> bool:
+    """Whether this card was last tried on this invoice and declined for good (expired, lost, stolen)."""
     last = session.scalars(
         select(Payment)
-        .where(Payment.invoice_id == invoice.id, Payment.kind == PaymentKind.PAYMENT)
+        .where(Payment.invoice_id == invoice.id, Payment.kind == PaymentKind.PAYMENT, Payment.method_id == method.id)
         .order_by(Payment.id.desc())
         .limit(1)
     ).first()
-    return last is not None and last.method_id == invoice.payment_method_id and last.failure_code in HARD_DECLINES
+    return last is not None and last.failure_code in HARD_DECLINES

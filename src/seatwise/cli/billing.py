@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
+from seatwise.billing import collection, jobs
 from seatwise.billing import ledger as books
 from seatwise.billing import service as billing
 from seatwise.billing.models import Invoice
@@ -16,6 +17,7 @@ from seatwise.cli.common import Ctx, OrgId, command, group
 from seatwise.cli.output import Out
 from seatwise.core.errors import ErrorCode, SeatwiseError
 from seatwise.organizations import service as organizations
+from seatwise.payments.gateways import gateway_for
 
 invoices = group("Invoices and payments received.")
 ledger = group("The ledger of money movements.")
@@ -24,7 +26,8 @@ InvoiceId = Annotated[int, typer.Argument(metavar="ID", help="Invoice id.")]
 
 
 def _invoice_out(session: Session, invoice: Invoice) -> InvoiceOut:
-    return InvoiceOut.of(invoice, billing.lines_of(session, invoice_id=invoice.id))
+    attempts = billing.attempts_by_invoice(session, invoice_ids=[invoice.id])[invoice.id]
+    return InvoiceOut.of(invoice, billing.lines_of(session, invoice_id=invoice.id), attempts)
 
 
 @command(invoices, "list")
@@ -83,6 +86,32 @@ def invoice_pay(
     with ctx.uow() as session:
         actor = organizations.resolve_actor(session, who=as_)
         return Out(_invoice_out(session, billing.pay_invoice(session, invoice_id=invoice_id, actor=actor, now=ctx.now)))
+
+
+@command(invoices, "pay-now")
+def invoice_pay_now(
+    ctx: Ctx,
+    invoice_id: InvoiceId,
+    method: Annotated[
+        int | None,
+        typer.Option("--method", help="Payment method id of the card to charge (default: the default card)."),
+    ] = None,
+    as_: Annotated[str, typer.Option("--as", help="Who pays: `operator`, or a user id or e-mail.")] = "operator",
+) -> Out:
+    """Charge an unpaid invoice to a card on file now; a decline is shown with its reason and the next retry."""
+    with ctx.uow() as session:
+        actor = organizations.resolve_actor(session, who=as_)
+        collection.pay_now(session, invoice_id=invoice_id, method_id=method, actor=actor, now=ctx.now)
+    jobs.collect(ctx.url, gateway=gateway_for(ctx.url), invoice_id=invoice_id)
+    with ctx.read() as session:
+        invoice = _invoice_out(session, billing.get_invoice(session, invoice_id=invoice_id))
+    last = invoice.payments[-1]
+    said = {
+        "paid": f"invoice {invoice.number} is paid: {last.amount} {invoice.currency} charged to {last.card}",
+        "open": f"invoice {invoice.number} is still open: {last.card} was declined ({last.failure_code})"
+        + (f"; next retry {invoice.next_retry_at.date()}" if invoice.next_retry_at else ""),
+    }
+    return Out(invoice, text=said.get(invoice.status, f"invoice {invoice.number}: the gateway has not answered yet"))
 
 
 @command(ledger, "show")

@@ -24,6 +24,8 @@ HINTS: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_SUBSCRIPTION: "list them with `seatwise subscription list`",
     ErrorCode.UNKNOWN_INVOICE: "list them with `seatwise invoice list --org ID`",
     ErrorCode.UNKNOWN_ORG: "list them with `seatwise org list`",
+    ErrorCode.UNKNOWN_PAYMENT_METHOD: "list them with `seatwise payment-method list --org ID`",
+    ErrorCode.NO_USABLE_CARD: "add one with `seatwise payment-method add --org ID --card NUMBER --exp MM/YY`",
     ErrorCode.UNKNOWN_WEBHOOK_ENDPOINT: "list them with `seatwise webhook list`",
     ErrorCode.WEBHOOK_URL_NOT_ALLOWED: "an intranet host can be allowed in SEATWISE_WEBHOOK_ALLOW",
     ErrorCode.UNKNOWN_USER: "list them with `seatwise user list --org ID`",

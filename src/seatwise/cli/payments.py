@@ -14,6 +14,7 @@ from seatwise.payments import service as payments
 from seatwise.payments.gateways import gateway_for
 from seatwise.payments.models import PaymentMethod
 from seatwise.payments.schemas import PaymentMethodOut
+from seatwise.subscriptions import service as subscriptions
 
 payment_methods = group("Payment methods of an organisation.")
 
@@ -48,3 +49,15 @@ def payment_method_list(ctx: Ctx, org: OrgId) -> Out:
     with ctx.read() as session:
         organizations.get_org(session, org_id=org)
         return Out([_method_out(m) for m in payments.list_payment_methods(session, org_id=org)])
+
+
+@command(payment_methods, "remove")
+def payment_method_remove(
+    ctx: Ctx,
+    org: OrgId,
+    method: Annotated[int, typer.Argument(metavar="METHOD", help="Payment method id.")],
+) -> Out:
+    """Remove a payment method (not the last one a renewing subscription is paid with)."""
+    with ctx.uow() as session:
+        subscriptions.remove_payment_method(session, org_id=org, method_id=method, actor=OPERATOR, now=ctx.now)
+    return Out({"org_id": org, "removed": method}, text=f"payment method {method} removed")

@@ -134,12 +134,12 @@ def due_date(*, issued: datetime, method: MethodKind | None) -> datetime:
     return add_days(issued, NET_DAYS) if method is MethodKind.INVOICE else issued
 
 
-def next_retry(*, issued: datetime, attempts: int, hard: bool = False) -> datetime | None:
-    """When a failed card payment is tried again: days 3, 5 and 7 after issue, then no more; never after a
-    hard decline (an expired or lost card), which waits for a new card."""
-    if hard or attempts < 1 or attempts > len(RETRY_DAYS):
-        return None
-    return add_days(issued, RETRY_DAYS[attempts - 1])
+def next_retry(*, issued: datetime, after: datetime) -> datetime | None:
+    """When a card payment that failed at `after` is tried again: the first of days 3, 5 and 7 after issue
+    still to come, then no more. Read from the calendar, not from a count of attempts, so that a Pay now or a
+    backup card between two retries leaves the schedule as it was. (A card declined for good is not tried
+    again on those days; a new card is: see the billing run's `follow_up`.)"""
+    return next((day for day in (add_days(issued, n) for n in RETRY_DAYS) if day > after), None)
 
 
 def disable_date(*, due: datetime) -> datetime:

@@ -25,6 +25,8 @@ TEST_CARD_OUTCOMES = {
 }
 # Declines no retry of the same card overcomes: the invoice waits for a new card.
 HARD_DECLINES = frozenset({"expired_card", "lost_card", "stolen_card", "pickup_card", "incorrect_number"})
+# Every failure code a charge can have, whichever gateway made it (each has words on the invoice page).
+FAILURE_CODES = ("declined", "insufficient_funds", *sorted(HARD_DECLINES))
 
 
 @dataclass(frozen=True, slots=True)

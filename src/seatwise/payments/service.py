@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from seatwise.core.cards import Card, parse_card
-from seatwise.core.errors import BadInput, ErrorCode, GatewayDown
+from seatwise.core.errors import BadInput, ErrorCode, GatewayDown, NotFound, Refused
 from seatwise.core.roles import Actor, Permission, require
 from seatwise.db import page
 from seatwise.events import service as events
@@ -151,6 +151,54 @@ def usable_methods_at(session: Session, *, org_ids: list[int], at: datetime) -> 
     ):
         newest[method.org_id] = method
     return newest
+
+
+def usable_cards_at(session: Session, *, org_id: int, at: datetime) -> list[PaymentMethod]:
+    """The organisation's cards usable at `at`, newest first: the default, then its backups (R21)."""
+    return list(
+        session.scalars(
+            select(PaymentMethod)
+            .where(PaymentMethod.org_id == org_id, PaymentMethod.kind == "card", _usable_at(at))
+            .order_by(PaymentMethod.id.desc())
+        )
+    )
+
+
+def get_method(session: Session, *, org_id: int, method_id: int, lock: bool = False) -> PaymentMethod:
+    """One of the organisation's payment methods in use, or NotFound (another organisation's too)."""
+    query = select(PaymentMethod).where(
+        PaymentMethod.id == method_id, PaymentMethod.org_id == org_id, PaymentMethod.removed_at.is_(None)
+    )
+    method = session.scalar(query.with_for_update() if lock else query)
+    if method is None:
+        raise NotFound(
+            f"unknown payment method {method_id} of organisation {org_id}", code=ErrorCode.UNKNOWN_PAYMENT_METHOD
+        )
+    return method
+
+
+def remove_payment_method(
+    session: Session, *, org_id: int, method_id: int, renewing: bool, actor: Actor, now: datetime
+) -> PaymentMethod:
+    """Remove a payment method; not the last usable one while a subscription renews on it (`renewing`, which
+    the caller has read with the organisation row locked, see `subscriptions.service.remove_payment_method`)."""
+    require(actor, Permission.MANAGE_BILLING, org_id)
+    method = get_method(session, org_id=org_id, method_id=method_id, lock=True)
+    others = select(PaymentMethod.id).where(
+        PaymentMethod.org_id == org_id, PaymentMethod.id != method_id, _usable_at(now)
+    )
+    if renewing and session.scalar(others.limit(1)) is None:
+        raise Refused(
+            f"payment method {method_id} is the last one a renewing subscription is paid with: add another first, "
+            "or turn off recurring billing",
+            code=ErrorCode.PAYMENT_METHOD_IN_USE,
+        )
+    before = events.snapshot(method)
+    method.removed_at = now
+    events.audit_change(
+        session, actor=actor.label, action="payment_method.removed", row=method, org_id=org_id, before=before, at=now
+    )
+    return method
 
 
 def payment_method_at(session: Session, *, org_id: int, at: datetime) -> bool:

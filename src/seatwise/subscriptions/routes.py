@@ -23,6 +23,8 @@ from seatwise.subscriptions.schemas import DecisionOut, MoneyOut, SubscriptionOu
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 org_router = APIRouter(prefix="/v1/organizations/{org_id}/subscriptions", tags=["subscriptions"])
+# Removing a payment method asks whether a subscription still renews on it, so it lives here, above both.
+methods_router = APIRouter(prefix="/v1/organizations/{org_id}/payment-methods", tags=["payments"])
 SubId = Id
 
 
@@ -200,3 +202,16 @@ def reactivate(caller: Caller, sub_id: SubId, request: Request) -> Response:
             subscription=subscription_out(session, sub), charge=MoneyOut.of(charge.amount), charged_days=charge.days
         )
         return changed(session, request, out, sub)
+
+
+@methods_router.delete("/{method_id}", operation_id="removePaymentMethod", status_code=204)
+def remove_payment_method(caller: Caller, org_id: Id, method_id: Id, request: Request) -> Response:
+    """Remove a payment method; refused (409 `payment_method_in_use`) for the last usable one while a
+    subscription renews on it. To replace a declined card, add the new one (the newest is charged) and
+    remove the old one."""
+    check_visible_org(org_id=org_id, actor=caller)
+    with db.unit_of_work(request.app.state.database_url) as session:
+        service.remove_payment_method(
+            session, org_id=org_id, method_id=method_id, actor=caller, now=request.app.state.clock.now()
+        )
+        return answer(session, request, None, status=204)

@@ -28,7 +28,9 @@ from seatwise.core.purchase import check_new_subscription, check_trial, require_
 from seatwise.core.roles import SYSTEM_BILLING_RUN, Actor, Permission, can_see, may, require
 from seatwise.db import get_existing, load, page
 from seatwise.events import service as events
+from seatwise.organizations.models import Organization
 from seatwise.organizations.service import get_org
+from seatwise.payments import service as payments
 from seatwise.payments.service import payment_method_at
 from seatwise.subscriptions.models import Assignment, Subscription
 
@@ -412,7 +414,11 @@ def billed_by(session: Session, *, invoice_id: int, lock: bool = False) -> list[
 
 
 def reactivate_after_payment(session: Session, *, sub: Subscription, now: datetime) -> None:
-    """Paying the invoice that disabled a subscription brings it back (R21), keeping its billing date (R6)."""
+    """Paying the invoice that disabled a subscription brings it back (R21), keeping its billing date (R6).
+
+    A card charge the billing run made for an earlier moment may be answered after an admin acted on the
+    subscription: then it counts as of that action, for time does not run backwards."""
+    now = max(now, sub.updated_at)
     catch_up(session, sub=sub, now=now)
     if (
         sub.status == Status.DISABLED
@@ -433,3 +439,23 @@ def reactivate_paid(session: Session, event: PaymentRecorded) -> None:
     """Bring back what an invoice's non-payment disabled, now that it is paid (R21)."""
     for sub in billed_by(session, invoice_id=event.invoice_id, lock=True):
         reactivate_after_payment(session, sub=sub, now=event.at)
+
+
+def remove_payment_method(session: Session, *, org_id: int, method_id: int, actor: Actor, now: datetime) -> None:
+    """Remove one of the organisation's payment methods, but not the last usable one while one of its
+    subscriptions renews on it (R2, R21); the organisation row is locked, so two removals at once cannot both
+    leave none."""
+    get_org(session, org_id=org_id)
+    load(session, Organization, org_id, lock=True)
+    renewing = session.scalar(
+        select(Subscription.id)
+        .where(
+            Subscription.org_id == org_id,
+            Subscription.status == Status.ACTIVE,
+            Subscription.recurring_billing.is_(True),
+        )
+        .limit(1)
+    )
+    payments.remove_payment_method(
+        session, org_id=org_id, method_id=method_id, renewing=renewing is not None, actor=actor, now=now
+    )

@@ -32,6 +32,11 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.CARD_EXPIRED: N_("This card has expired."),
     ErrorCode.PAYMENT_IN_PROGRESS: N_("This invoice is being charged to its card. Wait a moment and look again."),
     ErrorCode.CARD_DECLINED: N_("The card was declined. Use another card."),
+    ErrorCode.NO_USABLE_CARD: N_("There is no card on file that can be charged. Add a card first."),
+    ErrorCode.PAYMENT_METHOD_IN_USE: N_(
+        "This is the last payment method a renewing subscription is paid with. Add another one first."
+    ),
+    ErrorCode.UNKNOWN_PAYMENT_METHOD: N_("There is no such payment method."),
     ErrorCode.CARD_NUMBERS_NOT_ACCEPTED: N_("Card numbers cannot be typed here. Add the card on the payment page."),
     ErrorCode.GATEWAY_UNAVAILABLE: N_(
         "The payment service cannot be reached at the moment. Nothing was charged; try again shortly."

@@ -159,6 +159,24 @@ async def admin_form(request: Request, who: Annotated[auth.Principal, Depends(si
     return await form_of(request, who)
 
 
+Who = Annotated[auth.Principal, Depends(signed_in)]
+Form = Annotated[TextForm, Depends(admin_form)]
+
+
+def org_of(who: auth.Principal) -> int:
+    """The organisation of the customer admin a page of `Who` is for, which an admin always has."""
+    assert who.org_id is not None  # `signed_in` answers customer admins only, never the operator
+    return who.org_id
+
+
+def whole_number(text: str | None, *, field: str, code: ErrorCode = ErrorCode.INVALID_VALUE) -> int:
+    """A whole number typed into a form or a link."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise BadInput(f"invalid {field} {text!r}: expected a whole number", code=code)
+    return int(text)
+
+
 async def operator_form(request: Request, who: Annotated[auth.Principal, Depends(operator_signed_in)]) -> TextForm:
     """An operator's posted form, with its CSRF token checked."""
     return await form_of(request, who)
@@ -220,6 +238,10 @@ DONE_TEXT = {
     "assigned": N_("The licence has been assigned."),
     "unassigned": N_("The licence has been unassigned."),
     "payment_method_added": N_("The payment method has been added."),
+    "payment_method_removed": N_("The payment method has been removed."),
+    "paid": N_("The invoice has been paid."),
+    "payment_declined": N_("The card was declined. The attempt and its reason are shown below."),
+    "payment_pending": N_("The payment is being processed. Look again in a moment."),
     "language_changed": N_("The language has been changed."),
     "run_started": N_("The billing run has started."),
 }

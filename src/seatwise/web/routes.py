@@ -9,8 +9,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from seatwise.accounts import service as accounts
-from seatwise.billing import service as billing
-from seatwise.billing.models import Invoice
 from seatwise.core.cancellation import CANCEL_REASONS, Code
 from seatwise.core.errors import BadInput, ErrorCode, Refused
 from seatwise.core.roles import Role
@@ -18,43 +16,27 @@ from seatwise.deps import MAX_ID, Id
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
 from seatwise.payments import service as payments
-from seatwise.payments.gateways import gateway_for
 from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Subscription
 from seatwise.web import auth, views
 from seatwise.web.pages import (
+    Form,
     Page,
     TextForm,
-    admin_form,
+    Who,
     any_form,
     anyone_signed_in,
     done,
     now,
+    org_of,
     reading,
     render,
     same_site_path,
-    signed_in,
+    whole_number,
     writing,
 )
-from seatwise.web.pdf import invoice_pdf
 
 router = APIRouter(include_in_schema=False)
-Who = Annotated[auth.Principal, Depends(signed_in)]
-Form = Annotated[TextForm, Depends(admin_form)]
-
-
-def _org(who: auth.Principal) -> int:
-    """The organisation of the customer admin a page of `Who` is for, which an admin always has."""
-    assert who.org_id is not None  # `signed_in` answers customer admins only, never the operator
-    return who.org_id
-
-
-def _whole(text: str | None, *, field: str, code: ErrorCode = ErrorCode.INVALID_VALUE) -> int:
-    """A whole number typed into a form or a link."""
-    text = (text or "").strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        raise BadInput(f"invalid {field} {text!r}: expected a whole number", code=code)
-    return int(text)
 
 
 def _back(form: TextForm, request: Request, default: str) -> str:
@@ -83,8 +65,8 @@ def set_language(
 def home(request: Request, who: Who) -> HTMLResponse:
     """What needs the admin's attention."""
     with reading(request) as session:
-        org = organizations.get_org(session, org_id=_org(who))
-        items = views.attention(session, org_id=_org(who), now=now(request))
+        org = organizations.get_org(session, org_id=org_of(who))
+        items = views.attention(session, org_id=org_of(who), now=now(request))
     return render(request, "home.html", who=who, org=org, items=items)
 
 
@@ -92,7 +74,7 @@ def home(request: Request, who: Who) -> HTMLResponse:
 def products(request: Request, who: Who, page: Page = 1) -> HTMLResponse:
     """Billing > Your products: one row per subscription."""
     with reading(request) as session:
-        listing = views.product_rows(session, org_id=_org(who), now=now(request), page=page)
+        listing = views.product_rows(session, org_id=org_of(who), now=now(request), page=page)
     return render(request, "products.html", who=who, listing=listing)
 
 
@@ -105,8 +87,8 @@ def subscription(request: Request, who: Who, sub_id: Id) -> HTMLResponse:
     """A subscription's key dates, licences, and Settings & Actions."""
     with reading(request) as session:
         row = views.row(session, sub=_visible(session, who, sub_id), now=now(request))
-        credits = views.pending_credits(session, org_id=_org(who), sub_id=sub_id)
-        methods = payments.list_payment_methods(session, org_id=_org(who))
+        credits = views.pending_credits(session, org_id=org_of(who), sub_id=sub_id)
+        methods = payments.list_payment_methods(session, org_id=org_of(who))
     return render(
         request, "subscription.html", who=who, row=row, timeline=views.timeline(row), credits=credits, methods=methods
     )
@@ -119,7 +101,7 @@ def licenses_preview(request: Request, who: Who, sub_id: Id, total: str = "") ->
         plan = licenses.preview_total(
             session,
             sub_id=sub_id,
-            total=_whole(total, field="licences", code=ErrorCode.INVALID_SEATS),
+            total=whole_number(total, field="licences", code=ErrorCode.INVALID_SEATS),
             actor=who.actor,
             now=now(request),
         )
@@ -130,7 +112,7 @@ def licenses_preview(request: Request, who: Who, sub_id: Id, total: str = "") ->
 @router.post("/billing/subscriptions/{sub_id}/licenses")
 def licenses_set(request: Request, who: Who, form: Form, sub_id: Id) -> Response:
     """Buy or remove licences, at the amount the preview showed (R10: the preview and the change agree)."""
-    total = _whole(form.get("total"), field="licences", code=ErrorCode.INVALID_SEATS)
+    total = whole_number(form.get("total"), field="licences", code=ErrorCode.INVALID_SEATS)
     shown = form.get("amount")
     with writing(request) as session:
         plan = licenses.set_total(session, sub_id=sub_id, total=total, actor=who.actor, now=now(request))
@@ -202,9 +184,9 @@ def users(
     """Active users with their licences, or the users removed in the last 30 days."""
     with reading(request) as session:
         listing = views.user_page(
-            session, org_id=_org(who), page=page, now=now(request), query=q.strip()[:100], sub_id=sub, removed=removed
+            session, org_id=org_of(who), page=page, now=now(request), query=q.strip()[:100], sub_id=sub, removed=removed
         )
-        choices = views.assignable(session, org_id=_org(who))
+        choices = views.assignable(session, org_id=org_of(who))
     filtered = next((c for c in choices if c.id == sub), None)
     return render(
         request,
@@ -227,7 +209,7 @@ def add_user(request: Request, who: Who, form: Form) -> Response:
     with writing(request) as session:
         organizations.add_user(
             session,
-            org_id=_org(who),
+            org_id=org_of(who),
             email=form.get("email", ""),
             name=form.get("name", "").strip() or None,
             role=form.get("role", "user"),
@@ -258,8 +240,8 @@ def restore_user(request: Request, who: Who, _form: Form, user_id: Id) -> Respon
 @router.post("/users/licenses")
 def assign(request: Request, who: Who, form: Form) -> Response:
     """Assign a licence of one subscription to each selected user, all or none."""
-    sub_id = _whole(form.get("subscription"), field="subscription")
-    user_ids = [_whole(value, field="user") for value in form.getlist("user_id")]
+    sub_id = whole_number(form.get("subscription"), field="subscription")
+    user_ids = [whole_number(value, field="user") for value in form.getlist("user_id")]
     if not user_ids:
         raise BadInput("no users selected: expected at least one", code=ErrorCode.NO_USERS_SELECTED)
     with writing(request) as session:
@@ -276,62 +258,3 @@ def unassign(request: Request, who: Who, form: Form, user_id: Id, sub_id: Id) ->
         organizations.get_visible_user(session, user_id=user_id, actor=who.actor)
         licenses.unassign(session, sub_id=sub_id, user_id=user_id, actor=who.actor, now=now(request))
     return done(_back(form, request, "/users"), "unassigned")
-
-
-# --- Bills & payments -----------------------------------------------------------------------------
-
-
-@router.get("/billing/invoices")
-def invoices(request: Request, who: Who) -> HTMLResponse:
-    """Invoices, newest first, and payment methods."""
-    with reading(request) as session:
-        rows = billing.list_invoices(session, org_id=_org(who))
-        methods = payments.list_payment_methods(session, org_id=_org(who))
-    return render(request, "invoices.html", who=who, invoices=rows, methods=methods)
-
-
-def _invoice(session: Session, who: auth.Principal, invoice_id: int) -> Invoice:
-    return billing.get_visible_invoice(session, invoice_id=invoice_id, actor=who.actor)
-
-
-@router.get("/billing/invoices/{invoice_id}")
-def invoice(request: Request, who: Who, invoice_id: Id) -> HTMLResponse:
-    """An invoice with its lines."""
-    with reading(request) as session:
-        found = _invoice(session, who, invoice_id)
-        lines = billing.lines_of(session, invoice_id=invoice_id)
-    return render(request, "invoice.html", who=who, invoice=found, lines=lines)
-
-
-@router.get("/billing/invoices/{invoice_id}/pdf")
-def invoice_as_pdf(request: Request, who: Who, invoice_id: Id) -> Response:
-    """The invoice as a PDF, in the organisation's language like its lines."""
-    with reading(request) as session:
-        found = _invoice(session, who, invoice_id)
-        org = organizations.get_org(session, org_id=_org(who))
-        pdf = invoice_pdf(
-            invoice=found, lines=billing.lines_of(session, invoice_id=invoice_id), org_name=org.name, locale=org.locale
-        )
-    return Response(
-        pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{found.number}.pdf"'}
-    )
-
-
-@router.post("/billing/payment-methods")
-def add_payment_method(request: Request, who: Who, form: Form) -> Response:
-    """Add a card, or paying by invoice; the newest usable method is the one charged."""
-    by_invoice = form.get("kind") == "invoice"
-    with reading(request) as session:
-        wanted = payments.card_request(
-            session,
-            org_id=_org(who),
-            invoice=by_invoice,
-            card_number=None if by_invoice else form.get("card", ""),
-            expiry=None if by_invoice else form.get("expiry", ""),
-            actor=who.actor,
-            now=now(request),
-        )
-    saved = payments.save_card(gateway_for(request.app.state.database_url), wanted)
-    with writing(request) as session:
-        payments.add_payment_method(session, org_id=_org(who), card=saved, actor=who.actor, now=now(request))
-    return done(_back(form, request, "/billing/invoices"), "payment_method_added")

@@ -1,0 +1,134 @@
+"""Bills & payments in the admin center: invoices with their payment attempts, Pay now, payment methods."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from seatwise.billing import collection, jobs
+from seatwise.billing import service as billing
+from seatwise.core.invoicing import InvoiceStatus, PaymentStatus
+from seatwise.deps import Id
+from seatwise.organizations import service as organizations
+from seatwise.payments import service as payments
+from seatwise.payments.gateway import HARD_DECLINES
+from seatwise.payments.gateways import gateway_for
+from seatwise.subscriptions import service as subscriptions
+from seatwise.web.pages import Form, Who, done, now, org_of, reading, render, same_site_path, whole_number, writing
+from seatwise.web.pdf import invoice_pdf
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/billing/invoices")
+def invoices(request: Request, who: Who) -> HTMLResponse:
+    """Invoices, newest first, and payment methods."""
+    with reading(request) as session:
+        rows = billing.list_invoices(session, org_id=org_of(who))
+        methods = payments.list_payment_methods(session, org_id=org_of(who))
+        default = payments.usable_method_at(session, org_id=org_of(who), at=now(request))
+    return render(
+        request, "invoices.html", who=who, invoices=rows, methods=methods, default_id=default.id if default else None
+    )
+
+
+@router.get("/billing/invoices/{invoice_id}")
+def invoice(request: Request, who: Who, invoice_id: Id) -> HTMLResponse:
+    """An invoice with its lines, its payment attempts and what happens next; Pay now while it is unpaid."""
+    with reading(request) as session:
+        found = billing.get_visible_invoice(session, invoice_id=invoice_id, actor=who.actor)
+        lines = billing.lines_of(session, invoice_id=invoice_id)
+        attempts = billing.attempts_by_invoice(session, invoice_ids=[invoice_id])[invoice_id]
+        cards = payments.usable_cards_at(session, org_id=found.org_id, at=now(request))
+    failed = [p for p, _ in attempts if p.status == PaymentStatus.FAILED]
+    return render(
+        request,
+        "invoice.html",
+        who=who,
+        invoice=found,
+        lines=lines,
+        attempts=attempts,
+        dunning=billing.dunning_dates(found),
+        declined_for_good=bool(failed) and failed[-1].failure_code in HARD_DECLINES,
+        payable=found.status == InvoiceStatus.OPEN,
+        cards=cards,
+    )
+
+
+@router.post("/billing/invoices/{invoice_id}/pay")
+def pay_now(request: Request, who: Who, form: Form, invoice_id: Id) -> Response:
+    """Pay now: charge the card chosen, or a new card (saved first), and show how it went."""
+    url, at = request.app.state.database_url, now(request)
+    chosen = form.get("method", "")
+    if chosen == "new":
+        with reading(request) as session:
+            billing.get_visible_invoice(session, invoice_id=invoice_id, actor=who.actor)
+            wanted = payments.card_request(
+                session,
+                org_id=org_of(who),
+                invoice=False,
+                card_number=form.get("card", ""),
+                expiry=form.get("expiry", ""),
+                actor=who.actor,
+                now=at,
+            )
+        saved = payments.save_card(gateway_for(url), wanted)
+        with writing(request) as session:
+            method_id: int | None = payments.add_payment_method(
+                session, org_id=org_of(who), card=saved, actor=who.actor, now=at
+            ).id
+    else:
+        method_id = whole_number(chosen, field="payment method") if chosen else None
+    with writing(request) as session:
+        collection.pay_now(session, invoice_id=invoice_id, method_id=method_id, actor=who.actor, now=at)
+    jobs.collect(url, gateway=gateway_for(url), invoice_id=invoice_id)
+    with reading(request) as session:
+        status = billing.get_invoice(session, invoice_id=invoice_id).status
+    what = {InvoiceStatus.PAID: "paid", InvoiceStatus.OPEN: "payment_declined"}.get(
+        InvoiceStatus(status), "payment_pending"
+    )
+    return done(f"/billing/invoices/{invoice_id}", what)
+
+
+@router.get("/billing/invoices/{invoice_id}/pdf")
+def invoice_as_pdf(request: Request, who: Who, invoice_id: Id) -> Response:
+    """The invoice as a PDF, in the organisation's language like its lines."""
+    with reading(request) as session:
+        found = billing.get_visible_invoice(session, invoice_id=invoice_id, actor=who.actor)
+        org = organizations.get_org(session, org_id=org_of(who))
+        pdf = invoice_pdf(
+            invoice=found, lines=billing.lines_of(session, invoice_id=invoice_id), org_name=org.name, locale=org.locale
+        )
+    return Response(
+        pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{found.number}.pdf"'}
+    )
+
+
+@router.post("/billing/payment-methods")
+def add_payment_method(request: Request, who: Who, form: Form) -> Response:
+    """Add a card, or paying by invoice; the newest usable method is the one charged, older cards are backups."""
+    by_invoice = form.get("kind") == "invoice"
+    with reading(request) as session:
+        wanted = payments.card_request(
+            session,
+            org_id=org_of(who),
+            invoice=by_invoice,
+            card_number=None if by_invoice else form.get("card", ""),
+            expiry=None if by_invoice else form.get("expiry", ""),
+            actor=who.actor,
+            now=now(request),
+        )
+    saved = payments.save_card(gateway_for(request.app.state.database_url), wanted)
+    with writing(request) as session:
+        payments.add_payment_method(session, org_id=org_of(who), card=saved, actor=who.actor, now=now(request))
+    return done(same_site_path(form.get("back"), request) or "/billing/invoices", "payment_method_added")
+
+
+@router.post("/billing/payment-methods/{method_id}/remove")
+def remove_payment_method(request: Request, who: Who, form: Form, method_id: Id) -> Response:
+    """Remove a payment method (not the last one a renewing subscription is paid with)."""
+    with writing(request) as session:
+        subscriptions.remove_payment_method(
+            session, org_id=org_of(who), method_id=method_id, actor=who.actor, now=now(request)
+        )
+    return done("/billing/invoices#payment-methods", "payment_method_removed")
