@@ -71,11 +71,19 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def start(url: str, *, workers: int = 1, port: int | None = None, env: dict[str, str] | None = None) -> Server:
-    """Start `seatwise serve` on the system clock and wait until /health answers."""
+def start(
+    url: str,
+    *,
+    workers: int = 1,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = ("--no-worker",),
+) -> Server:
+    """Start `seatwise serve` (on the system clock, without its worker threads, unless `args` say otherwise)
+    and wait until /health answers."""
     port = port or free_port()
     process = subprocess.Popen(
-        [str(SEATWISE), "serve", "--db", url, "--port", str(port), "--workers", str(workers), "--no-worker"],
+        [str(SEATWISE), "serve", "--db", url, "--port", str(port), "--workers", str(workers), *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, **(env or {})},

@@ -3,7 +3,7 @@
 from seatwise.accounts.models import Operator, Setting, SignInAttempts, WebSession
 from seatwise.apikeys.models import ApiKey
 from seatwise.billing.models import Charge, Invoice, InvoiceCounter, LedgerEntry
-from seatwise.billing_run.models import BillingRun
+from seatwise.billing_run.models import BillingRun, BillingSchedule
 from seatwise.catalog.models import Product
 from seatwise.events.models import AuditEntry, Event
 from seatwise.idempotency.models import IdempotentRequest
@@ -17,6 +17,7 @@ __all__ = [
     "Assignment",
     "AuditEntry",
     "BillingRun",
+    "BillingSchedule",
     "Charge",
     "Event",
     "IdempotentRequest",

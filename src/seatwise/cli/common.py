@@ -121,9 +121,9 @@ def command(app: typer.Typer, name: str) -> Callable[[Command], Command]:
     return decorate
 
 
-def fail_at_start(exc: SeatwiseError) -> typer.Exit:
+def fail_at_start(exc: SeatwiseError, *, as_json: bool = False) -> typer.Exit:
     """For the long-running commands (serve, worker): the error as one line, and the exit to raise."""
-    fail(exc, as_json=False)
+    fail(exc, as_json=as_json)
     return typer.Exit(exc.exit_code)
 
 

@@ -6,14 +6,18 @@ import gc
 import json
 import os
 import threading
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.exc import DBAPIError
 
 from seatwise import config, db, demo
+from seatwise.billing_run import schedule
 from seatwise.cli.common import Ctx, command, fail_at_start, group
-from seatwise.cli.output import Out, out
+from seatwise.cli.errors import database_error
+from seatwise.cli.output import Out, out, print_result
 from seatwise.clock import Clock, FixedClock, SystemClock, parse_instant
 from seatwise.core.errors import SeatwiseError
 from seatwise.payments.gateways import gateway_for
@@ -24,6 +28,12 @@ demo_data = group("Demo data.")
 
 Db = Annotated[str | None, typer.Option("--db", help="Database URL.")]
 FrozenNow = Annotated[str | None, typer.Option("--now", help="Freeze the clock at this ISO-8601 time.")]
+BillingEvery = Annotated[
+    str,
+    typer.Option(
+        "--billing-every", help="How often to bill everything due: seconds (300), or 30s, 5m, 1h.", show_default=True
+    ),
+]
 
 
 @command(schema, "upgrade")
@@ -54,17 +64,22 @@ def serve(
     now: FrozenNow = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the address as JSON on start.")] = False,
     worker: Annotated[
-        bool, typer.Option("--worker/--no-worker", help="Deliver webhooks from this process too.")
+        bool,
+        typer.Option(
+            "--worker/--no-worker", help="Run the billing schedule and deliver webhooks from this process too."
+        ),
     ] = True,
     workers: Annotated[
         int, typer.Option("--workers", min=1, max=64, help="Server processes (one per core serves the most requests).")
     ] = 1,
+    billing_every: BillingEvery = "5m",
 ) -> None:
-    """Serve the HTTP API and admin center (and deliver webhooks, unless --no-worker)."""
+    """Serve the HTTP API and admin center (and bill what is due and deliver webhooks, unless --no-worker)."""
     # The app imports every route, page and template (about a second): only `serve` pays for it.
     from seatwise.app import create_app
 
     try:
+        every = schedule.parse_every(billing_every, what="--billing-every")
         clock = _clock(now)
         application = create_app(url=config.database_url(db_url), clock=clock)
     except SeatwiseError as exc:
@@ -83,12 +98,13 @@ def serve(
     gc.freeze()
     if worker:
         webhooks_worker.start_thread(application.state.database_url, clock=clock)
+        schedule.start_thread(application.state.database_url, clock=clock, every=every)
     # X-Forwarded-For is read by the app itself, and only from SEATWISE_TRUSTED_PROXIES: uvicorn's own
     # reading of it would trust any peer on 127.0.0.1.
     if workers == 1:
         uvicorn.run(application, host=host, port=port, log_level="warning", proxy_headers=False)
         return
-    # Each server process makes its own app from the environment; the webhooks thread stays here.
+    # Each server process makes its own app from the environment; the webhook and billing threads stay here.
     os.environ["SEATWISE_DATABASE_URL"] = application.state.database_url
     if now:
         os.environ["SEATWISE_NOW"] = now
@@ -106,17 +122,55 @@ def serve(
 def worker(
     db_url: Db = None,
     now: FrozenNow = None,
-    once: Annotated[bool, typer.Option("--once", help="Make the attempts due now, then stop.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Make one billing pass and the delivery attempts due now, then stop.")
+    ] = False,
+    billing_every: BillingEvery = "5m",
+    json_output: Annotated[bool, typer.Option("--json", help="With --once: print what was done as JSON.")] = False,
 ) -> None:
-    """Deliver events to webhook endpoints (signed, retried with backoff) until stopped."""
+    """Bill everything due every few minutes and deliver events to webhook endpoints (signed, retried with
+    backoff) until stopped."""
     try:
+        every = schedule.parse_every(billing_every, what="--billing-every")
         clock = _clock(now)
         url = config.database_url(db_url)
         db.engine_for(url)
     except SeatwiseError as exc:
-        raise fail_at_start(exc) from None
+        raise fail_at_start(exc, as_json=json_output) from None
     if once:
-        out.print(f"{webhooks_worker.run_once(url, clock=clock)} delivery attempts")
+        _once(url, clock=clock, every=every, as_json=json_output)
         return
-    out.print("Seatwise worker: delivering webhooks (Ctrl+C stops)")
-    webhooks_worker.run(url, clock=clock, stop=threading.Event())
+    out.print(f"Seatwise worker: billing every {_duration(every)} and delivering webhooks (Ctrl+C stops)")
+    billing = schedule.start_thread(url, clock=clock, every=every)
+    try:
+        webhooks_worker.run(url, clock=clock, stop=threading.Event())
+    finally:
+        billing.stop.set()  # a pass under way is cut with the process, and resumed by the next (R20)
+
+
+def _once(url: str, *, clock: Clock, every: timedelta, as_json: bool) -> None:
+    """One billing pass, then one round of webhook deliveries (which carries the pass's events); one line."""
+    try:
+        billed = schedule.run_pass(url, clock=clock, every=every)
+        attempts = webhooks_worker.run_once(url, clock=clock)
+    except SeatwiseError as exc:
+        raise fail_at_start(exc, as_json=as_json) from None
+    except DBAPIError as exc:  # unreachable, no schema: one line, not a traceback
+        raise fail_at_start(database_error(exc), as_json=as_json) from None
+    print_result(
+        Out(
+            {"billing": billed.as_dict(), "webhooks": {"attempts": attempts}},
+            text=f"{billed.describe()}; {attempts} delivery attempts",
+        ),
+        as_json=as_json,
+    )
+    if billed.error:
+        raise typer.Exit(1)
+
+
+def _duration(every: timedelta) -> str:
+    seconds = int(every.total_seconds())
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from seatwise.billing_run import jobs
+from seatwise.billing_run import jobs, schedule
 from seatwise.billing_run.models import BillingRun
 from seatwise.catalog import service as catalog
 from seatwise.clock import parse_instant
@@ -100,10 +101,21 @@ def products(request: Request, who: OperatorWho) -> HTMLResponse:
 
 @router.get("/billing-runs")
 def billing_runs(request: Request, who: OperatorWho) -> HTMLResponse:
-    """The latest billing runs started here, and a button to start one."""
+    """The automatic billing run's last pass and the next, the latest runs, and a button to start one."""
     with reading(request) as session:
         runs = jobs.recent(session)
-    return render(request, "operator/billing_runs.html", who=who, runs=runs)
+        last = schedule.last_pass(session)
+    automatic = None
+    if last is not None:
+        every = timedelta(seconds=last.every_seconds)
+        automatic = {
+            "last": last,
+            "succeeded": sum(last.payments.get(k, 0) for k in ("succeeded", "retried")),
+            "failed": sum(last.payments.get(k, 0) for k in ("failed", "retry_failed")),
+            # A whole interval late: the worker that made it is gone, and no other has made a pass since.
+            "overdue": now(request) > last.next_at + every,
+        }
+    return render(request, "operator/billing_runs.html", who=who, runs=runs, automatic=automatic)
 
 
 @router.post("/billing-runs")
