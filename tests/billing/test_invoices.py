@@ -15,10 +15,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from seatwise import db
-from seatwise.billing import charges, ledger
+from seatwise.billing import charges, jobs, ledger
 from seatwise.billing import service as billing
 from seatwise.billing.models import Charge, Invoice, LedgerEntry
-from seatwise.billing import jobs
 from seatwise.billing_run import service as billing_run
 from seatwise.catalog import service as catalog
 from seatwise.core.money import Money
