@@ -14,10 +14,30 @@ from seatwise.payments import service as payments
 from seatwise.payments.gateway import HARD_DECLINES
 from seatwise.payments.gateways import gateway_for
 from seatwise.subscriptions import service as subscriptions
-from seatwise.web.pages import Form, Who, done, now, org_of, reading, render, same_site_path, whole_number, writing
+from seatwise.web.pages import (
+    Form,
+    TextForm,
+    Who,
+    done,
+    now,
+    org_of,
+    reading,
+    render,
+    same_site_path,
+    whole_number,
+    writing,
+)
 from seatwise.web.pdf import invoice_pdf
 
 router = APIRouter(include_in_schema=False)
+
+
+def _card(form: TextForm) -> dict[str, str | None]:
+    """A new card as the form gives it: typed (the simulator, Stripe's test mode), or the id of a PaymentMethod
+    that Stripe's own Elements made in the page (`payment_method`: live mode, where no number reaches us)."""
+    if made := form.get("payment_method"):
+        return {"card_number": None, "expiry": None, "payment_method": made}
+    return {"card_number": form.get("card", ""), "expiry": form.get("expiry", ""), "payment_method": None}
 
 
 @router.get("/billing/invoices")
@@ -64,13 +84,7 @@ def pay_now(request: Request, who: Who, form: Form, invoice_id: Id) -> Response:
         with reading(request) as session:
             billing.get_visible_invoice(session, invoice_id=invoice_id, actor=who.actor)
             wanted = payments.card_request(
-                session,
-                org_id=org_of(who),
-                invoice=False,
-                card_number=form.get("card", ""),
-                expiry=form.get("expiry", ""),
-                actor=who.actor,
-                now=at,
+                session, org_id=org_of(who), invoice=False, actor=who.actor, now=at, **_card(form)
             )
         saved = payments.save_card(gateway_for(url), wanted)
         with writing(request) as session:
@@ -109,14 +123,9 @@ def add_payment_method(request: Request, who: Who, form: Form) -> Response:
     """Add a card, or paying by invoice; the newest usable method is the one charged, older cards are backups."""
     by_invoice = form.get("kind") == "invoice"
     with reading(request) as session:
+        typed = {"card_number": None, "expiry": None} if by_invoice else _card(form)
         wanted = payments.card_request(
-            session,
-            org_id=org_of(who),
-            invoice=by_invoice,
-            card_number=None if by_invoice else form.get("card", ""),
-            expiry=None if by_invoice else form.get("expiry", ""),
-            actor=who.actor,
-            now=now(request),
+            session, org_id=org_of(who), invoice=by_invoice, actor=who.actor, now=now(request), **typed
         )
     saved = payments.save_card(gateway_for(request.app.state.database_url), wanted)
     with writing(request) as session:
