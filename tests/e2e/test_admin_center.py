@@ -183,6 +183,34 @@ def test_bills_and_payments_list_invoices_with_lines_and_a_pdf(server, page, lan
     assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.body()[:5] == b"%PDF-"
 
 
+def test_r21_pay_now_shows_a_declined_card_with_its_reason_and_then_pays_with_another(server, page, lang):
+    sign_in(page, server, "facturen@fabrikam.example")  # Fabrikam pays by transfer: its invoices are open
+    page.goto(f"{server}/billing/invoices")
+    page.locator("tr:has(.status.open) a[href^='/billing/invoices/']").first.click()
+    invoice_url = page.url
+
+    def pay_with_new_card(number: str) -> None:
+        page.get_by_label(t(lang, "A new card")).check()
+        page.get_by_label(t(lang, "Card number")).fill(number)
+        page.get_by_label(t(lang, "Expiry (MM/YY)")).fill("12/30")
+        page.get_by_role("button", name=t(lang, "Pay now")).click()
+
+    pay_with_new_card("4000 0000 0000 0341")
+    expect(page.locator(".notice")).to_have_text(
+        t(lang, "The card was declined. The attempt and its reason are shown below.")
+    )
+    declined = page.locator("section[aria-labelledby=attempts-title] tbody tr")
+    expect(declined).to_have_count(1)
+    expect(declined.first).to_contain_text(t(lang, "decline:declined"))
+    shoot(page, "invoice-declined", lang)
+    pay_with_new_card("4242 4242 4242 4242")
+    expect(page.locator(".notice")).to_have_text(t(lang, "The invoice has been paid."))
+    expect(page.locator("h1 .status")).to_have_text(t(lang, "invoice:paid"))
+    expect(page.locator("section[aria-labelledby=attempts-title] tbody tr")).to_have_count(2)
+    assert page.get_by_role("button", name=t(lang, "Pay now")).count() == 0
+    assert page.url.startswith(invoice_url)
+
+
 def test_signing_in_with_a_wrong_password_says_so_and_signing_out_ends_the_session(server, page, lang):
     page.goto(f"{server}/billing/products")
     expect(page).to_have_url(re.compile("/signin"))
