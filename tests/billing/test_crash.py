@@ -66,9 +66,9 @@ DECLINED = "4000000000000002"
 # --- the dataset ---------------------------------------------------------------------------------
 
 
-def build(url: str, *, orgs: int = ORGS, declined: str = DECLINED) -> None:
-    """A deterministic book of business, through the services, in one unit of work; every 23rd organisation
-    pays with the `declined` card."""
+def build(url: str, *, orgs: int = ORGS, declined: str = DECLINED, decline_every: int = 23) -> None:
+    """A deterministic book of business, through the services, in one unit of work; every `decline_every`-th
+    organisation from the 12th on pays with the `declined` card."""
     rng = random.Random(20)
     with db.unit_of_work(url) as s:
         for sku, price, currency in (("SEAT", "12.50", "EUR"), ("PLUS", "7.99", "EUR"), ("YEN", "1000", "JPY")):
@@ -93,7 +93,7 @@ def build(url: str, *, orgs: int = ORGS, declined: str = DECLINED) -> None:
             if n == INVOICE_ORG:
                 add_method(s, org_id=org.id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=now)
             else:
-                card = declined if n % 23 == 11 else "4242424242424242"
+                card = declined if n % decline_every == 11 else "4242424242424242"
                 add_method(s, org_id=org.id, card_number=card, expiry="12/30", invoice=False, actor=OPERATOR, now=now)
             skus = ["YEN"] if yen else ["SEAT", "PLUS"]
             subs = [
@@ -650,10 +650,10 @@ def test_r20_two_billing_runs_at_once_end_as_one_clean_run(db_url, dataset, tmp_
 # --- the same at localstripe (R32) ---------------------------------------------------------------------
 
 # localstripe answers ~280 requests a second and the gateway lists every PaymentIntent at each look-up, so a
-# small book: the first 36 organisations of the one above (about 90 subscriptions, two of them with a card
-# declined at every charge, for dunning retries; cancellations whose credit is refunded to the card), billed
-# up to the new year's first renewals.
-STRIPE_ORGS = 36
+# small book: the first 24 organisations of the one above (about 60 subscriptions; the 12th and the 24th
+# organisation with a card declined at every charge, for dunning retries; cancellations whose credit is
+# refunded to the card), billed up to the new year's first renewals.
+STRIPE_ORGS = 24
 STRIPE_AS_OF = datetime(2027, 1, 10, 12, tzinfo=UTC)
 DECLINED_AT_CHARGE = "4000000000000341"  # saved, then declined at each charge; localstripe refuses 0002 when saved
 STRIPE_PLAN = (
@@ -746,7 +746,7 @@ def test_r32_a_billing_run_killed_with_sigkill_charges_each_invoice_once_at_loca
         monkeypatch.setenv("SEATWISE_STRIPE_API_BASE", base)
         api = stripe.StripeClient(TEST_KEY, base_addresses={"api": base})
         started = time.perf_counter()
-        build(db_url, orgs=STRIPE_ORGS, declined=DECLINED_AT_CHARGE)
+        build(db_url, orgs=STRIPE_ORGS, declined=DECLINED_AT_CHARGE, decline_every=12)
 
         landed = Counter()
 
@@ -764,7 +764,7 @@ def test_r32_a_billing_run_killed_with_sigkill_charges_each_invoice_once_at_loca
                 elif point == "charging":
                     pytest.fail(f"killed after a gateway call, but localstripe holds nothing with key {key}")
 
-        # Less than the run makes (about 5 ledger entries and 8 commits per organisation), so that every kill
+        # Less than the run makes (about 5 ledger entries and 10 commits per organisation), so that every kill
         # point comes before its end; each "charging" kill comes after one of a run's first 8 gateway calls.
         kills = kill_repeatedly(
             db_url,
