@@ -14,6 +14,12 @@ Both databases must then hold the same invoices (numbers, organisations, dates, 
 lines, ledger, payments, subscriptions, audit trail and counters, compared by content, not by ids;
 the numbers must have no gaps and the ledger must balance.
 
+R32 at localstripe: a smaller book with the Stripe gateway against a localstripe the test starts, which
+ignores idempotency keys; the run is killed ten times, several of them right after a gateway call answered
+and before Seatwise recorded it, and run to completion. localstripe must then hold one PaymentIntent per
+key, one succeeded PaymentIntent of its amount for each invoice paid by card and one Refund per key, each
+recorded once in Seatwise; the ledger must balance.
+
 A failure prints the seed of the random kill points; SEATWISE_CRASH_SEED=<seed> repeats them.
 """
 
@@ -529,7 +535,8 @@ def _assert_same(clean: dict, killed: dict) -> None:
 # --- the tests -----------------------------------------------------------------------------------------
 
 # Under pytest-xdist the killed runs go to one worker and the pairs of runs to another; each builds the
-# dataset once.
+# dataset once. The runs at localstripe (their own small book, their own localstripe) are a third group, of
+# about a minute, which the first worker to be free takes.
 
 
 @contextmanager
@@ -739,7 +746,7 @@ def test_r32_a_billing_run_killed_with_sigkill_charges_each_invoice_once_at_loca
     print(f"seed {seed} (SEATWISE_CRASH_SEED={seed} repeats the kill points)")
     rng = random.Random(seed)
     with localstripe_server() as base:
-        flush(base)  # nothing of another test's
+        flush(base)  # a new localstripe starts empty; the counts below must see this test's objects only
         # The test's environment, inherited by every billing run it starts.
         monkeypatch.setenv("SEATWISE_GATEWAY", "stripe")
         monkeypatch.setenv("STRIPE_API_KEY", TEST_KEY)
@@ -754,10 +761,7 @@ def test_r32_a_billing_run_killed_with_sigkill_charges_each_invoice_once_at_loca
             """A kill landed between a gateway call and its record if a row sent to the gateway is unanswered in
             Seatwise while localstripe holds what the call made."""
             intents, refunds = _at_localstripe(api)
-            made = {
-                _key(found): kind
-                for kind, found in [*(("charge", pi) for pi in intents), *(("refund", re) for re in refunds)]
-            }
+            made = {_key(pi): "charge" for pi in intents} | {_key(refund): "refund" for refund in refunds}
             for key in _sent_unrecorded(db_url):
                 if key in made:
                     landed[made[key]] += 1
