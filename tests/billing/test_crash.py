@@ -14,6 +14,12 @@ Both databases must then hold the same invoices (numbers, organisations, dates, 
 lines, ledger, payments, subscriptions, audit trail and counters, compared by content, not by ids;
 the numbers must have no gaps and the ledger must balance.
 
+R32 at localstripe: a smaller book with the Stripe gateway against a localstripe the test starts, which
+ignores idempotency keys; the run is killed ten times, several of them right after a gateway call answered
+and before Seatwise recorded it, and run to completion. localstripe must then hold one PaymentIntent per
+key, one succeeded PaymentIntent of its amount for each invoice paid by card and one Refund per key, each
+recorded once in Seatwise; the ledger must balance.
+
 A failure prints the seed of the random kill points; SEATWISE_CRASH_SEED=<seed> repeats them.
 """
 
@@ -35,6 +41,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+import stripe
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -43,12 +50,15 @@ from seatwise import db
 from seatwise.billing import ledger
 from seatwise.billing.models import Invoice, InvoiceCounter, LedgerEntry
 from seatwise.catalog import service as catalog
+from seatwise.core.invoicing import InvoiceStatus, PaymentKind, PaymentStatus
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
 from seatwise.payments.models import Payment
+from seatwise.payments.stripe_gateway import KEY_FIELD
 from seatwise.subscriptions import service as subscriptions
 from tests.factories import add_method
+from tests.localstripe import TEST_KEY, flush, localstripe_server
 
 SEATWISE = Path(sys.executable).parent / "seatwise"
 BUILT_AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
@@ -62,8 +72,9 @@ DECLINED = "4000000000000002"
 # --- the dataset ---------------------------------------------------------------------------------
 
 
-def build(url: str, *, orgs: int = ORGS) -> None:
-    """A deterministic book of business, through the services, in one unit of work."""
+def build(url: str, *, orgs: int = ORGS, declined: str = DECLINED, decline_every: int = 23) -> None:
+    """A deterministic book of business, through the services, in one unit of work; every `decline_every`-th
+    organisation from the 12th on pays with the `declined` card."""
     rng = random.Random(20)
     with db.unit_of_work(url) as s:
         for sku, price, currency in (("SEAT", "12.50", "EUR"), ("PLUS", "7.99", "EUR"), ("YEN", "1000", "JPY")):
@@ -88,7 +99,7 @@ def build(url: str, *, orgs: int = ORGS) -> None:
             if n == INVOICE_ORG:
                 add_method(s, org_id=org.id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=now)
             else:
-                card = DECLINED if n % 23 == 11 else "4242424242424242"
+                card = declined if n % decline_every == 11 else "4242424242424242"
                 add_method(s, org_id=org.id, card_number=card, expiry="12/30", invoice=False, actor=OPERATOR, now=now)
             skus = ["YEN"] if yen else ["SEAT", "PLUS"]
             subs = [
@@ -202,34 +213,35 @@ def _drop_pg(url: str, names: list[str]) -> None:
 # --- the billing run as a real process -----------------------------------------------------------
 
 
-def _command(url: str) -> list[str]:
-    return [str(SEATWISE), "billing", "run", "--now", AS_OF.isoformat(), "--db", url, "--json"]
+def _command(url: str, *, as_of: datetime = AS_OF) -> list[str]:
+    return [str(SEATWISE), "billing", "run", "--now", as_of.isoformat(), "--db", url, "--json"]
 
 
 # The same command in a process that counts its commits and SIGKILLs itself right after the N-th (N > 0).
 # Every state a kill can leave is the state after some commit, so these are the kills that matter most,
 # whatever the timing: an external kill lands after a commit only if it wins a race of a few milliseconds.
-# With a negative N it dies right after the gateway's (-N)-th charge, before the outcome is recorded (R32).
+# With a negative N it dies right after its (-N)-th gateway call (a charge, a refund or a look-up) has
+# answered, before the outcome is recorded (R32), whichever gateway SEATWISE_GATEWAY names.
 _DIE_AFTER_COMMIT = """
 import atexit, os, signal, sys
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-from seatwise.payments.simulator import SimulatedGateway
-after, commits, charges = int(sys.argv[1]), 0, 0
+from seatwise.billing_run import jobs
+after, commits, calls = int(sys.argv[1]), 0, 0
 @event.listens_for(Session, "after_commit")
 def count(session):
     global commits
     commits += 1
     if commits == after:
         os.kill(os.getpid(), signal.SIGKILL)
-charge = SimulatedGateway.charge
-def charge_then_die(self, **call):
-    global charges
-    outcome, charges = charge(self, **call), charges + 1
-    if charges == -after:
+ask = jobs._ask
+def ask_then_die(gateway, call):
+    global calls
+    outcome, calls = ask(gateway, call), calls + 1
+    if calls == -after:
         os.kill(os.getpid(), signal.SIGKILL)
     return outcome
-SimulatedGateway.charge = charge_then_die
+jobs._ask = ask_then_die
 atexit.register(lambda: print(f"commits: {commits}", file=sys.stderr))
 from seatwise.cli import app
 sys.argv = ["seatwise", *sys.argv[2:]]
@@ -237,8 +249,8 @@ app()
 """
 
 
-def _dying_command(url: str, after: int) -> list[str]:
-    return [sys.executable, "-c", _DIE_AFTER_COMMIT, str(after), *_command(url)[1:]]
+def _dying_command(url: str, after: int, *, as_of: datetime = AS_OF) -> list[str]:
+    return [sys.executable, "-c", _DIE_AFTER_COMMIT, str(after), *_command(url, as_of=as_of)[1:]]
 
 
 # Each copy's simulated gateway keeps its own store, as two separate outside systems would.
@@ -246,12 +258,15 @@ STORES: dict[str, Path] = {}
 
 
 def _env(url: str) -> dict[str, str]:
-    return os.environ | {"SEATWISE_GATEWAY_STORE": str(STORES[url])}
+    """The test's environment, with the copy's own simulator store if it has one."""
+    return os.environ | ({"SEATWISE_GATEWAY_STORE": str(STORES[url])} if url in STORES else {})
 
 
-def run_to_completion(url: str, *, timeout: float = 120) -> tuple[dict, int]:
+def run_to_completion(url: str, *, as_of: datetime = AS_OF, timeout: float = 120) -> tuple[dict, int]:
     """Run the billing run to its end; return its summary and how many transactions it committed."""
-    proc = subprocess.run(_dying_command(url, 0), capture_output=True, text=True, timeout=timeout, env=_env(url))
+    proc = subprocess.run(
+        _dying_command(url, 0, as_of=as_of), capture_output=True, text=True, timeout=timeout, env=_env(url)
+    )
     assert proc.returncode == 0, proc
     return json.loads(proc.stdout), int(proc.stderr.rsplit("commits: ", 1)[1])
 
@@ -286,12 +301,13 @@ def kill(
     ready: Callable[[Progress], bool] | None = None,
     after_commit: int = 0,
     delay: float = 0,
+    as_of: datetime = AS_OF,
     timeout: float = 60,
 ) -> Progress | None:
     """Start the billing run and SIGKILL it: from outside, once what it has committed is `ready` and `delay`
     seconds more have passed; or from inside, right after its `after_commit`-th commit. Return what was
     committed when it died, or None if the run finished first."""
-    command = _dying_command(url, after_commit) if after_commit else _command(url)
+    command = _dying_command(url, after_commit, as_of=as_of) if after_commit else _command(url, as_of=as_of)
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(url))
     try:
         deadline = time.monotonic() + timeout
@@ -312,11 +328,42 @@ def kill(
     return progress(url)
 
 
-def kill_repeatedly(url: str, *, ledger_total: int, commits: int, rng: random.Random) -> list[Progress]:
+# The kill points of the big dataset's billing run; `kill_repeatedly` names each.
+PLAN = (
+    "invoices",
+    "charging",
+    "numbers",
+    "inside",
+    "charging",
+    "early",
+    "inside",
+    "numbers",
+    "charging",
+    "new year",
+    "inside",
+    "charging",
+    "late",
+    "inside",
+)
+
+
+def kill_repeatedly(
+    url: str,
+    *,
+    ledger_total: int,
+    commits: int,
+    rng: random.Random,
+    plan: tuple[str, ...] = PLAN,
+    calls: int = 60,
+    as_of: datetime = AS_OF,
+    after_kill: Callable[[str], None] | None = None,
+) -> list[Progress]:
     """Kill the billing run on `url` again and again, each time after it made some progress, until it finishes
-    or the plan ends. From outside: as soon as something new is committed (invoice numbers taken, invoices,
-    the new year's first invoices), and at two random points (a number of ledger entries committed, then up
-    to 0.1 s more, to land anywhere in the step being written). From inside: right after a random commit."""
+    or the plan ends. From outside: as soon as something new is committed ("invoices", "numbers" taken, the
+    "new year"'s first invoices), and at two random points ("early", "late": a number of ledger entries
+    committed, then up to 0.1 s more, to land anywhere in the step being written). From inside: right after a
+    random commit ("inside"), or right after one of its first `calls` gateway calls answered ("charging").
+    `after_kill` sees the name of each kill point that killed the run, before the next run starts."""
 
     def changed(name):
         return lambda before: dict(ready=lambda now: getattr(now, name) > getattr(before, name))
@@ -330,32 +377,27 @@ def kill_repeatedly(url: str, *, ledger_total: int, commits: int, rng: random.Ra
     def inside():
         return lambda before: dict(after_commit=rng.randint(1, max(1, commits // 12)))
 
-    def charging():  # between the gateway's charge and recording its outcome
-        return lambda before: dict(after_commit=-rng.randint(1, 60))
+    def charging():  # between the gateway's answer and recording it
+        return lambda before: dict(after_commit=-rng.randint(1, calls))
 
-    plan = [
-        changed("invoices"),
-        charging(),
-        changed("numbers"),
-        inside(),
-        charging(),
-        past(0.2, 0.4),
-        inside(),
-        changed("numbers"),
-        charging(),
-        changed("new_year_invoices"),
-        inside(),
-        charging(),
-        past(0.7, 0.85),
-        inside(),
-    ]
+    points = {
+        "invoices": lambda: changed("invoices"),
+        "numbers": lambda: changed("numbers"),
+        "new year": lambda: changed("new_year_invoices"),
+        "early": lambda: past(0.2, 0.4),
+        "late": lambda: past(0.7, 0.85),
+        "inside": inside,
+        "charging": charging,
+    }
     kills, before = [], progress(url)
-    for how in plan:
-        died = kill(url, **how(before))
+    for name, how in [(name, points[name]()) for name in plan]:
+        died = kill(url, **how(before), as_of=as_of)
         if died is None:
             break
         kills.append(died)
         before = died
+        if after_kill is not None:
+            after_kill(name)
     return kills
 
 
@@ -493,7 +535,8 @@ def _assert_same(clean: dict, killed: dict) -> None:
 # --- the tests -----------------------------------------------------------------------------------------
 
 # Under pytest-xdist the killed runs go to one worker and the pairs of runs to another; each builds the
-# dataset once.
+# dataset once. The runs at localstripe (their own small book, their own localstripe) are a third group, of
+# about a minute, which the first worker to be free takes.
 
 
 @contextmanager
@@ -609,3 +652,143 @@ def test_r20_two_billing_runs_at_once_end_as_one_clean_run(db_url, dataset, tmp_
         facts = _facts(both)
         assert facts["imbalances"] == []
         _assert_gapless(facts["numbers"], facts["counters"])
+
+
+# --- the same at localstripe (R32) ---------------------------------------------------------------------
+
+# localstripe answers ~280 requests a second and the gateway lists every PaymentIntent at each look-up, so a
+# small book: the first 24 organisations of the one above (about 60 subscriptions; the 12th and the 24th
+# organisation with a card declined at every charge, for dunning retries; cancellations whose credit is
+# refunded to the card), billed up to the new year's first renewals.
+STRIPE_ORGS = 24
+STRIPE_AS_OF = datetime(2027, 1, 10, 12, tzinfo=UTC)
+DECLINED_AT_CHARGE = "4000000000000341"  # saved, then declined at each charge; localstripe refuses 0002 when saved
+STRIPE_PLAN = (
+    "charging",
+    "invoices",
+    "inside",
+    "charging",
+    "early",
+    "charging",
+    "new year",
+    "inside",
+    "charging",
+    "late",
+)
+
+
+def _at_localstripe(api: stripe.StripeClient) -> tuple[list[stripe.PaymentIntent], list[stripe.Refund]]:
+    """Every PaymentIntent and Refund localstripe holds, through its HTTP API."""
+    return (
+        list(api.v1.payment_intents.list({"limit": 100}).auto_paging_iter()),
+        list(api.v1.refunds.list({"limit": 100}).auto_paging_iter()),
+    )
+
+
+def _key(found: stripe.PaymentIntent | stripe.Refund) -> str:
+    return found.metadata.to_dict()[KEY_FIELD]
+
+
+def _sent_unrecorded(url: str) -> list[str]:
+    """Keys of the payment rows claimed for the gateway whose outcome Seatwise has not recorded."""
+    with db.read_only(url) as s:
+        return list(
+            s.scalars(select(Payment.key).where(Payment.status == PaymentStatus.PENDING, Payment.sent.is_(True)))
+        )
+
+
+def _assert_charged_once_at_localstripe(url: str, api: stripe.StripeClient) -> tuple[int, int]:
+    """R32 at a gateway that ignores idempotency keys: one PaymentIntent per key, each paid invoice paid by
+    exactly one succeeded PaymentIntent of what it left to pay by card, one Refund per key, and each money
+    movement at localstripe recorded once in Seatwise, with its amount. Returns the PaymentIntents and Refunds."""
+    intents, refunds = _at_localstripe(api)
+    keys = Counter(_key(found) for found in [*intents, *refunds])
+    assert keys and max(keys.values()) == 1, [key for key, n in keys.items() if n > 1]
+    succeeded = [pi for pi in intents if pi.status == "succeeded"]
+    paid_by = Counter(pi.metadata.to_dict()["seatwise_invoice"] for pi in succeeded)
+    assert max(paid_by.values()) == 1, [number for number, n in paid_by.items() if n > 1]
+    with db.read_only(url) as s:
+        credited = dict(
+            s.execute(
+                select(Payment.invoice_id, func.sum(Payment.amount))
+                .where(Payment.kind == PaymentKind.CREDIT)
+                .group_by(Payment.invoice_id)
+            ).all()
+        )
+        by_card = {
+            number: paid - credited.get(invoice_id, 0)
+            for invoice_id, number, paid in s.execute(
+                select(Invoice.id, Invoice.number, Invoice.amount_paid).where(Invoice.status == InvoiceStatus.PAID)
+            )
+            if paid > credited.get(invoice_id, 0)
+        }
+        recorded = Counter(
+            s.execute(
+                select(Payment.reference, Payment.amount).where(
+                    Payment.status == PaymentStatus.SUCCEEDED, Payment.key.is_not(None)
+                )
+            ).all()
+        )
+        pending = s.scalar(select(func.count()).where(Payment.status == PaymentStatus.PENDING))
+    assert pending == 0
+    assert {pi.metadata.to_dict()["seatwise_invoice"]: pi.amount for pi in succeeded} == by_card
+    made = Counter((found.id, found.amount) for found in [*succeeded, *refunds])
+    assert recorded == made
+    return len(intents), len(refunds)
+
+
+@pytest.mark.xdist_group("crash-localstripe")
+def test_r32_a_billing_run_killed_with_sigkill_charges_each_invoice_once_at_localstripe(db_url, monkeypatch):
+    """The kills of the test above, with the Stripe gateway at a localstripe of the test's own: it does not
+    honour idempotency keys, so only Seatwise's look-up by key (a row sent before) keeps a killed run from
+    charging twice."""
+    seed = int(os.environ.get("SEATWISE_CRASH_SEED", time.time_ns() % 1_000_000))
+    print(f"seed {seed} (SEATWISE_CRASH_SEED={seed} repeats the kill points)")
+    rng = random.Random(seed)
+    with localstripe_server() as base:
+        flush(base)  # a new localstripe starts empty; the counts below must see this test's objects only
+        # The test's environment, inherited by every billing run it starts.
+        monkeypatch.setenv("SEATWISE_GATEWAY", "stripe")
+        monkeypatch.setenv("STRIPE_API_KEY", TEST_KEY)
+        monkeypatch.setenv("SEATWISE_STRIPE_API_BASE", base)
+        api = stripe.StripeClient(TEST_KEY, base_addresses={"api": base})
+        started = time.perf_counter()
+        build(db_url, orgs=STRIPE_ORGS, declined=DECLINED_AT_CHARGE, decline_every=12)
+
+        landed = Counter()
+
+        def between_call_and_record(point: str) -> None:
+            """A kill landed between a gateway call and its record if a row sent to the gateway is unanswered in
+            Seatwise while localstripe holds what the call made."""
+            intents, refunds = _at_localstripe(api)
+            made = {_key(pi): "charge" for pi in intents} | {_key(refund): "refund" for refund in refunds}
+            for key in _sent_unrecorded(db_url):
+                if key in made:
+                    landed[made[key]] += 1
+                elif point == "charging":
+                    pytest.fail(f"killed after a gateway call, but localstripe holds nothing with key {key}")
+
+        # Less than the run makes (about 5 ledger entries and 10 commits per organisation), so that every kill
+        # point comes before its end; each "charging" kill comes after one of a run's first 8 gateway calls.
+        kills = kill_repeatedly(
+            db_url,
+            ledger_total=4 * STRIPE_ORGS,
+            commits=6 * STRIPE_ORGS,
+            rng=rng,
+            plan=STRIPE_PLAN,
+            calls=8,
+            as_of=STRIPE_AS_OF,
+            after_kill=between_call_and_record,
+        )
+        assert len(kills) == len(STRIPE_PLAN), f"the billing run finished before it was killed often enough: {kills}"
+        run_to_completion(db_url, as_of=STRIPE_AS_OF)
+        intents, refunds = _assert_charged_once_at_localstripe(db_url, api)
+        facts = _facts(db_url)
+        assert facts["imbalances"] == []
+        _assert_gapless(facts["numbers"], facts["counters"])
+        # Declined cards and their retries, refunds, and a charge looked up by its key after a kill.
+        assert facts["failed payments"] >= 4 and refunds > 0 and landed["charge"] > 0
+        print(
+            f"{time.perf_counter() - started:.1f} s, {len(kills)} kills, {sum(landed.values())} between a gateway call"
+            f" and its record ({dict(landed)}); {intents} PaymentIntents, {refunds} Refunds at localstripe"
+        )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -112,6 +114,88 @@ def test_r32_a_charge_whose_answer_was_lost_makes_one_payment_intent(gateway, st
     with pytest.raises(KeyReused):
         gateway.charge(**{**charge, "amount": Money(999, "EUR")})
     assert len(stripe_api.v1.payment_intents.list({"limit": 100}).data) == 1
+
+
+class _LosesFirstAnswer(BaseHTTPRequestHandler):
+    """Passes every request on to localstripe and its answer back, except the answer to the first POST to
+    `lose` (made at localstripe all the same): the connection closes without it, as a network failure would."""
+
+    upstream: str
+    lose: str
+    lost = 0
+
+    def _pass_on(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        host, port = self.upstream.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        conn.request(self.command, self.path, body=body, headers=headers)
+        answer = conn.getresponse()
+        data = answer.read()
+        conn.close()
+        if self.command == "POST" and self.path == self.lose and not type(self).lost:
+            type(self).lost += 1
+            self.close_connection = True  # nothing written: the client sees the connection drop
+            return
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_DELETE = _pass_on
+
+    def log_message(self, format, *args) -> None:  # quiet
+        pass
+
+
+@contextmanager
+def losing_first_answer(url: str, lose: str) -> Iterator[str]:
+    """A proxy before localstripe that loses the answer to the first POST to `lose`."""
+    handler = type("Handler", (_LosesFirstAnswer,), {"upstream": url, "lose": lose, "lost": 0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_r32_a_charge_whose_answer_the_network_lost_is_looked_up_not_sent_again(url, stripe_api):
+    """localstripe ignores idempotency keys, so the SDK's own retry of a POST whose answer was lost was a second
+    PaymentIntent: the outcome is unknown instead (the caller's row stays pending), and its look-up finds the one."""
+    saved = StripeGateway(TEST_KEY, api_base=url).save_card(org_id=7, customer=None, card=VISA, payment_method=None)
+    with losing_first_answer(url, "/v1/payment_intents") as proxy:
+        gateway = StripeGateway(TEST_KEY, api_base=proxy, max_network_retries=2)
+        with pytest.raises(GatewayUnavailable):
+            gateway.charge(
+                customer=saved.customer, token=saved.token, amount=EUR_12_50, key="org7/2026-12-01/1", metadata={}
+            )
+        found = gateway.find_charge(customer=saved.customer, key="org7/2026-12-01/1")
+
+    [made] = intents_with_key(stripe_api, "org7/2026-12-01/1")
+    assert found == Outcome(True, made.id) and made.amount == 1250
+    assert len(stripe_api.v1.payment_intents.list({"limit": 100}).data) == 1
+
+
+def test_r32_a_refund_whose_answer_the_network_lost_is_looked_up_not_sent_again(url, stripe_api):
+    """The same for a refund: a second Refund was money sent back twice."""
+    gateway = StripeGateway(TEST_KEY, api_base=url)
+    saved = gateway.save_card(org_id=7, customer=None, card=VISA, payment_method=None)
+    paid = gateway.charge(customer=saved.customer, token=saved.token, amount=Money(1000, "EUR"), key="c", metadata={})
+    assert paid.reference is not None
+    with losing_first_answer(url, "/v1/refunds") as proxy:
+        gateway = StripeGateway(TEST_KEY, api_base=proxy, max_network_retries=2)
+        with pytest.raises(GatewayUnavailable):
+            gateway.refund(customer=saved.customer, charge=paid.reference, amount=Money(400, "EUR"), key="r1")
+        found = gateway.find_refund(customer=saved.customer, charge=paid.reference, key="r1")
+
+    [made] = stripe_api.v1.refunds.list({"payment_intent": paid.reference, "limit": 100}).data
+    assert found == Outcome(True, made.id) and made.amount == 400
 
 
 def test_r32_a_repeated_declined_charge_is_looked_up_not_attempted_again(gateway, stripe_api):

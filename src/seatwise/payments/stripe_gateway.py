@@ -42,7 +42,10 @@ class StripeGateway:
         self, api_key: str, *, api_base: str | None = None, timeout: float = 30.0, max_network_retries: int = 2
     ) -> None:
         self.test_mode = api_key.startswith(("sk_test_", "rk_test_"))
-        # Retries cover dropped connections and Stripe's own "retry this" answers; every POST carries a key.
+        # Retries cover dropped connections and Stripe's own "retry this" answers, except for charges and refunds:
+        # the SDK's retry of a POST whose answer was lost rests on the idempotency key alone, which Stripe-
+        # compatible servers such as localstripe ignore (a second PaymentIntent). Those are GatewayUnavailable
+        # instead, and the caller looks the key up later.
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else {},
@@ -125,7 +128,11 @@ class StripeGateway:
             }
             with self._calling("charge the card"):
                 try:
-                    return _charged(self._client.v1.payment_intents.create(params, {"idempotency_key": key}))
+                    return _charged(
+                        self._client.v1.payment_intents.create(
+                            params, {"idempotency_key": key, "max_network_retries": 0}
+                        )
+                    )
                 except stripe.CardError as exc:
                     # A decline leaves the PaymentIntent, refused, at Stripe: its state is the outcome.
                     declined = exc.error
@@ -164,7 +171,7 @@ class StripeGateway:
         if found is None:
             params: Any = {"payment_intent": charge, "amount": amount.amount, "metadata": {KEY_FIELD: key}}
             with self._calling("refund the charge"):
-                found = self._client.v1.refunds.create(params, {"idempotency_key": key})
+                found = self._client.v1.refunds.create(params, {"idempotency_key": key, "max_network_retries": 0})
         elif (found.amount, found.currency) != (amount.amount, amount.currency.lower()):
             raise KeyReused(f"idempotency key {key} was used for {found.currency.upper()} {found.amount} before")
         return _refunded(found)
