@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -82,10 +83,13 @@ def start(
     """Start `seatwise serve` (on the system clock, without its worker threads, unless `args` say otherwise)
     and wait until /health answers."""
     port = port or free_port()
+    # Its log goes to a file: a pipe nobody reads fills up after a few dozen logged errors (each 503 of a
+    # cut database connection is one), and the server then hangs on its next write.
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [str(SEATWISE), "serve", "--db", url, "--port", str(port), "--workers", str(workers), *args],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         env={**os.environ, **(env or {})},
         start_new_session=True,  # its own process group, so that kill() reaches the worker processes too
     )
@@ -99,7 +103,8 @@ def start(
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             server.kill() if process.poll() is None else None
-            raise RuntimeError(f"seatwise serve did not start: {process.stderr.read().decode()[-2000:]}")
+            log.seek(0)
+            raise RuntimeError(f"seatwise serve did not start: {log.read().decode(errors='replace')[-2000:]}")
         time.sleep(0.2)
 
 

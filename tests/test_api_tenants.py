@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from seatwise import db
 from seatwise.billing import service as billing
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
+from seatwise.payments.models import PaymentMethod
 from seatwise.subscriptions import service as subscriptions
 from seatwise.webhooks import service as webhooks
 from tests.api import client_with_key
@@ -77,6 +78,7 @@ def test_r9_every_route_with_an_id_answers_another_organisations_ids_as_missing_
             "user_id": theirs.user_ids[0],
             "invoice_id": invoice.id,
             "endpoint_id": hook.id,
+            "method_id": s.scalars(select(PaymentMethod.id).where(PaymentMethod.org_id == theirs.org_id)).one(),
         }
     client = client_with_key(uow, db_url, org_id=mine.org_id, as_user=mine.global_admin.user_id)
     routes = _routes(client.app)

@@ -32,6 +32,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
 
 from seatwise.apikeys import service as apikeys
 from seatwise.billing import service as billing
@@ -39,6 +40,7 @@ from seatwise.clock import FixedClock
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
+from seatwise.payments.models import PaymentMethod
 from seatwise.subscriptions import service as subscriptions
 from seatwise.webhooks import service as webhooks
 from tests.conftest import T0
@@ -109,6 +111,7 @@ def seeded(uow) -> Seeded:
             "user_id": admins + mine.user_ids + theirs.user_ids,
             "invoice_id": [i.id for i in invoices],
             "endpoint_id": [hook.id],
+            "method_id": list(s.scalars(select(PaymentMethod.id).order_by(PaymentMethod.id))),
         }
         assert s.get(type(lapsed), lapsed.id).status == "expired"
     assert all(ids.values()), ids

@@ -226,7 +226,7 @@ _DIE_AFTER_COMMIT = """
 import atexit, os, signal, sys
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-from seatwise.billing_run import jobs
+from seatwise.billing import jobs
 after, commits, calls = int(sys.argv[1]), 0, 0
 @event.listens_for(Session, "after_commit")
 def count(session):
