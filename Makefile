@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
-JOBS   ?= $(shell nproc)
+# One worker more than cores: a good part of the suite waits on real servers, browsers and killed processes.
+JOBS   ?= $(shell echo $$(( $$(nproc) + 1 )))
 
 CHROMIUM ?= /usr/bin/chromium
 FONT    := /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf
