@@ -40,6 +40,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_CARD_NUMBER = "invalid_card_number"
     INVALID_COMMENT = "invalid_comment"
     INVALID_CONFIGURATION = "invalid_configuration"
+    INVALID_COUNTRY = "invalid_country"
     INVALID_DATABASE_URL = "invalid_database_url"
     INVALID_DATETIME = "invalid_datetime"
     INVALID_EMAIL = "invalid_email"

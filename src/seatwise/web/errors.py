@@ -66,6 +66,7 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.INVALID_PAYMENT_METHOD: N_("Choose a card or paying by invoice."),
     ErrorCode.USER_OF_ANOTHER_ORG: N_("There is no such user."),
     ErrorCode.INVALID_CONFIGURATION: N_("Seatwise is not configured correctly. Ask your software vendor."),
+    ErrorCode.INVALID_COUNTRY: N_("Choose a country from the list."),
     ErrorCode.PRICE_CHANGED: N_("The amount has changed since you saw it. Review it and confirm again."),
     ErrorCode.UNKNOWN_SUBSCRIPTION: N_("There is no such subscription."),
     ErrorCode.UNKNOWN_INVOICE: N_("There is no such invoice."),
