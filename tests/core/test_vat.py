@@ -20,6 +20,7 @@ from seatwise.core.vat import (
     Seller,
     Treatment,
     breakdown,
+    check_vat_id,
     standard_rate,
     treatment,
     vat_of,
@@ -109,3 +110,29 @@ def test_r24_the_breakdown_keeps_every_net_and_each_vat_is_within_half_a_minor_u
     assert sum(t.net for t in totals) == sum(net for _, net in lines)
     for t in totals:
         assert abs(Decimal(t.vat) - Decimal(t.net) * t.rate / 100) <= Decimal("0.5")
+
+
+@pytest.mark.parametrize(
+    ("given", "country", "compact"),
+    [
+        ("NL 0000.99998.B57", "NL", "NL000099998B57"),
+        ("be0417497106", "BE", "BE0417497106"),
+        ("EL094259216", "GR", "EL094259216"),
+    ],
+)
+def test_r23_a_vat_id_is_checked_offline_and_compacted(given, country, compact):
+    assert check_vat_id(given, country=country) == compact
+
+
+@pytest.mark.parametrize(
+    ("given", "country", "why"),
+    [
+        ("NL123456789B01", "NL", "invalid VAT ID 'NL123456789B01' (the number's checksum or check digit is invalid)"),
+        ("BE0417497106", "NL", "VAT ID 'BE0417497106' is not one of NL: expected one that starts with NL"),
+        ("NL12", "NL", "invalid VAT ID 'NL12' (the number has an invalid format)"),
+    ],
+)
+def test_r23_a_bad_vat_id_is_one_clear_line(given, country, why):
+    with pytest.raises(BadInput) as bad:
+        check_vat_id(given, country=country)
+    assert bad.value.code == "invalid_vat_id" and bad.value.message.startswith(why)

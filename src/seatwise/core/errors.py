@@ -61,6 +61,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_STATE = "invalid_state"
     INVALID_TRIAL_DAYS = "invalid_trial_days"
     INVALID_URL = "invalid_url"
+    INVALID_VAT_ID = "invalid_vat_id"
     INVALID_VALUE = "invalid_value"
     LAST_GLOBAL_ADMIN = "last_global_admin"
     LEDGER_IMBALANCE = "ledger_imbalance"

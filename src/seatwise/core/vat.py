@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import ValidationError
+
 from seatwise.core.errors import BadInput, ErrorCode
 
 
@@ -75,6 +78,25 @@ def standard_rate(country: str, *, on: date) -> Decimal:
             code=ErrorCode.INVALID_COUNTRY,
         )
     return known[-1]
+
+
+def check_vat_id(vat_id: str, *, country: str) -> str:
+    """An EU VAT ID checked offline by its country's format and checksum (R23), compacted (`NL 0000.99998.B57`
+    is `NL000099998B57`); one of another country than the organisation's is refused too."""
+    prefix = "EL" if country == "GR" else country  # Greece's VAT IDs start with EL, not GR
+    try:
+        compact = eu_vat.validate(vat_id)
+    except ValidationError as exc:
+        raise BadInput(
+            f"invalid VAT ID {vat_id!r} ({str(exc).lower().rstrip('.')}): expected one such as NL123456789B01",
+            code=ErrorCode.INVALID_VAT_ID,
+        ) from None
+    if not compact.startswith(prefix):
+        raise BadInput(
+            f"VAT ID {vat_id!r} is not one of {country}: expected one that starts with {prefix}",
+            code=ErrorCode.INVALID_VAT_ID,
+        )
+    return compact
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,7 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.USER_OF_ANOTHER_ORG: N_("There is no such user."),
     ErrorCode.INVALID_CONFIGURATION: N_("Seatwise is not configured correctly. Ask your software vendor."),
     ErrorCode.INVALID_COUNTRY: N_("Choose a country from the list."),
+    ErrorCode.INVALID_VAT_ID: N_("Enter a valid VAT ID of the organisation's country, such as NL123456789B01."),
     ErrorCode.PRICE_CHANGED: N_("The amount has changed since you saw it. Review it and confirm again."),
     ErrorCode.UNKNOWN_SUBSCRIPTION: N_("There is no such subscription."),
     ErrorCode.UNKNOWN_INVOICE: N_("There is no such invoice."),
