@@ -10,6 +10,7 @@ from seatwise.idempotency.models import IdempotentRequest
 from seatwise.organizations.models import Organization, User
 from seatwise.payments.models import Payment, PaymentMethod
 from seatwise.subscriptions.models import Assignment, Subscription
+from seatwise.tax.models import VendorProfile
 from seatwise.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "SignInAttempts",
     "Subscription",
     "User",
+    "VendorProfile",
     "WebSession",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -26,6 +26,7 @@ from seatwise.cli import (
     payments,
     subscriptions,
     system,
+    tax,
     webhooks,
 )
 from seatwise.cli.errors import UsageError, fail, usage_error
@@ -93,6 +94,7 @@ for _name, _group in {
     "audit": audit.audit_log,
     "apikey": apikeys.keys,
     "webhook": webhooks.endpoints,
+    "vendor": tax.vendor,
 }.items():
     app.add_typer(_group, name=_name)
 

@@ -23,17 +23,16 @@ def _check_plain(text: str, *, field: str, code: ErrorCode) -> None:
         )
 
 
-def required_text(value: str | None, *, field: str, max_length: int) -> str:
-    """`value` stripped; BadInput when it is empty or longer than `max_length` characters."""
+def required_text(value: str | None, *, field: str, max_length: int, code: ErrorCode | None = None) -> str:
+    """`value` stripped; BadInput (`invalid_<field>` unless `code` says) when it is empty or longer than
+    `max_length` characters."""
+    code = code or ErrorCode(f"invalid_{field}")
     text = (value or "").strip()
-    _check_plain(text, field=field, code=ErrorCode(f"invalid_{field}"))
+    _check_plain(text, field=field, code=code)
     if not text:
-        raise BadInput(f"missing {field}: expected 1 to {max_length} characters", code=ErrorCode(f"invalid_{field}"))
+        raise BadInput(f"missing {field}: expected 1 to {max_length} characters", code=code)
     if len(text) > max_length:
-        raise BadInput(
-            f"{field} too long ({len(text)} characters): expected at most {max_length}",
-            code=ErrorCode(f"invalid_{field}"),
-        )
+        raise BadInput(f"{field} too long ({len(text)} characters): expected at most {max_length}", code=code)
     return text
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel import Locale
+from stdnum import iban as ibans
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError
 
@@ -78,6 +80,32 @@ def standard_rate(country: str, *, on: date) -> Decimal:
             code=ErrorCode.INVALID_COUNTRY,
         )
     return known[-1]
+
+
+# Babel's territories that are regions or groupings, not countries an address can be in.
+_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "XK", "ZZ"})
+
+
+def check_country(code: str | None) -> str:
+    """An ISO 3166-1 alpha-2 country code, upper-cased."""
+    upper = (code or "").strip().upper()
+    if len(upper) != 2 or not upper.isalpha() or upper in _NOT_COUNTRIES or upper not in Locale("en").territories:
+        raise BadInput(
+            f"unknown country {code!r}: expected an ISO 3166-1 code such as NL, BE or US",
+            code=ErrorCode.INVALID_COUNTRY,
+        )
+    return upper
+
+
+def check_iban(iban: str) -> str:
+    """An IBAN checked offline (country format and check digits), compacted."""
+    try:
+        return ibans.validate(iban)
+    except ValidationError as exc:
+        raise BadInput(
+            f"invalid IBAN {iban!r} ({str(exc).lower().rstrip('.')}): expected one such as NL91ABNA0417164300",
+            code=ErrorCode.INVALID_IBAN,
+        ) from None
 
 
 def check_vat_id(vat_id: str, *, country: str) -> str:
