@@ -22,6 +22,7 @@ from seatwise.payments import service as payments
 from seatwise.payments.gateway import Gateway, SavedCard
 from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Subscription
+from seatwise.tax import service as tax
 
 PRODUCTS: list[dict[str, Any]] = [
     dict(
@@ -74,6 +75,21 @@ CUSTOMERS: list[dict[str, Any]] = [
 ]
 
 
+# A VAT-registered Dutch vendor (R22); the numbers are valid by their checksums, not real.
+VENDOR: dict[str, Any] = dict(
+    name="Seatwise Demo B.V.",
+    address_line="Keizersgracht 1",
+    postcode="1015 CJ",
+    city="Amsterdam",
+    country="NL",
+    vat_id="NL000099998B57",
+    company_id="12345678",
+    iban="NL91ABNA0417164300",
+    oss=True,
+    invoice_prefix="SW",
+)
+
+
 def seed(url: str, *, now: datetime, gateway: Gateway) -> dict[str, Any]:
     """Create the demo once; on a database that has it, change nothing and describe what is there.
 
@@ -107,6 +123,7 @@ def _create_people(session: Session, *, now: datetime) -> int:
     """The operator, the catalogue, the customers and their people; Contoso's id."""
     start = _ago(now, 200)
     accounts.add_operator(session, email=OPERATOR_EMAIL, name="Olivia Operator", password=PASSWORD, now=start)
+    tax.set_vendor(session, **VENDOR, actor_label=OPERATOR.label, now=start)
     for product in PRODUCTS:
         catalog.add_product(session, currency="EUR", trial_days=30, now=start, **product)
     orgs = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from seatwise import db
+from seatwise import db, demo
 from seatwise.events.models import AuditEntry
 from seatwise.tax import service as tax
 from tests.cli.conftest import snapshot
@@ -75,3 +75,16 @@ def test_r22_oss_without_a_vat_id_and_show_before_any_profile_are_refused(cli):
     assert (no_vat.exit_code, no_vat.data["error"]["code"]) == (2, "invalid_value")
     missing = cli("vendor", "show")
     assert (missing.exit_code, missing.data["error"]["code"]) == (2, "no_vendor_profile")
+
+
+def test_r22_the_demo_sets_a_vat_registered_dutch_vendor_and_the_operator_console_shows_it(site):
+    browser = site.signed_in("operator@seatwise.example", operator=True)
+    assert "No vendor profile yet." in browser.get("/operator/vendor").text
+    with db.unit_of_work(site.url) as s:
+        tax.set_vendor(s, **{**demo.VENDOR, "vat_id": None, "oss": False}, actor_label="operator", now=site.clock.now())
+    page = browser.get("/operator/vendor").text
+    assert "Seatwise Demo B.V." in page and "a small business exempt under the Dutch KOR" in page
+    with db.unit_of_work(site.url) as s:
+        tax.set_vendor(s, **demo.VENDOR, actor_label="operator", now=site.clock.now())
+    page = browser.get("/operator/vendor").text
+    assert "NL000099998B57" in page and "KOR" not in page

@@ -1,4 +1,5 @@
-"""The operator console: customers, products, billing runs, the audit log, and revenue over time."""
+"""The operator console: customers, products, the vendor profile, billing runs, the audit log, and revenue over
+time."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from seatwise.events import service as events
 from seatwise.i18n import gettext
 from seatwise.organizations.models import Organization
 from seatwise.subscriptions.models import Subscription
+from seatwise.tax import service as tax
 from seatwise.web import auth
 from seatwise.web.charts import revenue_chart_svg
 from seatwise.web.metrics import monthly_revenue
@@ -89,6 +91,14 @@ def _customers(session: Session) -> list[dict]:
         {"org": org, **counts.get(org.id, empty)}
         for org in session.scalars(select(Organization).order_by(Organization.name))
     ]
+
+
+@router.get("/vendor")
+def vendor(request: Request, who: OperatorWho) -> HTMLResponse:
+    """The vendor's legal profile, as invoices print it, and whether it charges VAT (R22)."""
+    with reading(request) as session:
+        profile = tax.get_vendor(session)
+    return render(request, "operator/vendor.html", who=who, vendor=profile)
 
 
 @router.get("/products")
