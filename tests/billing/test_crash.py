@@ -1,6 +1,6 @@
 """R20 with real processes and real SIGKILLs: a killed billing run, run again, ends as an uninterrupted one.
 
-One dataset (250 organisations, about 750 monthly subscriptions in EUR and JPY, trials that
+One dataset (200 organisations, about 600 monthly subscriptions in EUR and JPY, trials that
 convert, cancellations and seat changes leaving pending credits, a declining card, an organisation
 paying by invoice; `as_of` two or three period boundaries later, across the new year) is built once
 through the services and copied: on SQLite a file copy, on PostgreSQL two databases beside the test
@@ -64,7 +64,7 @@ SEATWISE = Path(sys.executable).parent / "seatwise"
 BUILT_AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 # Two or three period boundaries for every subscription, across the new year (two invoice counters).
 AS_OF = datetime(2027, 2, 10, 12, tzinfo=UTC)
-ORGS = 250
+ORGS = 200
 INVOICE_ORG = 5  # pays by invoice: net 30, never pays, disabled for non-payment
 DECLINED = "4000000000000002"
 
