@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
@@ -279,6 +280,12 @@ def _params(table: Table, dialect_name: str, rows: list[dict[str, Any]], names: 
             values[i] = write(values[i])
         params.append(tuple(values))
     return params
+
+
+def insert_or_merge(session: Session, model: type[Any]) -> Any:
+    """An INSERT into `model` in this database's dialect, which can say ON CONFLICT (do nothing, or update)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
 
 
 def load(session: Session, model: type[M], row_id: int, *, lock: bool = False) -> M | None:

@@ -11,7 +11,6 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,7 +21,7 @@ from seatwise.core.errors import BadInput, ErrorCode, Refused
 from seatwise.core.roles import OPERATOR, Actor, Role
 from seatwise.core.signin import Failures, Scope
 from seatwise.core.text import email_address, required_text
-from seatwise.db import get_existing
+from seatwise.db import get_existing, insert_or_merge
 from seatwise.events import service as events
 from seatwise.i18n import LOCALES
 from seatwise.organizations.models import Organization, User
@@ -233,12 +232,11 @@ def _may_sign_in(user: User) -> bool:
 def _create(session: Session, keys: dict[Scope, Key], now: datetime) -> None:
     # The rows exist before they are locked, so that parallel tries at a new address queue on them
     # instead of each counting from zero.
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     rows = [
         {"realm": r, "email": e, "client": c, "failures": 0, "since": now, "last_at": now}
         for r, e, c in sorted(keys.values())
     ]
-    session.execute(insert(SignInAttempts).values(rows).on_conflict_do_nothing())
+    session.execute(insert_or_merge(session, SignInAttempts).values(rows).on_conflict_do_nothing())
 
 
 def _candidates(session: Session, *, email: str, operator: bool) -> list[_Account]:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from seatwise import bus
@@ -31,7 +30,7 @@ from seatwise.core.invoicing import (
     spread,
 )
 from seatwise.core.roles import Actor, Permission, can_see, require
-from seatwise.db import bulk_insert, bulk_update, page
+from seatwise.db import bulk_insert, bulk_update, insert_or_merge, page
 from seatwise.events import service as events
 from seatwise.payments.models import Payment, PaymentMethod
 from seatwise.payments.service import usable_methods_at
@@ -39,8 +38,7 @@ from seatwise.payments.service import usable_methods_at
 
 def _take_numbers(session: Session, *, year: int, count: int) -> list[str]:
     """`count` consecutive invoice numbers; the counter row stays locked until the commit (R17)."""
-    new = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(InvoiceCounter)
-    session.execute(new.values(year=year, last=0).on_conflict_do_nothing())
+    session.execute(insert_or_merge(session, InvoiceCounter).values(year=year, last=0).on_conflict_do_nothing())
     counter = session.scalars(select(InvoiceCounter).where(InvoiceCounter.year == year).with_for_update()).one()
     first = counter.last + 1
     counter.last += count

@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -185,8 +184,7 @@ def _record(session: Session, *, done: Pass, every: timedelta, worker: str) -> i
         "error": done.error,
     }
     # One row however many workers write it: an upsert, so two first passes at once do not collide.
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    new = insert(BillingSchedule).values(name=NAME, **values)
+    new = db.insert_or_merge(session, BillingSchedule).values(name=NAME, **values)
     session.execute(new.on_conflict_do_update(index_elements=["name"], set_={k: new.excluded[k] for k in values}))
     return run_id
 
