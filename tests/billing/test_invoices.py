@@ -678,6 +678,7 @@ def _row_id(s, query) -> int:
         "ledger_amount",
         "ledger_row_deleted",
         "invoice_total",
+        "invoice_vat",
         "invoice_amount_due",
         "invoice_marked_paid",
         "line_amount",
@@ -703,6 +704,7 @@ def test_r18_check_ledger_finds_a_row_tampered_with_in_sql(uow, tamper):
                 card_org,
             ),
             "invoice_total": ("UPDATE invoices SET total = total + 100 WHERE id = :id", paid_invoice, card_org),
+            "invoice_vat": ("UPDATE invoices SET vat = vat + 1 WHERE id = :id", paid_invoice, card_org),
             "invoice_amount_due": (
                 "UPDATE invoices SET amount_due = amount_due - 1 WHERE id = :id",
                 open_invoice,
@@ -730,11 +732,15 @@ def test_r18_check_ledger_finds_a_row_tampered_with_in_sql(uow, tamper):
             ledger.Imbalance(card_org, "ledger balance vs open invoices", 0, -1),
             ledger.Imbalance(card_org, "invoice SW-2026-000001: ledger payment vs payments", -12500, -12501),
         ]
-    if tamper == "invoice_total":  # 12600 claimed, 12500 in lines, in amount due and in the ledger
+    if tamper == "invoice_total":  # 12600 claimed, 12500 in lines and in amount due
         assert [(p.what, p.expected, p.found) for p in problems] == [
-            ("invoice SW-2026-000001: lines vs total − credit − leftover", 12600, 12500),
+            ("invoice SW-2026-000001: net + VAT vs total − credit − leftover", 12600, 12500),
             ("invoice SW-2026-000001: amount due vs total − credit", 12600, 12500),
-            ("invoice SW-2026-000001: ledger charge vs total", 12600, 12500),
+        ]
+    if tamper == "invoice_vat":  # 1 of VAT claimed that neither the total nor the ledger has
+        assert [(p.what, p.expected, p.found) for p in problems] == [
+            ("invoice SW-2026-000001: net + VAT vs total − credit − leftover", 12500, 12501),
+            ("invoice SW-2026-000001: ledger VAT vs VAT", 1, 0),
         ]
 
 

@@ -99,6 +99,8 @@ def test_lifecycle_walk_trial_convert_renew_expire_disable_reactivate_cancel_del
     assert change["prorated"] == {
         "kind": "charge",
         "amount": {"amount": "58.47", "currency": "EUR"},
+        "vat": {"amount": "0.00", "currency": "EUR"},  # no vendor profile: no VAT (R24)
+        "total": {"amount": "58.47", "currency": "EUR"},
         "days": 29,
         "days_in_period": 31,
     }
@@ -112,6 +114,8 @@ def test_lifecycle_walk_trial_convert_renew_expire_disable_reactivate_cancel_del
     assert change["prorated"] == {
         "kind": "credit",
         "amount": {"amount": "33.87", "currency": "EUR"},
+        "vat": {"amount": "0.00", "currency": "EUR"},  # no vendor profile: no VAT (R24)
+        "total": {"amount": "33.87", "currency": "EUR"},
         "days": 28,
         "days_in_period": 31,
     }

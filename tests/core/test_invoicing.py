@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -57,6 +58,58 @@ def test_r16_spreading_a_leftover_never_loses_a_cent(leftover, outstanding):
 def test_r17_numbers_are_per_year_and_zero_padded():
     assert invoice_number(2026, 1) == "SW-2026-000001"
     assert invoice_number(2027, 123456) == "SW-2027-123456"
+
+
+def test_r22_numbers_carry_the_vendors_prefix():
+    assert invoice_number(2027, 7, "ACME") == "ACME-2027-000007"
+
+
+NL = ("S", Decimal("21"))
+DE = ("S", Decimal("19"))
+REVERSE = ("AE", Decimal("0"))
+
+
+def test_r24_ten_licences_at_12_50_to_a_dutch_business_are_125_net_26_25_vat_151_25_in_all():
+    totals = settle([12500], [NL])
+    assert (totals.net, totals.vat, totals.total, totals.amount_due) == (12500, 2625, 15125, 15125)
+
+
+def test_r24_vat_is_rounded_once_per_rate_on_the_summed_lines_not_per_line():
+    # 3 cents at 21 % is 0.63 of a cent: per line 1 + 1 = 2, on the sum 6 × 0.21 = 1.26 → 1
+    assert settle([3, 3], [NL, NL]).vat == 1
+    assert settle([3, 3], [NL, DE]).vat == 2  # two rates: rounded once each
+
+
+def test_r24_a_credit_carries_vat_and_charges_minus_credits_is_net_plus_vat():
+    # 125.00 charged and 112.50 credited at 21 %: VAT on the sum 12.50 × 0.21 = 2.625 → 2.63; the charge
+    # carries its own 26.25 and the credit the rest, 23.62, so that 151.25 − 136.12 = 15.13 = 12.50 + 2.63
+    totals = settle([12500, -11250], [NL, NL])
+    assert (totals.net, totals.vat, totals.total, totals.credit_applied, totals.amount_due) == (
+        1250,
+        263,
+        15125,
+        13612,
+        1513,
+    )
+
+
+def test_r24_reverse_charged_and_untaxed_lines_add_no_vat():
+    assert settle([12500, -2500], [REVERSE, REVERSE]).vat == 0
+    assert settle([12500, -2500], [None, None]) == settle([12500, -2500])
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(-(10**7), 10**7), st.sampled_from([NL, DE, REVERSE, ("S", Decimal("25.5")), None])),
+        max_size=20,
+    )
+)
+def test_r24_settling_with_vat_never_loses_a_cent(lines):
+    totals = settle([amount for amount, _ in lines], [key for _, key in lines])
+    assert totals.net == sum(amount for amount, _ in lines)
+    assert totals.total - totals.credit_applied - totals.leftover == totals.net + totals.vat
+    assert min(totals.amount_due, totals.leftover) == 0
+    assert totals.total >= 0 and totals.credit_applied >= 0
 
 
 def test_r17_a_line_is_billed_on_its_date_or_the_next_midnight_never_on_a_date_already_invoiced():

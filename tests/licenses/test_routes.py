@@ -45,6 +45,8 @@ def test_r12_r15_raising_the_total_charges_the_days_left_as_the_cli_shows_it(uow
     assert body["prorated"] == {
         "kind": "charge",
         "amount": {"amount": "33.75", "currency": "EUR"},
+        "vat": {"amount": "0.00", "currency": "EUR"},  # no vendor profile: no VAT (R24)
+        "total": {"amount": "33.75", "currency": "EUR"},
         "days": 27,
         "days_in_period": 30,
     }

@@ -13,6 +13,7 @@ from seatwise.core.invoicing import InvoiceStatus, PaymentStatus
 from seatwise.core.lifecycle import Status
 from seatwise.core.policy import Profile
 from seatwise.core.roles import Role
+from seatwise.core.vat import Category
 from seatwise.i18n import _catalog
 from seatwise.payments.gateway import FAILURE_CODES
 
@@ -24,6 +25,7 @@ KEYED = (
     + [f"invoice:{s.value}" for s in InvoiceStatus]
     + [f"payment:{s.value}" for s in PaymentStatus]
     + [f"decline:{code}" for code in FAILURE_CODES]
+    + [f"vat:{c.value}" for c in Category if c is not Category.STANDARD]
     + ["run:running", "run:done", "run:failed"]
     + [f"policy:{p.value}" for p in Profile]
     + ["monthly", "annual"]

@@ -35,7 +35,7 @@ class Imbalance:
 
 def check_ledger(session: Session) -> list[Imbalance]:
     """Prove the books (R18): per organisation the ledger equals what open invoices still ask for; per
-    invoice the lines, payments, refunds and ledger entries each agree with its totals."""
+    invoice the lines, VAT, payments, refunds and ledger entries each agree with its totals (R24)."""
     problems = []
     ledger = dict(
         session.execute(select(LedgerEntry.org_id, func.sum(LedgerEntry.amount)).group_by(LedgerEntry.org_id)).all()
@@ -56,10 +56,11 @@ def check_ledger(session: Session) -> list[Imbalance]:
     def sums(query: Executable) -> dict[tuple[Any, ...], int]:
         return {tuple(row[:-1]): row[-1] for row in session.execute(query)}
 
+    charged = Charge.amount > 0
     lines = sums(
-        select(Charge.invoice_id, func.sum(Charge.amount))
+        select(Charge.invoice_id, charged, func.sum(Charge.amount))
         .where(Charge.invoice_id.is_not(None))
-        .group_by(Charge.invoice_id)
+        .group_by(Charge.invoice_id, charged)
     )
     moved = sums(
         select(Payment.invoice_id, Payment.kind, func.sum(Payment.amount))
@@ -80,11 +81,13 @@ def check_ledger(session: Session) -> list[Imbalance]:
     for invoice in session.scalars(select(Invoice).order_by(Invoice.id)):
         i = invoice.id
         leftover = invoice.refunded + invoice.transferred
+        charges, credits = lines.get((i, True), 0), lines.get((i, False), 0)
         checks = [
+            ("lines vs net", invoice.net, charges + credits),
             (
-                "lines vs total − credit − leftover",
+                "net + VAT vs total − credit − leftover",
                 invoice.total - invoice.credit_applied - leftover,
-                lines.get((i,), 0),
+                invoice.net + invoice.vat,
             ),
             ("amount due vs total − credit", invoice.total - invoice.credit_applied, invoice.amount_due),
             (
@@ -98,8 +101,9 @@ def check_ledger(session: Session) -> list[Imbalance]:
                 invoice.amount_paid,
             ),
             ("refunded vs refunds", invoice.refunded, owed_back.get((i,), 0)),
-            ("ledger charge vs total", invoice.total, entries.get((i, LedgerKind.CHARGE), 0)),
-            ("ledger credit vs credits", -(invoice.credit_applied + leftover), entries.get((i, LedgerKind.CREDIT), 0)),
+            ("ledger charge vs charged lines", charges, entries.get((i, LedgerKind.CHARGE), 0)),
+            ("ledger credit vs credited lines", credits, entries.get((i, LedgerKind.CREDIT), 0)),
+            ("ledger VAT vs VAT", invoice.vat, entries.get((i, LedgerKind.VAT), 0)),
             ("ledger refund vs refunds", owed_back.get((i,), 0), entries.get((i, LedgerKind.REFUND), 0)),
             (
                 "ledger payment vs payments",

@@ -30,6 +30,10 @@ class Charge(Base):
     # Period charges carry "period:<subscription>:<anchor>:<index>", so a period is billed once (R20).
     key: Mapped[str | None] = mapped_column(String(80), unique=True, nullable=True)
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), nullable=True)
+    # Set when invoiced (R24): EN 16931's category (S, AE, E, O) and the rate in percent ("21", "25.5").
+    # None: no VAT, as on every line invoiced before the vendor's legal profile was set.
+    vat_category: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    vat_rate: Mapped[str | None] = mapped_column(String(6), nullable=True)
 
 
 class Invoice(Base):
@@ -39,13 +43,15 @@ class Invoice(Base):
     __table_args__ = (UniqueConstraint("org_id", "billing_date"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(20), unique=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)  # up to 10 characters of prefix (R22)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     billing_date: Mapped[datetime] = mapped_column(UTCDateTime())
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     currency: Mapped[str] = mapped_column(String(3))
-    total: Mapped[int] = mapped_column(BigInteger)
+    net: Mapped[int] = mapped_column(BigInteger, default=0)  # the lines summed, before VAT
+    vat: Mapped[int] = mapped_column(BigInteger, default=0)  # per rate on the summed lines, rounded once (R24)
+    total: Mapped[int] = mapped_column(BigInteger)  # the charges with their VAT
     credit_applied: Mapped[int] = mapped_column(BigInteger)
     amount_due: Mapped[int] = mapped_column(BigInteger)
     amount_paid: Mapped[int] = mapped_column(BigInteger, default=0)  # payments, and credits of later invoices

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from seatwise.billing.models import Charge, Invoice, LedgerEntry
-from seatwise.billing.service import Attempt, dunning_dates
+from seatwise.billing.service import Attempt, dunning_dates, vat_breakdown
 from seatwise.core.money import Money
 from seatwise.payments.models import Payment, PaymentMethod
 
@@ -23,7 +23,9 @@ class LineOut(BaseModel):
     period_start: datetime
     period_end: datetime
     quantity: int
-    amount: str
+    amount: str  # before VAT
+    vat_category: str | None  # EN 16931: S standard, AE reverse charge, E exempt, O outside EU VAT; None: no VAT
+    vat_rate: str | None  # percent, "21"
 
     @classmethod
     def of(cls, line: Charge) -> LineOut:
@@ -36,7 +38,16 @@ class LineOut(BaseModel):
             period_end=line.period_end,
             quantity=line.quantity,
             amount=_amount(line.amount, line.currency),
+            vat_category=line.vat_category,
+            vat_rate=line.vat_rate,
         )
+
+
+class VatRateOut(BaseModel):
+    category: str
+    rate: str  # percent
+    net: str
+    vat: str
 
 
 class AttemptOut(BaseModel):
@@ -72,7 +83,10 @@ class InvoiceOut(BaseModel):
     status: str
     currency: str
     lines: list[LineOut]
-    total: str
+    net: str  # the lines summed, before VAT
+    vat: str
+    vat_breakdown: list[VatRateOut]  # per category and rate, rounded once each (R24)
+    total: str  # the charges with their VAT
     credit_applied: str
     amount_due: str
     refunded: str
@@ -96,6 +110,12 @@ class InvoiceOut(BaseModel):
             status=invoice.status,
             currency=c,
             lines=[LineOut.of(line) for line in lines],
+            net=_amount(invoice.net, c),
+            vat=_amount(invoice.vat, c),
+            vat_breakdown=[
+                VatRateOut(category=r.category, rate=str(r.rate), net=_amount(r.net, c), vat=_amount(r.vat, c))
+                for r in vat_breakdown(lines)
+            ],
             total=_amount(invoice.total, c),
             credit_applied=_amount(invoice.credit_applied, c),
             amount_due=_amount(invoice.amount_due, c),

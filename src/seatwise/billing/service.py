@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from seatwise import bus
+from seatwise.billing import taxes
 from seatwise.billing.models import Charge, Invoice, InvoiceCounter, LedgerEntry
 from seatwise.core.domain_events import PaymentRecorded
 from seatwise.core.errors import ErrorCode, NotFound, Refused
@@ -30,10 +31,12 @@ from seatwise.core.invoicing import (
     spread,
 )
 from seatwise.core.roles import Actor, Permission, can_see, require
+from seatwise.core.vat import RateTotal, by_rate
 from seatwise.db import bulk_insert, bulk_update, insert_or_merge, page
 from seatwise.events import service as events
 from seatwise.payments.models import Payment, PaymentMethod
 from seatwise.payments.service import usable_methods_at
+from seatwise.tax import service as tax
 
 
 def _take_numbers(session: Session, *, year: int, count: int) -> list[str]:
@@ -43,7 +46,9 @@ def _take_numbers(session: Session, *, year: int, count: int) -> list[str]:
     first = counter.last + 1
     counter.last += count
     session.flush()
-    return [invoice_number(year, n) for n in range(first, first + count)]
+    vendor = tax.get_vendor(session)
+    prefix = vendor.invoice_prefix if vendor else "SW"
+    return [invoice_number(year, n, prefix) for n in range(first, first + count)]
 
 
 def _ledger(
@@ -80,16 +85,22 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
     lines_t, invoices_t, payments_t = Charge.__table__, Invoice.__table__, Payment.__table__
     pending = (lines_t.c.invoice_id.is_(None)) & ((lines_t.c.created_at <= at) | (lines_t.c.bill_on <= at))
     by_org: dict[int, list] = defaultdict(list)
-    for line in session.execute(
-        select(lines_t.c.id, lines_t.c.org_id, lines_t.c.amount, lines_t.c.currency)
-        .where(lines_t.c.org_id.in_(org_ids), pending)
-        .order_by(lines_t.c.id)
-    ):
+    c = lines_t.c
+    found = session.execute(
+        select(c.id, c.org_id, c.subscription_id, c.kind, c.amount, c.period_start, c.currency)
+        .where(c.org_id.in_(org_ids), pending)
+        .order_by(c.id)
+    ).all()
+    if not found:
+        return []
+    keys = dict(zip((line.id for line in found), taxes.line_keys(session, lines=found, on=at.date()), strict=True))
+    for line in found:
         by_org[line.org_id].append(line)
     orgs = sorted(by_org)
-    if not orgs:
-        return []
-    totals = {org_id: settle([line.amount for line in by_org[org_id]]) for org_id in orgs}
+    totals = {
+        org_id: settle([line.amount for line in by_org[org_id]], [keys[line.id] for line in by_org[org_id]])
+        for org_id in orgs
+    }
     older = _open_invoices(session, org_ids=[o for o in orgs if totals[o].leftover])
     methods = usable_methods_at(session, org_ids=orgs, at=at)
     refundable = _refundable_charges(session, org_ids=[o for o in orgs if totals[o].leftover])
@@ -116,6 +127,8 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
                 issued_at=at,
                 due_at=due,
                 currency=currency,
+                net=sums.net,
+                vat=sums.vat,
                 total=sums.total,
                 credit_applied=sums.credit_applied,
                 amount_due=sums.amount_due,
@@ -146,7 +159,7 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
         session,
         lines_t,
         [
-            {"invoice_id": invoice_id, "id": line.id}
+            {"invoice_id": invoice_id, **taxes.columns(keys[line.id]), "id": line.id}
             for plan, invoice_id in zip(plans, invoice_ids, strict=True)
             for line in by_org[plan[0]]
         ],
@@ -231,10 +244,13 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
     )
     for (org_id, currency, sums, refund, *_), invoice_id in zip(plans, invoice_ids, strict=True):
         entry = dict(org_id=org_id, at=at, currency=currency, invoice_id=invoice_id, payment_id=None)
-        if sums.total:
-            ledger.append(dict(entry, kind=LedgerKind.CHARGE, amount=sums.total))
-        if sums.credit_applied + sums.leftover:
-            ledger.append(dict(entry, kind=LedgerKind.CREDIT, amount=-(sums.credit_applied + sums.leftover)))
+        charged_net = sum(line.amount for line in by_org[org_id] if line.amount > 0)
+        if charged_net:
+            ledger.append(dict(entry, kind=LedgerKind.CHARGE, amount=charged_net))
+        if charged_net != sums.net:
+            ledger.append(dict(entry, kind=LedgerKind.CREDIT, amount=sums.net - charged_net))
+        if sums.vat:
+            ledger.append(dict(entry, kind=LedgerKind.VAT, amount=sums.vat))
         if refund:  # owed back from now on; its payments say how far it has reached the card
             ledger.append(dict(entry, kind=LedgerKind.REFUND, amount=refund))
         issued.append(Issued(currency, sums.amount_due))
@@ -371,6 +387,13 @@ def lines_by_invoice(session: Session, *, invoice_ids: list[int]) -> dict[int, l
     for line in session.scalars(select(Charge).where(Charge.invoice_id.in_(invoice_ids)).order_by(Charge.id)):
         found[line.invoice_id].append(line)  # type: ignore[index]  # taken by invoice id, so never None
     return found
+
+
+def vat_breakdown(lines: list[Charge]) -> list[RateTotal]:
+    """An invoice's VAT per category and rate, from its lines: what its `vat` is the sum of (R24)."""
+    return by_rate(
+        (key, line.amount) for line in lines if (key := taxes.stored(line.vat_category, line.vat_rate)) is not None
+    )
 
 
 def lines_of(session: Session, *, invoice_id: int) -> list[Charge]:

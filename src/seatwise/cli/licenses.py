@@ -39,6 +39,8 @@ def licenses_set(
             f"; {'charge' if delta > 0 else 'credit'} {proration.amount.decimal_string()} "
             f"{proration.amount.currency} for {proration.days} of {proration.days_in_period} days"
         )
+        if change.vat and change.vat.amount:
+            text += f" + VAT {change.vat.decimal_string()}"
     return Out(result, text=text)
 
 

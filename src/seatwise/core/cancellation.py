@@ -44,10 +44,16 @@ class CancellationDecision:
     allowed: bool
     code: Code
     remedy: Remedy
-    credit: Money
+    credit: Money  # before VAT
     dates: dict[str, datetime | None] = field(default_factory=dict)
     assigned: int = 0
     policy: Policy = Policy()
+    credit_vat: Money | None = None  # the credit's VAT, at the rate of the charge it corrects (R24)
+
+    @property
+    def credit_total(self) -> Money:
+        """The credit with its VAT: what comes back."""
+        return self.credit if self.credit_vat is None else self.credit + self.credit_vat
 
 
 def decide_cancellation(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from seatwise.core.periods import add_days, start_of_day
+from seatwise.core.vat import TaxKey, by_rate
 
 NET_DAYS = 30  # pay-by-invoice: due 30 days after issue
 RETRY_DAYS = (3, 5, 7)  # failed card payments are retried this many days after issue
@@ -45,8 +47,9 @@ class PaymentStatus(enum.StrEnum):
 
 
 class LedgerKind(enum.StrEnum):
-    CHARGE = "charge"
-    CREDIT = "credit"
+    CHARGE = "charge"  # the lines charged, before VAT
+    CREDIT = "credit"  # the lines credited, before VAT
+    VAT = "vat"  # the invoice's VAT, on charges and credits together (R24)
     PAYMENT = "payment"
     REFUND = "refund"
 
@@ -61,20 +64,29 @@ class Dunning(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Totals:
-    """What an invoice adds up to: charges, credits applied to them, and what is due or refunded."""
+    """What an invoice adds up to: charges, credits applied to them, and what is due or refunded; with VAT."""
 
-    total: int  # the charges
-    credit_applied: int  # credits set against the charges
+    total: int  # the charges, with their VAT
+    credit_applied: int  # credits, with their VAT, set against the charges
     amount_due: int
     leftover: int  # credits no charge of this invoice absorbed (see `spread`)
+    net: int = 0  # the lines summed, before VAT
+    vat: int = 0  # per rate on the summed lines, rounded once (R24)
 
 
-def settle(amounts: list[int]) -> Totals:
-    """Apply an invoice's credits (negative lines) to its charges; what is left over is settled by `spread`."""
-    charges = sum(a for a in amounts if a > 0)
-    credits = -sum(a for a in amounts if a < 0)
+def settle(amounts: list[int], taxes: Sequence[TaxKey | None] = ()) -> Totals:
+    """Apply an invoice's credits (negative lines) to its charges; what is left over is settled by `spread`.
+
+    `taxes` gives each line's category and rate (None: no VAT, as before the vendor's profile was set). The
+    invoice's VAT is rounded once per rate on its summed lines; the charges carry the VAT of their own sum
+    and the credits the rest, so that charges minus credits is exactly net plus VAT."""
+    taxed = [(key, amount) for key, amount in zip(taxes, amounts, strict=False) if key is not None]
+    vat = sum(rate.vat for rate in by_rate(taxed))
+    on_charges = sum(rate.vat for rate in by_rate((key, amount) for key, amount in taxed if amount > 0))
+    charges = sum(a for a in amounts if a > 0) + on_charges
+    credits = -(sum(a for a in amounts if a < 0) + vat - on_charges)
     applied = min(charges, credits)
-    return Totals(charges, applied, charges - applied, credits - applied)
+    return Totals(charges, applied, charges - applied, credits - applied, sum(amounts), vat)
 
 
 def spread(leftover: int, outstanding: list[int]) -> tuple[list[int], int]:
@@ -124,9 +136,9 @@ def refund_parts(amount: int, refundable: list[int]) -> list[int]:
     return parts
 
 
-def invoice_number(year: int, sequence: int) -> str:
-    """SW-2026-000001: per calendar year, without gaps (R17)."""
-    return f"SW-{year}-{sequence:06d}"
+def invoice_number(year: int, sequence: int, prefix: str = "SW") -> str:
+    """SW-2026-000001: per calendar year, without gaps (R17); the prefix is the vendor's (R22)."""
+    return f"{prefix}-{year}-{sequence:06d}"
 
 
 def due_date(*, issued: datetime, method: MethodKind | None) -> datetime:

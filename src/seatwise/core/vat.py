@@ -198,9 +198,17 @@ def vat_of(net: int, rate: Decimal) -> int:
     return int((Decimal(net) * rate / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+TaxKey = tuple[str, Decimal]  # a line's category and rate, as an invoice stores it
+
+
 def breakdown(lines: Iterable[tuple[Treatment, int]]) -> list[RateTotal]:
     """An invoice's VAT per category and rate: the nets summed first, then rounded once (EN 16931 BR-CO-17)."""
-    nets: dict[tuple[str, Decimal], int] = defaultdict(int)
-    for how, net in lines:
-        nets[how.key] += net
+    return by_rate((how.key, net) for how, net in lines)
+
+
+def by_rate(lines: Iterable[tuple[TaxKey, int]]) -> list[RateTotal]:
+    """`breakdown` of lines known by their category and rate only."""
+    nets: dict[TaxKey, int] = defaultdict(int)
+    for key, net in lines:
+        nets[key] += net
     return [RateTotal(category, rate, net, vat_of(net, rate)) for (category, rate), net in sorted(nets.items())]

@@ -6,13 +6,16 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from seatwise.core.money import Money
 from seatwise.licenses.service import LicenseChange
 from seatwise.subscriptions.schemas import MoneyOut, SubscriptionOut
 
 
 class ProratedOut(BaseModel):
     kind: str  # charge | credit
-    amount: MoneyOut
+    amount: MoneyOut  # before VAT
+    vat: MoneyOut  # as its invoice will carry it (R24)
+    total: MoneyOut
     days: int
     days_in_period: int
 
@@ -34,6 +37,8 @@ class LicenseChangeOut(BaseModel):
             else ProratedOut(
                 kind="charge" if delta > 0 else "credit",
                 amount=MoneyOut.of(proration.amount),
+                vat=MoneyOut.of(change.vat or Money.zero(proration.amount.currency)),
+                total=MoneyOut.of(change.with_vat or proration.amount),
                 days=proration.days,
                 days_in_period=proration.days_in_period,
             ),

@@ -9,12 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from seatwise import config
-from seatwise.billing import charges
+from seatwise.billing import charges, taxes
 from seatwise.core.domain_events import SubscriptionDeleted, UserRemoved, UserRestored
 from seatwise.core.errors import BadInput, ErrorCode, Refused
 from seatwise.core.invoicing import LineKind
 from seatwise.core.licenses import SeatChange, check_assign, check_seat_change
 from seatwise.core.lifecycle import Lifecycle, Status
+from seatwise.core.money import Money
 from seatwise.core.proration import Proration, charge_for_remaining_days, credit_for_unused_days
 from seatwise.core.roles import Actor, Permission, require
 from seatwise.events import service as events
@@ -31,6 +32,14 @@ class LicenseChange:
     subscription: Subscription
     change: SeatChange
     proration: Proration | None
+    vat: Money | None = None  # the prorated amount's VAT, as its invoice will carry it (R24)
+
+    @property
+    def with_vat(self) -> Money | None:
+        """The prorated charge or credit with its VAT."""
+        if self.proration is None:
+            return None
+        return self.proration.amount if self.vat is None else self.proration.amount + self.vat
 
 
 def _plan(
@@ -54,7 +63,9 @@ def _plan(
         proration = charge_for_remaining_days(unit_price=price, seats=change.delta, period=period, on=now)
     else:
         proration = credit_for_unused_days(unit_price=price, seats=-change.delta, period=period, on=now)
-    return LicenseChange(sub, change, proration)
+    kind = LineKind.SEATS_ADDED if change.delta > 0 else LineKind.SEATS_REMOVED
+    vat = taxes.vat_on(session, org_id=sub.org_id, sub_id=sub.id, kind=kind, amount=proration.amount.amount, on=now)
+    return LicenseChange(sub, change, proration, Money(vat, price.currency))
 
 
 def preview_total(session: Session, *, sub_id: int, total: int, actor: Actor, now: datetime) -> LicenseChange:

@@ -71,7 +71,9 @@ class DecisionOut(BaseModel):
     code: str
     message: str
     remedy: RemedyOut
-    credit: MoneyOut
+    credit: MoneyOut  # before VAT
+    credit_vat: MoneyOut  # at the rate of the charge it corrects (R24)
+    credit_total: MoneyOut  # what comes back
     dates: dict[str, datetime | None]
 
     @classmethod
@@ -82,6 +84,8 @@ class DecisionOut(BaseModel):
             message=explain(decision, locale=locale, status=status),
             remedy=RemedyOut(action=decision.remedy.action.value, count=decision.remedy.count),
             credit=MoneyOut.of(decision.credit),
+            credit_vat=MoneyOut.of(decision.credit_vat or Money.zero(decision.credit.currency)),
+            credit_total=MoneyOut.of(decision.credit_total),
             dates=decision.dates,
         )
 
@@ -104,7 +108,7 @@ def explain(decision: CancellationDecision, *, locale: str, status: str) -> str:
                     _(
                         "Refund: a prorated credit of {credit} will be returned to you within the next billing cycle, "
                         "by {date}.",
-                        credit=format_money(decision.credit, locale),
+                        credit=format_money(decision.credit_total, locale),
                         date=dates["credit_returned_by"],
                     ),
                 ]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from seatwise import bus, config
-from seatwise.billing import charges
+from seatwise.billing import charges, taxes
 from seatwise.billing import service as billing
 from seatwise.billing.models import Charge
 from seatwise.catalog.models import Product
@@ -248,7 +249,7 @@ def buy(session: Session, *, org_id: int, sku: str, seats: int, actor: Actor, no
 def cancellation_decision(session: Session, *, sub: Subscription, actor: Actor, now: datetime) -> CancellationDecision:
     """The decision of R10 for this subscription, actor and moment; preview and cancel both use it."""
     product = product_of(session, sub)
-    return decide_cancellation(
+    decision = decide_cancellation(
         state=state_at(session, sub=sub, now=now),
         policy=config.policy_for(product.policy),
         seats=sub.seats,
@@ -259,6 +260,12 @@ def cancellation_decision(session: Session, *, sub: Subscription, actor: Actor, 
         is_operator=actor.is_operator,
         now=now,
     )
+    if not decision.credit.amount:
+        return decision
+    vat = taxes.vat_on(
+        session, org_id=sub.org_id, sub_id=sub.id, kind=LineKind.CANCELLATION, amount=decision.credit.amount, on=now
+    )
+    return replace(decision, credit_vat=Money(vat, decision.credit.currency))
 
 
 def cancel(

@@ -67,6 +67,7 @@ def invoice(request: Request, who: Who, invoice_id: Id) -> HTMLResponse:
         who=who,
         invoice=found,
         lines=lines,
+        vat=billing.vat_breakdown(lines),
         attempts=attempts,
         dunning=billing.dunning_dates(found),
         declined_for_good=bool(failed) and failed[-1].failure_code in HARD_DECLINES,
