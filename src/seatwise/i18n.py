@@ -9,7 +9,7 @@ from pathlib import Path
 
 from babel.dates import format_date, format_interval
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 
 from seatwise.core.money import Money, exponent
 
@@ -49,6 +49,16 @@ def format_money(money: Money, locale: str) -> str:
 
 
 @lru_cache(maxsize=8192)
+def format_price(value: Decimal, currency: str, locale: str) -> str:
+    """A unit price in major units with all its decimals: €4.167 / € 4,167 (a prorated line's, R26)."""
+    return format_currency(value, currency, locale=_BABEL_LOCALE.get(locale, "en_GB"), decimal_quantization=False)
+
+
+def format_rate(rate: Decimal, locale: str) -> str:
+    """A VAT rate in percent without its % sign: 21, 25.5 / 25,5."""
+    return format_decimal(rate, locale=_BABEL_LOCALE.get(locale, "en_GB"))
+
+
 def format_day(at: datetime | None, locale: str) -> str:
     """A date in words: 26 November 2026 / 26 november 2026."""
     return "" if at is None else format_date(at.date(), "long", locale=_BABEL_LOCALE.get(locale, "en_GB"))

@@ -1,4 +1,4 @@
-"""Invoices as PDF (R14, R16, R17, R21): real invoices from the billing run, rendered and read back.
+"""Invoices as PDF (R14, R16, R17, R21, R26): real invoices from the billing run, rendered and read back.
 
 The PDF's text is read back with a small decoder of what fpdf2 writes (compressed content
 streams, two-byte glyph codes, one ToUnicode map per font), so the tests check the words
@@ -7,16 +7,20 @@ and figures a customer sees, not just that some bytes came out.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zlib
 from datetime import UTC, datetime
 
+from seatwise.billing import documents
 from seatwise.billing import service as billing
+from seatwise.billing.pdf import document_pdf
+from seatwise.core.documents import LegalDocument
 from seatwise.core.roles import OPERATOR
 from seatwise.i18n import gettext
 from seatwise.licenses import service as licenses
 from seatwise.subscriptions import service as subscriptions
-from seatwise.web.pdf import invoice_pdf
+from seatwise.tax import service as tax
 from tests.conftest import T0
 from tests.factories import add_method, run_billing, world
 
@@ -93,10 +97,29 @@ def title(pdf: bytes) -> str:
 
 # --- invoices to render ---------------------------------------------------------------------------
 
+VENDOR = dict(
+    name="Seatwise B.V.",
+    address_line="Keizersgracht 1",
+    postcode="1015 CJ",
+    city="Amsterdam",
+    country="NL",
+    vat_id="NL000099998B57",
+    company_id="12345678",
+    iban="NL91ABNA0417164300",
+    oss=False,
+    invoice_prefix="SW",
+)
+
+
+def _vendor(s) -> None:
+    """The Dutch VAT-registered vendor (R22): 21 % on every line."""
+    tax.set_vendor(s, **VENDOR, actor_label=OPERATOR.label, now=T0)
+
 
 def _december_invoice(uow, *, locale: str = "en"):
     """10 seats at €12.50 from 1 Nov; +5 on day 4 (5625), −3 on day 20 (−1250); December renews 12 (15000)."""
     with uow() as s:
+        _vendor(s)
         w = world(s, now=T0, users=0, locale=locale)
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=10, actor=w.billing_admin, now=T0)
     run_billing(uow, as_of=NOV_2)
@@ -107,47 +130,49 @@ def _december_invoice(uow, *, locale: str = "en"):
     run_billing(uow, as_of=DEC_1)
     with uow() as s:
         first, december = billing.list_invoices(s, org_id=w.org_id)
-        return first, december, billing.lines_of(s, invoice_id=december.id)
+        return _document(s, first.id), _document(s, december.id)
 
 
-def _render(invoice, lines, locale: str = "en", org_name: str = "Contoso") -> bytes:
-    return invoice_pdf(invoice=invoice, lines=lines, org_name=org_name, locale=locale)
+def _document(s, invoice_id: int) -> LegalDocument:
+    return documents.invoice_document(s, invoice_id=invoice_id)
 
 
 # --- tests --------------------------------------------------------------------------------------
 
 
-def test_r17_invoice_pdf_shows_number_parties_dates_every_line_and_the_totals(uow):
-    _, december, lines = _december_invoice(uow)
-    pdf = _render(december, lines)
+def test_r17_r26_invoice_pdf_shows_number_parties_dates_every_line_and_the_totals(uow):
+    _, december = _december_invoice(uow)
+    pdf = document_pdf(december)
     assert pdf.startswith(b"%PDF-")
     assert page_count(pdf) == 1
     assert title(pdf) == "Invoice SW-2026-000002"
     text = pdf_text(pdf)
     for expected in [
         "Invoice SW-2026-000002",
-        "From Seatwise Bill to Contoso",
-        "Billing date 1 December 2026",
+        "From Seatwise B.V. Keizersgracht 1 1015 CJ Amsterdam NL VAT ID: NL000099998B57 "
+        "Chamber of Commerce number: 12345678 IBAN: NL91ABNA0417164300",
+        "Bill to Contoso NL",
         "Issue date 1 December 2026",
         "Due date 1 December 2026",
-        "Status Paid",
-        "Description Period Quantity Amount",
-        # each line: description, its days, seats, amount
-        "5 licences added × 27/30 days, 4–30 Nov 2026 4–30 Nov 2026 5 €56.25",
-        "Credit: 3 licences removed × 10/30 days, 21–30 Nov 2026 21–30 Nov 2026 3 -€12.50",
-        "12 licences of BIZ product, 1–31 Dec 2026 1–31 Dec 2026 12 €150.00",
-        # 5625 + 15000 = 20625 charged, 1250 credit applied, 19375 paid by card at issue
-        "Total €206.25",
-        "Credit applied -€12.50",
-        "Amount due €193.75",
-        "Paid on 1 December 2026",
+        "Payment Charged to your card",
+        "Description Period Quantity Unit price VAT Amount",
+        # each line: description, its days, seats, unit price excl. VAT, rate, amount
+        "5 licences added × 27/30 days, 4–30 Nov 2026 4–30 Nov 2026 5 €11.25 21 % €56.25",
+        # 3 × €4.167 is €12.501: the unit price has the decimals that make the line's €12.50 exact
+        "Credit: 3 licences removed × 10/30 days, 21–30 Nov 2026 21–30 Nov 2026 -3 €4.167 21 % -€12.50",
+        "12 licences of BIZ product, 1–31 Dec 2026 1–31 Dec 2026 12 €12.50 21 % €150.00",
+        # 5625 − 1250 + 15000 = 19375 net; 21 % of it, rounded once, is 4068.75 → 4069
+        "Total excl. VAT €193.75",
+        "VAT 21 % of €193.75 €40.69",
+        "Total incl. VAT €234.44",
+        "Amount due €234.44",
     ]:
         assert expected in text, expected
-    assert "Refunded" not in text  # nothing was refunded on this invoice
 
 
-def test_r16_refund_appears_on_the_invoice_that_paid_it_back(uow):
+def test_r16_a_credit_larger_than_the_charges_is_a_negative_amount_due_on_the_invoice_that_pays_it_back(uow):
     with uow() as s:
+        _vendor(s)
         w = world(s, now=T0, users=0)
         sub = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=10, actor=w.billing_admin, now=T0)
     run_billing(uow, as_of=NOV_2)
@@ -156,32 +181,33 @@ def test_r16_refund_appears_on_the_invoice_that_paid_it_back(uow):
     run_billing(uow, as_of=DEC_1)
     with uow() as s:
         _, second = billing.list_invoices(s, org_id=w.org_id)
-        lines = billing.lines_of(s, invoice_id=second.id)
-        text = pdf_text(_render(second, lines))
-    # 27/30 of 12500 = 11250 credited; no charge absorbs it, so all of it goes back to the card
+        text = pdf_text(document_pdf(_document(s, second.id)))
+    # 27/30 of 12500 = 11250 credited with its 21 % (2363): no charge absorbs it, so all of it goes back to the card
     assert "Credit: cancellation, 10 licences × 27/30 days, 4–30 Nov 2026" in text
-    assert "-€112.50" in text
-    assert "Refunded €112.50" in text
+    assert "-10 €11.25 21 % -€112.50" in text
+    assert "Total incl. VAT -€136.13" in text
+    assert "Amount due -€136.13" in text
 
 
-def test_r21_pay_by_invoice_is_open_and_due_net_30_without_a_paid_date(uow):
+def test_r21_pay_by_invoice_is_due_net_30_by_transfer_to_the_vendors_iban(uow):
     with uow() as s:
+        _vendor(s)
         w = world(s, now=T0, users=0, card=False)
         add_method(s, org_id=w.org_id, card_number=None, expiry=None, invoice=True, actor=OPERATOR, now=T0)
         subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=2, actor=w.billing_admin, now=T0)
     run_billing(uow, as_of=NOV_2)
     with uow() as s:
         [invoice] = billing.list_invoices(s, org_id=w.org_id)
-        text = pdf_text(_render(invoice, billing.lines_of(s, invoice_id=invoice.id)))
-    assert "Status Open" in text
+        text = pdf_text(document_pdf(_document(s, invoice.id)))
     assert "Due date 2 December 2026" in text  # issued 2 November, net 30
-    assert "Amount due €25.00" in text
-    assert "Paid on" not in text and "Status Paid" not in text
+    assert "By bank transfer to NL91ABNA0417164300, quoting SW-2026-000001" in text
+    assert "Amount due €30.25" in text  # 2 × 12.50 + 21 %
+    assert "Paid on" not in text  # the document is the invoice as issued, not its payment state
 
 
 def test_r14_invoice_pdf_in_dutch_uses_dutch_words_money_and_dates(uow):
-    _first, december, lines = _december_invoice(uow, locale="nl")
-    en, nl = _render(december, lines, "en"), _render(december, lines, "nl")
+    _first, december = _december_invoice(uow, locale="nl")
+    en, nl = document_pdf(dataclasses.replace(december, language="en")), document_pdf(december)
     assert en != nl
     text = pdf_text(nl)
     assert title(nl) == gettext("nl", "Invoice {number}", number="SW-2026-000002")
@@ -191,51 +217,45 @@ def test_r14_invoice_pdf_in_dutch_uses_dutch_words_money_and_dates(uow):
         "1 december 2026",
         "1–31 dec 2026",
         "12 licenties van BIZ product, 1–31 dec 2026",
-        "12 € 150,00",
-        "€ 206,25",
-        "€ -12,50",
+        "12 € 12,50 21 % € 150,00",
         "€ 193,75",
+        "€ -12,50",
+        "€ 234,44",
     ]:
         assert expected in text, expected
     assert "1 December 2026" not in text
 
 
 def test_euro_sign_and_long_organisation_names_print_with_the_embedded_font(uow):
-    first, _, _ = _december_invoice(uow)
-    with uow() as s:
-        lines = billing.lines_of(s, invoice_id=first.id)
+    first, _ = _december_invoice(uow)
     name = "Ærøskøbing Öl & Brød (Łódź) <Sp. z o.o.> " * 3
-    text = pdf_text(_render(first, lines, org_name=name))
+    text = pdf_text(document_pdf(dataclasses.replace(first, buyer=dataclasses.replace(first.buyer, legal_name=name))))
     assert "€125.00" in text
     assert "Ærøskøbing" in text and "Łódź" in text and "<Sp. z o.o.>" in text
 
 
 def test_many_lines_flow_onto_further_pages(uow):
-    first, _, _ = _december_invoice(uow)
-    with uow() as s:
-        [line] = billing.lines_of(s, invoice_id=first.id)
-    pdf = _render(first, [line] * 80)
+    first, _ = _december_invoice(uow)
+    pdf = document_pdf(dataclasses.replace(first, lines=first.lines * 80))
     assert page_count(pdf) > 1
     assert pdf_text(pdf).count("10 licences of BIZ product, 1–30 Nov 2026") == 80
 
 
-def test_same_invoice_renders_to_the_same_bytes_dated_by_its_issue(uow):
-    first, _, _ = _december_invoice(uow)
-    with uow() as s:
-        lines = billing.lines_of(s, invoice_id=first.id)
-    pdf = _render(first, lines)
-    assert _render(first, lines) == pdf
+def test_r26_same_invoice_renders_to_the_same_bytes_dated_by_its_issue(uow):
+    first, _ = _december_invoice(uow)
+    pdf = document_pdf(first)
+    assert document_pdf(first) == pdf
     assert re.search(rb"/CreationDate \(D:20261102000000", pdf)
 
 
 def test_a_period_across_months_prints_whole(uow, recwarn):
     with uow() as s:
+        _vendor(s)
         w = world(s, now=T0, users=0, period="annual", price="396.00")
         subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=2, actor=w.billing_admin, now=T0)
     run_billing(uow, as_of=NOV_2)
     with uow() as s:
         [invoice] = billing.list_invoices(s, org_id=w.org_id)
-        lines = billing.lines_of(s, invoice_id=invoice.id)
-    text = pdf_text(_render(invoice, lines))
+        text = pdf_text(document_pdf(_document(s, invoice.id)))
     assert "1 Nov 2026 – 31 Oct 2027" in text  # Babel's thin spaces, which the font lacks, print as spaces
     assert not [w for w in recwarn if "missing" in str(w.message).lower()]

@@ -9,9 +9,10 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from seatwise import db
-from seatwise.billing import collection, jobs, service
+from seatwise.billing import collection, documents, jobs, service
 from seatwise.billing.models import Invoice
 from seatwise.billing.schemas import InvoiceOut
+from seatwise.core.roles import Actor
 from seatwise.deps import DB, MAX_ID, Body, Caller, Id, Page, Pages, answer, page_of
 from seatwise.organizations.service import check_visible_org, get_org
 from seatwise.payments.gateways import gateway_for
@@ -68,3 +69,35 @@ def pay_invoice(caller: Caller, invoice_id: Id, body: PayIn, request: Request) -
 def get_invoice(caller: Caller, session: DB, invoice_id: Id) -> InvoiceOut:
     """One invoice with its lines; another organisation's answers 404 as a missing one does."""
     return _invoices_out(session, [service.get_visible_invoice(session, invoice_id=invoice_id, actor=caller)])[0]
+
+
+@router.get(
+    "/invoices/{invoice_id}/ubl",
+    operation_id="getInvoiceUbl",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}, "description": "Peppol BIS Billing 3.0 UBL 2.1 XML"}},
+)
+def get_invoice_ubl(caller: Caller, session: DB, invoice_id: Id) -> Response:
+    """The invoice as Peppol BIS Billing 3.0 UBL 2.1 XML (R26); another organisation's answers 404."""
+    return _file(session, invoice_id=invoice_id, actor=caller, format="ubl")
+
+
+@router.get(
+    "/invoices/{invoice_id}/pdf",
+    operation_id="getInvoicePdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The invoice as PDF"}},
+)
+def get_invoice_pdf(caller: Caller, session: DB, invoice_id: Id) -> Response:
+    """The invoice as PDF with its legal content (R26), in the organisation's invoice language."""
+    return _file(session, invoice_id=invoice_id, actor=caller, format="pdf")
+
+
+def _file(session: Session, *, invoice_id: int, actor: Actor, format: str) -> Response:
+    service.get_visible_invoice(session, invoice_id=invoice_id, actor=actor)
+    file = documents.as_file(documents.invoice_document(session, invoice_id=invoice_id), format=format)
+    return Response(
+        file.content,
+        media_type=file.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{file.filename}"'},
+    )

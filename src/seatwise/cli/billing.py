@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlalchemy.orm import Session
 
-from seatwise.billing import collection, jobs
+from seatwise.billing import collection, documents, jobs
 from seatwise.billing import ledger as books
 from seatwise.billing import service as billing
 from seatwise.billing.models import Invoice
@@ -112,6 +113,26 @@ def invoice_pay_now(
         + (f"; next retry {invoice.next_retry_at.date()}" if invoice.next_retry_at else ""),
     }
     return Out(invoice, text=said.get(invoice.status, f"invoice {invoice.number}: the gateway has not answered yet"))
+
+
+@command(invoices, "export")
+def invoice_export(
+    ctx: Ctx,
+    invoice_id: InvoiceId,
+    format: Annotated[str, typer.Option("--format", help="ubl (Peppol BIS 3.0 UBL 2.1 XML) or pdf.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", help="File to write; without it the document goes to stdout.")
+    ] = None,
+) -> Out:
+    """Export an invoice as its legal document (R26): UBL XML or PDF."""
+    documents.check_format(format)
+    with ctx.read() as session:
+        file = documents.as_file(documents.invoice_document(session, invoice_id=invoice_id), format=format)
+    if output is None:
+        return Out(None, raw=file.content)
+    output.write_bytes(file.content)
+    written = {"invoice_id": invoice_id, "format": format, "file": str(output), "bytes": len(file.content)}
+    return Out(written, text=f"wrote {file.filename} ({len(file.content)} bytes) to {output}")
 
 
 @command(ledger, "show")

@@ -22,10 +22,15 @@ class Out:
 
     data: Any
     text: str | None = None
+    raw: bytes | None = None  # a file written to stdout as it is (a PDF, an XML document), instead of the rest
 
 
 def print_result(result: Out, *, as_json: bool) -> None:
     """Print a result: one JSON document with --json, else its text, or its rows as a table, or its fields."""
+    if result.raw is not None:
+        sys.stdout.buffer.write(result.raw)
+        sys.stdout.buffer.flush()
+        return
     data = to_jsonable_python(result.data)
     if as_json:
         print(json.dumps(data, ensure_ascii=False))

@@ -5,11 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from seatwise.billing import collection, jobs
+from seatwise.billing import collection, documents, jobs
 from seatwise.billing import service as billing
 from seatwise.core.invoicing import InvoiceStatus, PaymentStatus
 from seatwise.deps import Id
-from seatwise.organizations import service as organizations
 from seatwise.payments import service as payments
 from seatwise.payments.gateway import HARD_DECLINES
 from seatwise.payments.gateways import gateway_for
@@ -27,7 +26,6 @@ from seatwise.web.pages import (
     whole_number,
     writing,
 )
-from seatwise.web.pdf import invoice_pdf
 
 router = APIRouter(include_in_schema=False)
 
@@ -107,15 +105,24 @@ def pay_now(request: Request, who: Who, form: Form, invoice_id: Id) -> Response:
 
 @router.get("/billing/invoices/{invoice_id}/pdf")
 def invoice_as_pdf(request: Request, who: Who, invoice_id: Id) -> Response:
-    """The invoice as a PDF, in the organisation's language like its lines."""
+    """The invoice as a PDF with its legal content (R26), in the organisation's invoice language."""
+    return _invoice_file(request, who, invoice_id, format="pdf", disposition="inline")
+
+
+@router.get("/billing/invoices/{invoice_id}/ubl")
+def invoice_as_ubl(request: Request, who: Who, invoice_id: Id) -> Response:
+    """The invoice as Peppol BIS 3.0 UBL XML (R26), to import into accounting software."""
+    return _invoice_file(request, who, invoice_id, format="ubl", disposition="attachment")
+
+
+def _invoice_file(request: Request, who: Who, invoice_id: int, *, format: str, disposition: str) -> Response:
     with reading(request) as session:
-        found = billing.get_visible_invoice(session, invoice_id=invoice_id, actor=who.actor)
-        org = organizations.get_org(session, org_id=org_of(who))
-        pdf = invoice_pdf(
-            invoice=found, lines=billing.lines_of(session, invoice_id=invoice_id), org_name=org.name, locale=org.locale
-        )
+        billing.get_visible_invoice(session, invoice_id=invoice_id, actor=who.actor)
+        file = documents.as_file(documents.invoice_document(session, invoice_id=invoice_id), format=format)
     return Response(
-        pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{found.number}.pdf"'}
+        file.content,
+        media_type=file.media_type,
+        headers={"Content-Disposition": f'{disposition}; filename="{file.filename}"'},
     )
 
 
