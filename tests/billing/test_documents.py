@@ -22,7 +22,7 @@ from seatwise.subscriptions import service as subscriptions
 from seatwise.tax import service as tax
 from tests.api import client_with_key
 from tests.billing.en16931 import validate
-from tests.billing.test_ubl import BELGIAN, VENDOR, invoice, line
+from tests.billing.test_ubl import BELGIAN, invoice, line
 from tests.billing.test_vat import VENDOR as VENDOR_PROFILE
 from tests.cli.conftest import Cli, one_line_error
 from tests.conftest import T0
@@ -48,7 +48,7 @@ def _invoiced(uow, *, locale: str = "en", by_invoice: bool = False):
 
 
 def test_r26_a_real_domestic_nl_invoice_is_a_valid_peppol_ubl_invoice(uow):
-    w, _sub, found = _invoiced(uow, by_invoice=True)
+    _w, _sub, found = _invoiced(uow, by_invoice=True)
     with uow() as s:
         doc = documents.invoice_document(s, invoice_id=found.id)
         stored = billing.get_invoice(s, invoice_id=found.id)

@@ -96,8 +96,8 @@ def document_pdf(doc: LegalDocument) -> bytes:
         for line in doc.lines
     ]
     pdf.set_font(FONT, "", 9)
-    heading = (_("Description"), _("Period"), _("Quantity"), _("Unit price"), _("VAT"), _("Amount"))
-    _lines_table(pdf, heading, rows)
+    titles = (_("Description"), _("Period"), _("Quantity"), _("Unit price"), _("VAT"), _("Amount"))
+    _lines_table(pdf, titles, rows)
     pdf.set_font(FONT, "", 10)
     pdf.ln(6)
 

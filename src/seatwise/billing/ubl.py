@@ -46,7 +46,9 @@ KVK_SCHEME = "0106"  # the Dutch Chamber of Commerce number
 def to_ubl(doc: LegalDocument) -> bytes:
     """The document as Peppol BIS Billing 3.0 UBL 2.1 XML, UTF-8."""
     namespace, root_name, type_code = ROOTS[doc.kind]
-    root = etree.Element(f"{{{namespace}}}{root_name}", nsmap={None: namespace, "cac": CAC, "cbc": CBC})
+    # lxml keys the default namespace by None, which lxml-stubs does not allow for.
+    nsmap = {None: namespace, "cac": CAC, "cbc": CBC}
+    root = etree.Element(f"{{{namespace}}}{root_name}", nsmap=nsmap)  # type: ignore[arg-type]
     digits = exponent(doc.currency)
     credit_note = doc.kind is Kind.CREDIT_NOTE
 
