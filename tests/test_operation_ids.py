@@ -62,6 +62,8 @@ EXPECTED = {
     ("DELETE", "/v1/organizations/{org_id}/payment-methods/{method_id}"): "removePaymentMethod",
     ("GET", "/v1/organizations/{org_id}/invoices"): "listInvoices",
     ("GET", "/v1/invoices/{invoice_id}"): "getInvoice",
+    ("GET", "/v1/invoices/{invoice_id}/ubl"): "getInvoiceUbl",
+    ("GET", "/v1/invoices/{invoice_id}/pdf"): "getInvoicePdf",
     ("POST", "/v1/invoices/{invoice_id}/pay"): "payInvoice",
     ("POST", "/v1/billing-runs"): "createBillingRun",
     ("GET", "/v1/events"): "listEvents",
