@@ -93,7 +93,7 @@ def test_r26_a_real_invoice_with_prorated_charges_and_credits_is_valid_and_adds_
     assert validate(ubl.to_ubl(doc)) == []
 
 
-def test_r26_without_a_vendor_profile_there_is_no_legal_document(uow):
+def test_r26_without_a_vendor_profile_there_is_no_legal_document(uow, db_url):
     with uow() as s:
         w = world(s, now=T0, users=0)
         subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=1, actor=w.billing_admin, now=T0)
@@ -103,7 +103,13 @@ def test_r26_without_a_vendor_profile_there_is_no_legal_document(uow):
         with pytest.raises(NotFound) as raised:
             documents.invoice_document(s, invoice_id=found.id)
     assert raised.value.code is ErrorCode.NO_VENDOR_PROFILE
-    assert "seatwise vendor set" in str(raised.value)
+    res = Cli(db_url)("invoice", "export", found.id, "--format", "pdf", json_output=False)
+    assert res.exit_code == 2
+    assert "seatwise vendor set" in one_line_error(res)  # the CLI's hint tells the operator what to do
+    with uow() as s:  # an invoice issued without VAT stays without a legal document once the profile is set
+        tax.set_vendor(s, **VENDOR_PROFILE, actor_label=OPERATOR.label, now=T0)
+    with uow() as s, pytest.raises(NotFound, match="issued without VAT"):
+        documents.invoice_document(s, invoice_id=found.id)
 
 
 def test_r26_dutch_domestic_invoice_pdf_has_the_legal_content(uow):

@@ -28,20 +28,24 @@ from seatwise.payments.models import PaymentMethod
 from seatwise.tax import service as tax
 from seatwise.tax.models import VendorProfile
 
-# Lines invoiced before the vendor's legal profile was set carry no VAT: on the document they are exempt, the
-# vendor then charging none as a small business does (R22).
-NO_VAT = (Category.EXEMPT.value, Decimal(0))
 ZERO_RATED = (Category.REVERSE_CHARGE.value, Category.EXEMPT.value, Category.OUTSIDE_SCOPE.value)
 
 
 def invoice_document(session: Session, *, invoice_id: int) -> LegalDocument:
     """An issued invoice with its lines, the vendor and the buyer, as the legal document (R26)."""
     invoice = service.get_invoice(session, invoice_id=invoice_id)
-    vendor = _vendor(session)
+    vendor = tax.vendor_profile(session)
+    charges = service.lines_of(session, invoice_id=invoice_id)
+    if any(charge.vat_category is None or charge.vat_rate is None for charge in charges):
+        raise NotFound(
+            f"invoice {invoice.number} was issued without VAT, before the vendor's legal profile was set: it has no "
+            "legal document",
+            code=ErrorCode.NO_VENDOR_PROFILE,
+        )
     org = get_org(session, org_id=invoice.org_id)
     buyer, language, po_number = _buyer(org, vendor)
     digits = exponent(invoice.currency)
-    lines = tuple(_line(charge, digits) for charge in service.lines_of(session, invoice_id=invoice_id))
+    lines = tuple(_line(charge, digits) for charge in charges)
     method = session.get(PaymentMethod, invoice.payment_method_id) if invoice.payment_method_id else None
     categories = {line.category for line in lines}
     reasons = tuple((c, gettext(language, f"vat:{c}")) for c in ZERO_RATED if c in categories)
@@ -95,17 +99,6 @@ def as_file(doc: LegalDocument, *, format: str) -> File:
     return File(render(doc), media_type, f"{doc.number}.{extension}")
 
 
-def _vendor(session: Session) -> VendorProfile:
-    vendor = tax.get_vendor(session)
-    if vendor is None:
-        raise NotFound(
-            "no vendor profile yet: the operator must set the vendor's legal profile (seatwise vendor set) before "
-            "invoices can be issued as legal documents",
-            code=ErrorCode.NO_VENDOR_PROFILE,
-        )
-    return vendor
-
-
 def _seller(vendor: VendorProfile) -> Party:
     return Party(
         legal_name=vendor.name,
@@ -126,11 +119,7 @@ def _buyer(org: Organization, vendor: VendorProfile) -> tuple[Party, str, str | 
 
 
 def _line(charge: Charge, digits: int) -> DocumentLine:
-    category, rate = (
-        (charge.vat_category, Decimal(charge.vat_rate))
-        if charge.vat_category is not None and charge.vat_rate is not None
-        else NO_VAT
-    )
+    assert charge.vat_category is not None and charge.vat_rate is not None  # refused above
     return DocumentLine(
         description=charge.description,
         quantity=-charge.quantity if charge.amount < 0 else charge.quantity,
@@ -138,6 +127,6 @@ def _line(charge: Charge, digits: int) -> DocumentLine:
         net=charge.amount,
         period_start=charge.period_start.date(),
         period_end=max(charge.period_start.date(), (charge.period_end - timedelta(days=1)).date()),
-        category=category,
-        rate=rate,
+        category=charge.vat_category,
+        rate=Decimal(charge.vat_rate),
     )
