@@ -106,6 +106,7 @@ def test_r9_every_page_and_form_of_another_organisation_answers_404_and_changes_
         f"/billing/subscriptions/{sub}/licenses?total=5",
         f"/billing/invoices/{invoice_id}",
         f"/billing/invoices/{invoice_id}/pdf",
+        f"/billing/invoices/{invoice_id}/ubl",
     ]
     posts = [
         (f"/billing/subscriptions/{sub}/cancel", {}),

@@ -9,9 +9,12 @@ from fastapi.testclient import TestClient
 
 from seatwise.apikeys import service as apikeys
 from seatwise.clock import FixedClock
+from seatwise.core.roles import OPERATOR
+from seatwise.tax import service as tax
 from tests.conftest import T0
 from tests.factories import run_billing
 from tests.web.test_pages import ADMIN
+from tests.web.test_pdf import VENDOR
 
 
 def _policy(response) -> dict[str, str]:
@@ -22,6 +25,7 @@ def _policy(response) -> dict[str, str]:
 def test_signed_in_pages_api_answers_and_documents_are_never_stored(site, uow):
     with uow() as s:
         _, key = apikeys.create(s, operator=True, org_id=None, as_user=None, now=T0)
+        tax.set_vendor(s, **VENDOR, actor_label=OPERATOR.label, now=T0)  # the invoice's legal documents need it
     run_billing(uow, as_of=T0 + timedelta(days=31))  # the first renewal's invoice
     site.clock = FixedClock(T0 + timedelta(days=31))
     client = site.signed_in(ADMIN)
@@ -32,11 +36,16 @@ def test_signed_in_pages_api_answers_and_documents_are_never_stored(site, uow):
         invoices,
         client.get(f"/billing/invoices/{invoice}"),
         client.get(f"/billing/invoices/{invoice}/pdf"),
+        client.get(f"/billing/invoices/{invoice}/ubl"),
         client.get(f"/v1/organizations/{site.contoso.org_id}", headers={"Authorization": f"Bearer {key}"}),
     ):
         assert response.status_code == 200, response.url
         assert response.headers["cache-control"] == "no-store", response.url
     assert "no-store" not in client.get("/static/style.css").headers.get("cache-control", "")
+    page = client.get(f"/billing/invoices/{invoice}").text  # R26: both legal documents to download
+    assert f'href="/billing/invoices/{invoice}/ubl"' in page and "Download UBL" in page
+    ubl = client.get(f"/billing/invoices/{invoice}/ubl")
+    assert ubl.headers["content-type"].startswith("application/xml") and b"<Invoice" in ubl.content
 
 
 def test_the_content_security_policy_allows_only_the_apps_own_scripts_and_no_eval(uow, db_url):
