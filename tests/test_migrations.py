@@ -93,6 +93,4 @@ def test_r23_the_billing_profile_migration_copies_the_vendor_profile_into_its_ve
         assert conn.execute(text("SELECT name, vat_id, invoice_prefix, actor FROM vendor_profile_versions")).all() == [
             ("Seatwise B.V.", "NL000099998B57", "SW", "migration")
         ]
-        assert {"vendor_version_id", "billing_profile_id"} <= {
-            c["name"] for c in inspect(conn).get_columns("invoices")
-        }
+        assert {"vendor_version_id", "billing_profile_id"} <= {c["name"] for c in inspect(conn).get_columns("invoices")}

@@ -43,9 +43,7 @@ BELGIAN_BUSINESS = dict(
 
 def _profile(s, org_id: int, *, at: datetime = T0, **fields) -> BillingProfile:
     given = dict(vat_id=None, po_number=None, exempt_reason=None, invoice_emails=[], invoice_language="en")
-    return tax.set_billing_profile(
-        s, org_id=org_id, **{**given, **fields}, actor_label=OPERATOR.label, now=at
-    )
+    return tax.set_billing_profile(s, org_id=org_id, **{**given, **fields}, actor_label=OPERATOR.label, now=at)
 
 
 @pytest.mark.parametrize(

@@ -69,10 +69,12 @@ def org_add(
     po_number: PoNumber = None,
     exempt_reason: ExemptReason = None,
     invoice_email: InvoiceEmails = None,
-    language: Annotated[str | None, typer.Option("--language", help="Language of its invoices (default: --locale).")] = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help="Language of its invoices (default: --locale).")
+    ] = None,
 ) -> Out:
     """Add a customer organisation; with --legal-name, its billing profile too."""
-    profile = dict(
+    profile: dict[str, Any] = dict(
         legal_name=legal_name,
         address_line=address_line,
         postcode=postcode,

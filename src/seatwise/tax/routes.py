@@ -1,8 +1,9 @@
-"""An organisation's billing profile over the JSON API (R23): Global and Billing admins edit it, every admin reads it."""
+"""An organisation's billing profile over the JSON API (R23): Global and Billing admins edit it, admins read it."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from pydantic import Field
 
 from seatwise import db
 from seatwise.core.roles import Permission
@@ -31,7 +32,7 @@ class BillingProfileIn(Body):
     vat_id: str | None = None  # an EU one must be valid for the country
     po_number: str | None = None  # at most 100 characters
     exempt_reason: str | None = None  # set: exempt from VAT (0 %) for this reason
-    invoice_emails: list[str] = []  # at most 5
+    invoice_emails: list[str] = Field(default_factory=list)  # at most 5
     invoice_language: str = "en"  # en or nl
 
 

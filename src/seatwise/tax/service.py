@@ -153,20 +153,21 @@ def set_billing_profile(
     """Set a new version of the organisation's billing profile, all fields checked before any write; audited."""
     _check_org(session, org_id)
     country = check_country(country)
+    vat_id, po_number, exempt_reason = _optional(vat_id), _optional(po_number), _optional(exempt_reason)
     fields = dict(
         legal_name=required_text(legal_name, field="legal name", max_length=200, code=ErrorCode.INVALID_NAME),
         address_line=required_text(address_line, field="address line", max_length=200, code=ErrorCode.INVALID_ADDRESS),
         postcode=required_text(postcode, field="postcode", max_length=20, code=ErrorCode.INVALID_ADDRESS),
         city=required_text(city, field="city", max_length=100, code=ErrorCode.INVALID_ADDRESS),
         country=country,
-        vat_id=_buyer_vat_id(vat_id, country=country) if _given(vat_id) else None,
+        vat_id=_buyer_vat_id(vat_id, country=country) if vat_id else None,
         po_number=required_text(po_number, field="PO number", max_length=100, code=ErrorCode.INVALID_PO_NUMBER)
-        if _given(po_number)
+        if po_number
         else None,
         exempt_reason=required_text(
             exempt_reason, field="exemption reason", max_length=200, code=ErrorCode.INVALID_EXEMPT_REASON
         )
-        if _given(exempt_reason)
+        if exempt_reason
         else None,
         invoice_emails=_invoice_emails(invoice_emails),
         invoice_language=_language(invoice_language),
@@ -222,7 +223,7 @@ def current_versions(session: Session, *, org_ids: Sequence[int]) -> Versions:
     found = session.execute(
         select(profiles.org_id, func.max(profiles.id)).where(profiles.org_id.in_(org_ids)).group_by(profiles.org_id)
     )
-    return Versions(vendor_id, {org_id: profile_id for org_id, profile_id in found})
+    return Versions(vendor_id, dict(found.tuples()))
 
 
 def _latest_ids(org_ids: Sequence[int]) -> Any:
@@ -236,8 +237,9 @@ def _check_org(session: Session, org_id: int) -> None:
         raise NotFound(f"unknown organisation {org_id}", code=ErrorCode.UNKNOWN_ORG)
 
 
-def _given(text: str | None) -> bool:
-    return bool(text and text.strip())
+def _optional(text: str | None) -> str | None:
+    # An empty field of a form or body is a value left out.
+    return text if text and text.strip() else None
 
 
 def _buyer_vat_id(vat_id: str, *, country: str) -> str:
