@@ -223,7 +223,7 @@ def current_versions(session: Session, *, org_ids: Sequence[int]) -> Versions:
     found = session.execute(
         select(profiles.org_id, func.max(profiles.id)).where(profiles.org_id.in_(org_ids)).group_by(profiles.org_id)
     )
-    return Versions(vendor_id, dict(found.tuples()))
+    return Versions(vendor_id, dict(found.all()))
 
 
 def _latest_ids(org_ids: Sequence[int]) -> Any:
