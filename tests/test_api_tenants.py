@@ -30,6 +30,7 @@ TABLES = (
     "events",
     "webhook_endpoints",
     "webhook_deliveries",
+    "billing_profiles",
 )
 BODIES = {
     "licenses": {"total": 5},
@@ -41,6 +42,13 @@ BODIES = {
     "payment-methods": {"invoice": True},
     "enabled": {"enabled": False},
     "resends": {"event_id": 1},
+    "billing-profile": {
+        "legal_name": "Fabrikam",
+        "address_line": "Dam 1",
+        "postcode": "1012",
+        "city": "A",
+        "country": "NL",
+    },
 }
 
 

@@ -68,3 +68,29 @@ def test_the_sign_in_migration_keeps_users_and_sessions_and_makes_addresses_uniq
                 " VALUES (3, 1, 'pat@example.com', 'Pat', 'user', '2026-11-01 09:30:00+00:00')"
             )
         )
+
+
+def test_r23_the_billing_profile_migration_copies_the_vendor_profile_into_its_versions_and_downgrades(db_url):
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    config = db.alembic_config(db_url)
+    command.downgrade(config, "0012")
+    try:
+        assert "billing_profiles" not in inspect(db.engine_for(db_url)).get_table_names()
+        with db.engine_for(db_url).begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO vendor_profile (id, name, address_line, postcode, city, country, vat_id, oss,"
+                    " invoice_prefix, updated_at) VALUES (1, 'Seatwise B.V.', 'Keizersgracht 1', '1015 CJ',"
+                    " 'Amsterdam', 'NL', 'NL000099998B57', false, 'SW', '2026-11-01 09:30:00+00:00')"
+                )
+            )
+    finally:
+        db.engine_for(db_url).dispose()
+        command.upgrade(config, "head")
+    with db.engine_for(db_url).begin() as conn:
+        assert conn.execute(text("SELECT name, vat_id, invoice_prefix, actor FROM vendor_profile_versions")).all() == [
+            ("Seatwise B.V.", "NL000099998B57", "SW", "migration")
+        ]
+        assert {"vendor_version_id", "billing_profile_id"} <= {c["name"] for c in inspect(conn).get_columns("invoices")}

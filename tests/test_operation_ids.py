@@ -44,6 +44,8 @@ EXPECTED = {
     ("GET", "/v1/organizations/{org_id}"): "getOrganization",
     ("GET", "/v1/organizations/{org_id}/users"): "listUsers",
     ("POST", "/v1/organizations/{org_id}/users"): "createUser",
+    ("GET", "/v1/organizations/{org_id}/billing-profile"): "getBillingProfile",
+    ("PUT", "/v1/organizations/{org_id}/billing-profile"): "setBillingProfile",
     ("DELETE", "/v1/users/{user_id}"): "removeUser",
     ("POST", "/v1/users/{user_id}/restore"): "restoreUser",
     ("GET", "/v1/organizations/{org_id}/subscriptions"): "listOrganizationSubscriptions",

@@ -39,6 +39,7 @@ from seatwise.payments.routes import router as payments_router
 from seatwise.subscriptions.routes import methods_router as payment_method_removal_router
 from seatwise.subscriptions.routes import org_router as org_subscriptions_router
 from seatwise.subscriptions.routes import router as subscriptions_router
+from seatwise.tax.routes import router as tax_router
 from seatwise.web import billing as billing_pages
 from seatwise.web import operator as operator_pages
 from seatwise.web import pages
@@ -315,6 +316,7 @@ def create_app(*, url: str | None = None, clock: Clock | None = None) -> FastAPI
 
     app.include_router(catalog_router)
     app.include_router(organizations_router)
+    app.include_router(tax_router)
     app.include_router(org_subscriptions_router)
     app.include_router(subscriptions_router)
     app.include_router(licenses_router)

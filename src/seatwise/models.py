@@ -10,13 +10,14 @@ from seatwise.idempotency.models import IdempotentRequest
 from seatwise.organizations.models import Organization, User
 from seatwise.payments.models import Payment, PaymentMethod
 from seatwise.subscriptions.models import Assignment, Subscription
-from seatwise.tax.models import VendorProfile
+from seatwise.tax.models import BillingProfile, VendorProfile, VendorProfileVersion
 from seatwise.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
     "Assignment",
     "AuditEntry",
+    "BillingProfile",
     "BillingRun",
     "BillingSchedule",
     "Charge",
@@ -35,6 +36,7 @@ __all__ = [
     "Subscription",
     "User",
     "VendorProfile",
+    "VendorProfileVersion",
     "WebSession",
     "WebhookAttempt",
     "WebhookDelivery",

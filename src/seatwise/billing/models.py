@@ -63,6 +63,9 @@ class Invoice(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # The next thing the billing run owes this invoice: a card retry, or disabling for non-payment.
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    # Both parties as they were when it was issued (R23); none on invoices issued before profiles had versions.
+    vendor_version_id: Mapped[int | None] = mapped_column(ForeignKey("vendor_profile_versions.id"), nullable=True)
+    billing_profile_id: Mapped[int | None] = mapped_column(ForeignKey("billing_profiles.id"), nullable=True)
 
 
 class InvoiceCounter(Base):

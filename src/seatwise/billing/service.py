@@ -104,6 +104,7 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
     older = _open_invoices(session, org_ids=[o for o in orgs if totals[o].leftover])
     methods = usable_methods_at(session, org_ids=orgs, at=at)
     refundable = _refundable_charges(session, org_ids=[o for o in orgs if totals[o].leftover])
+    versions = tax.current_versions(session, org_ids=orgs)  # both parties as they are now, kept by the invoice (R23)
     invoices, plans, transfers = [], [], []
     for org_id, number in zip(orgs, _take_numbers(session, year=at.year, count=len(orgs)), strict=True):
         currency, sums, method = by_org[org_id][0].currency, totals[org_id], methods.get(org_id)
@@ -140,6 +141,8 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
                 payment_method_id=method.id if method else None,
                 attempts=1 if charged else 0,
                 next_action_at=next_action,
+                vendor_version_id=versions.vendor_id,
+                billing_profile_id=versions.profile_ids.get(org_id),
             )
         )
         from_charges = refundable.get(org_id, []) if refund and by_card else []

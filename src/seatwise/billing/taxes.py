@@ -42,16 +42,13 @@ def columns(key: TaxKey | None) -> dict[str, str | None]:
     )
 
 
-def _buyers(session: Session, *, org_ids: Sequence[int]) -> dict[int, Buyer]:
-    return {}  # billing profiles (R23): until one is set, a consumer in the vendor's country
-
-
 def treatments(session: Session, *, org_ids: Sequence[int], on: date) -> dict[int, TaxKey | None]:
     """Each organisation's category and rate on a day (R24)."""
     seller = tax.seller_of(tax.get_vendor(session))
     if seller is None:
         return dict.fromkeys(org_ids)
-    buyers = _buyers(session, org_ids=org_ids)
+    # Without a billing profile (R23) an organisation is a consumer in the vendor's country.
+    buyers = tax.buyers_of(session, org_ids=org_ids)
     return {org_id: _key(seller, buyers.get(org_id), on) for org_id in org_ids}
 
 

@@ -25,6 +25,7 @@ HINTS: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_INVOICE: "list them with `seatwise invoice list --org ID`",
     ErrorCode.UNKNOWN_ORG: "list them with `seatwise org list`",
     ErrorCode.NO_VENDOR_PROFILE: "set it with `seatwise vendor set --name ... --country NL`",
+    ErrorCode.NO_BILLING_PROFILE: "set it with `seatwise org set-billing ORG --legal-name ... --country NL`",
     ErrorCode.UNKNOWN_PAYMENT_METHOD: "list them with `seatwise payment-method list --org ID`",
     ErrorCode.NO_USABLE_CARD: "add one with `seatwise payment-method add --org ID --card NUMBER --exp MM/YY`",
     ErrorCode.UNKNOWN_WEBHOOK_ENDPOINT: "list them with `seatwise webhook list`",

@@ -12,11 +12,38 @@ from seatwise.core.roles import OPERATOR
 from seatwise.organizations import service as organizations
 from seatwise.organizations.models import Organization, User
 from seatwise.organizations.schemas import OrganizationOut, UserOut
+from seatwise.tax import service as tax
+from seatwise.tax.schemas import BillingProfileOut
 
 orgs = group("Customer organisations.")
 users = group("Users of an organisation.")
 
 UserId = Annotated[int, typer.Argument(metavar="ID")]
+OrgArg = Annotated[int, typer.Argument(metavar="ORG", help="Organisation id.")]
+
+# The billing profile's options (R23), on `org set-billing` and, optional there, on `org add`.
+LegalName = Annotated[str | None, typer.Option(help="Legal name on invoices.")]
+AddressLine = Annotated[str | None, typer.Option(help="Street and number.")]
+Postcode = Annotated[str | None, typer.Option(help="Postcode.")]
+City = Annotated[str | None, typer.Option(help="City.")]
+Country = Annotated[str | None, typer.Option(help="ISO 3166-1 country code, such as BE.")]
+VatId = Annotated[str | None, typer.Option(help="VAT ID; an EU one is checked offline for the country.")]
+PoNumber = Annotated[str | None, typer.Option(help="Purchase order number on invoices (at most 100 characters).")]
+ExemptReason = Annotated[str | None, typer.Option(help="Why it is exempt from VAT; set: 0 % VAT.")]
+InvoiceEmails = Annotated[
+    list[str] | None, typer.Option("--invoice-email", help="Address invoices go to (repeatable, at most 5).")
+]
+Language = Annotated[str, typer.Option("--language", help="Language of its invoices: en or nl.")]
+
+
+def _billing_said(out: BillingProfileOut) -> str:
+    extras = [
+        f"VAT ID {out.vat_id}" if out.vat_id else "no VAT ID",
+        *([f"PO {out.po_number}"] if out.po_number else []),
+        *([f"exempt from VAT: {out.exempt_reason}"] if out.exempt_reason else []),
+        f"invoices in {out.invoice_language}" + (f" to {', '.join(out.invoice_emails)}" if out.invoice_emails else ""),
+    ]
+    return f"{out.legal_name}, {out.address_line}, {out.postcode} {out.city}, {out.country}; {'; '.join(extras)}"
 
 
 def _org_out(row: Organization) -> dict[str, Any]:
@@ -33,10 +60,46 @@ def org_add(
     name: Annotated[str, typer.Option(help="Organisation name.")],
     currency: Annotated[str, typer.Option(help="ISO 4217 code it pays in.")] = "EUR",
     locale: Annotated[str, typer.Option(help="Language of its messages: en or nl.")] = "en",
+    legal_name: LegalName = None,
+    address_line: AddressLine = None,
+    postcode: Postcode = None,
+    city: City = None,
+    country: Country = None,
+    vat_id: VatId = None,
+    po_number: PoNumber = None,
+    exempt_reason: ExemptReason = None,
+    invoice_email: InvoiceEmails = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help="Language of its invoices (default: --locale).")
+    ] = None,
 ) -> Out:
-    """Add a customer organisation."""
+    """Add a customer organisation; with --legal-name, its billing profile too."""
+    profile: dict[str, Any] = dict(
+        legal_name=legal_name,
+        address_line=address_line,
+        postcode=postcode,
+        city=city,
+        country=country,
+        vat_id=vat_id,
+        po_number=po_number,
+        exempt_reason=exempt_reason,
+        invoice_emails=invoice_email or [],
+    )
     with ctx.uow() as session:
-        return Out(_org_out(organizations.add_org(session, name=name, currency=currency, locale=locale, now=ctx.now)))
+        org = organizations.add_org(session, name=name, currency=currency, locale=locale, now=ctx.now)
+        out = _org_out(org)
+        # Any billing option asks for a profile: one given without --legal-name is refused as missing one.
+        if any(profile.values()) or language is not None:
+            done = tax.set_billing_profile(
+                session,
+                org_id=org.id,
+                **profile,
+                invoice_language=language or locale,
+                actor_label=OPERATOR.label,
+                now=ctx.now,
+            )
+            out["billing_profile"] = BillingProfileOut.of(done).model_dump()
+        return Out(out)
 
 
 @command(orgs, "list")
@@ -44,6 +107,51 @@ def org_list(ctx: Ctx) -> Out:
     """List customer organisations."""
     with ctx.read() as session:
         return Out([_org_out(o) for o in organizations.list_orgs(session)])
+
+
+@command(orgs, "set-billing")
+def org_set_billing(
+    ctx: Ctx,
+    org: OrgArg,
+    legal_name: Annotated[str, typer.Option(help="Legal name on invoices.")],
+    address_line: Annotated[str, typer.Option(help="Street and number.")],
+    postcode: Annotated[str, typer.Option(help="Postcode.")],
+    city: Annotated[str, typer.Option(help="City.")],
+    country: Annotated[str, typer.Option(help="ISO 3166-1 country code, such as BE.")],
+    vat_id: VatId = None,
+    po_number: PoNumber = None,
+    exempt_reason: ExemptReason = None,
+    invoice_email: InvoiceEmails = None,
+    language: Language = "en",
+) -> Out:
+    """Set an organisation's billing profile (a new version; issued invoices keep the one they name)."""
+    with ctx.uow() as session:
+        done = tax.set_billing_profile(
+            session,
+            org_id=org,
+            legal_name=legal_name,
+            address_line=address_line,
+            postcode=postcode,
+            city=city,
+            country=country,
+            vat_id=vat_id,
+            po_number=po_number,
+            exempt_reason=exempt_reason,
+            invoice_emails=invoice_email or [],
+            invoice_language=language,
+            actor_label=OPERATOR.label,
+            now=ctx.now,
+        )
+        out = BillingProfileOut.of(done)
+    return Out(out, text=_billing_said(out))
+
+
+@command(orgs, "billing")
+def org_billing(ctx: Ctx, org: OrgArg) -> Out:
+    """Show an organisation's billing profile."""
+    with ctx.read() as session:
+        out = BillingProfileOut.of(tax.billing_profile(session, org_id=org))
+    return Out(out, text=_billing_said(out))
 
 
 @command(users, "add")

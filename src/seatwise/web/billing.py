@@ -1,23 +1,34 @@
-"""Bills & payments in the admin center: invoices with their payment attempts, Pay now, payment methods."""
+"""Bills & payments in the admin center: invoices with their payment attempts, Pay now, payment methods; the
+organisation's billing account (R23)."""
 
 from __future__ import annotations
 
+import re
+from functools import cache
+
+from babel import Locale
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from seatwise.billing import collection, documents, jobs
 from seatwise.billing import service as billing
+from seatwise.core.errors import BadInput
 from seatwise.core.invoicing import InvoiceStatus, PaymentStatus
+from seatwise.core.roles import Permission
+from seatwise.core.vat import check_country
 from seatwise.deps import Id
 from seatwise.payments import service as payments
 from seatwise.payments.gateway import HARD_DECLINES
 from seatwise.payments.gateways import gateway_for
 from seatwise.subscriptions import service as subscriptions
+from seatwise.tax import service as tax
 from seatwise.web.pages import (
     Form,
     TextForm,
     Who,
     done,
+    error_text,
+    language,
     now,
     org_of,
     reading,
@@ -149,3 +160,70 @@ def remove_payment_method(request: Request, who: Who, form: Form, method_id: Id)
             session, org_id=org_of(who), method_id=method_id, actor=who.actor, now=now(request)
         )
     return done("/billing/invoices#payment-methods", "payment_method_removed")
+
+
+# --- Billing account (R23) ------------------------------------------------------------------------
+
+PROFILE_FIELDS = ("legal_name", "address_line", "postcode", "city", "country", "vat_id", "po_number", "exempt_reason")
+
+
+@cache
+def countries(locale: str) -> list[tuple[str, str]]:
+    """The countries an address can be in, as (ISO code, name in the reader's language), by name."""
+    names = Locale.parse(locale).territories
+    found = []
+    for code, name in names.items():
+        try:
+            found.append((check_country(code), name))
+        except BadInput:
+            continue  # a region or grouping (EU, 419, ...), not a country
+    return sorted(found, key=lambda pair: pair[1])
+
+
+def _account(request: Request, who: Who, *, typed: dict | None = None, error: str | None = None) -> HTMLResponse:
+    with reading(request) as session:
+        tax.check_may(who.actor, org_id=org_of(who), permission=Permission.VIEW)
+        profile = tax.billing_profile_of(session, org_id=org_of(who))
+        org = organizations.get_org(session, org_id=org_of(who))
+    shown = typed
+    if shown is None:
+        shown = {name: (getattr(profile, name) if profile else None) or "" for name in PROFILE_FIELDS}
+        shown["invoice_emails"] = "\n".join(profile.invoice_emails) if profile else ""
+        shown["invoice_language"] = profile.invoice_language if profile else org.locale
+    return render(
+        request,
+        "billing_account.html",
+        who=who,
+        status=422 if error else 200,
+        profile=profile,
+        form=shown,
+        error=error,
+        countries=countries(language(request, who)),
+    )
+
+
+@router.get("/billing/account")
+def billing_account(request: Request, who: Who) -> HTMLResponse:
+    """The organisation's billing profile as its invoices name it, and, for Global and Billing admins, a form."""
+    return _account(request, who)
+
+
+@router.post("/billing/account")
+def set_billing_account(request: Request, who: Who, form: Form) -> Response:
+    """Save the billing profile as a new version; a bad value shows the form again with what is wrong."""
+    tax.check_may(who.actor, org_id=org_of(who), permission=Permission.MANAGE_BILLING)
+    typed = {name: form.get(name, "") for name in (*PROFILE_FIELDS, "invoice_emails", "invoice_language")}
+    try:
+        with writing(request) as session:
+            tax.set_billing_profile(
+                session,
+                org_id=org_of(who),
+                **{name: typed[name] for name in PROFILE_FIELDS},
+                invoice_emails=[e for e in re.split(r"[\s,;]+", typed["invoice_emails"]) if e],
+                invoice_language=typed["invoice_language"],
+                actor_label=who.actor.label,
+                now=now(request),
+            )
+    except BadInput as exc:  # nothing was written: the form again, as typed, with what to correct
+        return _account(request, who, typed=typed, error=error_text(exc, language(request, who)))
+    return done("/billing/account", "billing_profile_saved")

@@ -243,6 +243,7 @@ DONE_TEXT = {
     "payment_declined": N_("The card was declined. The attempt and its reason are shown below."),
     "payment_pending": N_("The payment is being processed. Look again in a moment."),
     "language_changed": N_("The language has been changed."),
+    "billing_profile_saved": N_("The billing account has been saved."),
     "run_started": N_("The billing run has started."),
 }
 
@@ -282,12 +283,17 @@ def sign_in_redirect(request: Request, exc: SignInRequired) -> RedirectResponse:
     return RedirectResponse(f"{base}?next={quote(target)}", status_code=303)
 
 
+def error_text(exc: SeatwiseError, locale: str) -> str:
+    """What a person reads of an error: the words for its code in their language, else its message."""
+    text = ERROR_TEXT.get(exc.code)
+    return gettext(locale, text) if text else exc.message
+
+
 def error_page(request: Request, exc: SeatwiseError) -> HTMLResponse:
     """A domain error as a page in the reader's language: what went wrong, and a way back."""
     who = getattr(request.state, "who", None)
     locale = language(request, who)
-    text = ERROR_TEXT.get(exc.code)
-    message = gettext(locale, text) if text else exc.message
+    message = error_text(exc, locale)
     # A cancellation refused for the role is a decision (409) to the API; to a browser it is "forbidden".
     status = 403 if exc.code == "not_authorized" else exc.status
     back = same_site_path(request.headers.get("referer"), request)
