@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from seatwise import db
 from seatwise.billing import charges, jobs, ledger
 from seatwise.billing import service as billing
-from seatwise.billing.models import Charge, Invoice, LedgerEntry
+from seatwise.billing.models import Charge, CreditNote, Invoice, LedgerEntry
 from seatwise.billing_run import service as billing_run
 from seatwise.catalog import service as catalog
 from seatwise.core.money import Money
@@ -77,13 +77,30 @@ def _payments(s, invoice_id: int) -> list[tuple]:
     ]
 
 
+def _notes(s, org_id: int) -> list[CreditNote]:
+    return list(s.scalars(select(CreditNote).where(CreditNote.org_id == org_id).order_by(CreditNote.id)))
+
+
+def _note_payments(s, note_id: int) -> list[tuple]:
+    return [
+        (p.kind, p.amount, p.status, p.invoice_id, p.at)
+        for p in s.scalars(select(Payment).where(Payment.credit_note_id == note_id).order_by(Payment.id))
+    ]
+
+
+def _note_ledger(s, note_id: int) -> list[tuple]:
+    return [
+        (e.kind, e.amount, e.at)
+        for e in s.scalars(select(LedgerEntry).where(LedgerEntry.credit_note_id == note_id).order_by(LedgerEntry.id))
+    ]
+
+
 def _assert_credits_settled(s, as_of: datetime) -> None:
-    """R16: after a run up to `as_of`, no credit whose bill_on has come is still pending, and every
-    invoiced credit was settled no later than its bill_on."""
-    overdue = s.scalars(
-        select(Charge).where(Charge.amount < 0, Charge.invoice_id.is_(None), Charge.bill_on <= as_of)
-    ).all()
+    """R16: after a run up to `as_of`, no credit whose day has come is still pending or held by a credit note,
+    and every invoiced credit was settled no later than its bill_on."""
+    overdue = s.scalars(select(Charge).where(Charge.amount < 0, charges.UNBILLED, Charge.bill_on <= as_of)).all()
     assert overdue == []
+    assert s.scalars(select(CreditNote).where(CreditNote.settle_on <= as_of)).all() == []
     for charge, billing_date in s.execute(
         select(Charge, Invoice.billing_date).join(Invoice, Invoice.id == Charge.invoice_id).where(Charge.amount < 0)
     ):
@@ -129,7 +146,18 @@ def test_r15_r16_ten_licences_at_12_50_cancelled_on_day_3_credit_112_50_returned
         assert decision.credit == Money(11250, "EUR")
         assert format_money(decision.credit, "en") == "€112.50"
         assert decision.dates["credit_returned_by"] == DEC_1
-        [credit] = _pending(s, w.org_id)
+        # it corrects the invoiced November: a credit note at once, of its own series (R25)
+        [note] = _notes(s, w.org_id)
+        assert (note.number, note.invoice_id, note.net, note.vat, note.total, note.settle_on) == (
+            "SW-CN-2026-000001",
+            first.id,
+            11250,
+            0,
+            11250,
+            DEC_1,
+        )
+        [credit] = s.scalars(select(Charge).where(Charge.credit_note_id == note.id)).all()
+        assert _pending(s, w.org_id) == [credit]
         assert (
             credit.kind,
             credit.description,
@@ -148,18 +176,16 @@ def test_r15_r16_ten_licences_at_12_50_cancelled_on_day_3_credit_112_50_returned
 
     run_billing(uow, as_of=DEC_1 - timedelta(seconds=1))
     with uow() as s:
-        assert len(billing.list_invoices(s, org_id=w.org_id)) == 1  # not due yet: it comes back *by* Dec 1
+        assert _note_payments(s, note.id) == []  # not due yet: it comes back *by* Dec 1
     run_billing(uow, as_of=DEC_1)
     with uow() as s:
         _assert_credits_settled(s, DEC_1)
-        first, second = billing.list_invoices(s, org_id=w.org_id)
-        assert (second.number, second.billing_date) == ("SW-2026-000002", DEC_1)
-        assert [line[3] for line in _lines(s, second.id)] == [-11250]
-        # nothing to set the credit against, so all of it is refunded to the card at the period end
-        assert _totals(second) == (0, 0, 0, 11250, "paid")
-        card = payments.list_payment_methods(s, org_id=w.org_id)[0]
-        assert _payments(s, second.id) == [("refund", 11250, "succeeded", None, DEC_1, card.id)]
-        assert _ledger(s, second.id) == [("credit", -11250, DEC_1), ("refund", 11250, DEC_1)]
+        # no invoice for a credit alone: nothing to set it against, so all of it is refunded to the card
+        assert len(billing.list_invoices(s, org_id=w.org_id)) == 1
+        [note] = _notes(s, w.org_id)
+        assert (note.spent, note.refunded, note.settle_on) == (0, 11250, None)
+        assert _note_payments(s, note.id) == [("refund", 11250, "succeeded", first.id, DEC_1)]
+        assert _note_ledger(s, note.id) == [("credit", -11250, cancel_at), ("refund", 11250, DEC_1)]
         assert ledger.check_ledger(s) == []
 
 
@@ -180,21 +206,13 @@ def test_r14_r15_r16_yen_three_seats_31_day_period_cancelled_on_day_10_credit_20
         assert decision.credit.decimal_string() == "2032"
     run_billing(uow, as_of=JAN_1)
     with uow() as s:
-        first, second = billing.list_invoices(s, org_id=w.org_id)
-        # the credit comes back in the run at the period end, 1 January 2027: the first invoice of 2027
-        assert (second.number, second.billing_date, second.currency) == ("SW-2027-000001", JAN_1, "JPY")
-        assert _lines(s, second.id) == [
-            (
-                "cancellation",
-                "Credit: cancellation, 3 licences × 21/31 days, 11–31 Dec 2026",
-                3,
-                -2032,
-                at(2026, 12, 11),
-                JAN_1,
-            )
+        # the credit note comes back in the run at the period end, 1 January 2027 (sooner than a month)
+        [note] = _notes(s, w.org_id)
+        assert (note.number, note.currency, note.total, note.settle_on) == ("SW-CN-2026-000001", "JPY", 2032, None)
+        assert [line.description for line in s.scalars(select(Charge).where(Charge.credit_note_id == note.id))] == [
+            "Credit: cancellation, 3 licences × 21/31 days, 11–31 Dec 2026"
         ]
-        assert _totals(second) == (0, 0, 0, 2032, "paid")
-        assert [p[:3] for p in _payments(s, second.id)] == [("refund", 2032, "succeeded")]
+        assert [p[:3] + p[4:] for p in _note_payments(s, note.id)] == [("refund", 2032, "succeeded", JAN_1)]
         assert ledger.check_ledger(s) == []
 
 
@@ -286,20 +304,13 @@ def test_r3_r12_r15_period_in_advance_seats_bought_and_removed_mid_period_as_lin
         assert (dec.number, dec.billing_date) == ("SW-2026-000002", DEC_1)
         assert _lines(s, dec.id) == [
             ("seats_added", "5 licences added × 27/30 days, 4–30 Nov 2026", 5, 5625, at(2026, 11, 4), DEC_1),
-            (
-                "seats_removed",
-                "Credit: 3 licences removed × 10/30 days, 21–30 Nov 2026",
-                3,
-                -1250,
-                at(2026, 11, 21),
-                DEC_1,
-            ),
             # the renewal bills the whole of December in advance: 12 × 1250 = 15000
             ("period", "12 licences of BIZ product, 1–31 Dec 2026", 12, 15000, DEC_1, JAN_1),
         ]
-        # charges 5625 + 15000 = 20625; the credit 1250 is applied first; 20625 − 1250 = 19375 due
-        assert _totals(dec) == (20625, 1250, 19375, 0, "paid")
-        assert [p[:3] for p in _payments(s, dec.id)] == [("payment", 19375, "succeeded")]
+        # charges 5625 + 15000 = 20625; the credit note of 1250 (R25: it corrects the invoiced November) pays
+        # first; 20625 − 1250 = 19375 is charged to the card
+        assert _totals(dec) == (20625, 0, 20625, 0, "paid")
+        assert [p[:3] for p in _payments(s, dec.id)] == [("credit", 1250, "succeeded"), ("payment", 19375, "succeeded")]
         assert ledger.check_ledger(s) == []
 
 
@@ -339,14 +350,16 @@ def test_r15_lines_are_in_the_organisations_locale_dutch(uow):
     with uow() as s:
         nov, dec = billing.list_invoices(s, org_id=w.org_id)
         assert [line[1] for line in _lines(s, nov.id)] == ["10 licenties van BIZ product, 1–30 nov 2026"]
-        assert [(line[1], line[3]) for line in _lines(s, dec.id)] == [
-            # 5 × 1250 × 27/30 = 5625
-            ("5 licenties erbij × 27/30 dagen, 4–30 nov 2026", 5625),
-            # cancelled on day 20 with 15 seats: 15 × 1250 × 10/30 = 6250
-            ("Tegoed: opzegging, 15 licenties × 10/30 dagen, 21–30 nov 2026", -6250),
+        # 5 × 1250 × 27/30 = 5625
+        assert [(line[1], line[3]) for line in _lines(s, dec.id)] == [("5 licenties erbij × 27/30 dagen, 4–30 nov 2026", 5625)]
+        # cancelled on day 20 with 15 seats: 15 × 1250 × 10/30 = 6250, a credit note correcting November
+        [note] = _notes(s, w.org_id)
+        assert [(c.description, c.amount) for c in s.scalars(select(Charge).where(Charge.credit_note_id == note.id))] == [
+            ("Tegoed: opzegging, 15 licenties × 10/30 dagen, 21–30 nov 2026", -6250)
         ]
-        # credit 6250 against 5625 of charges: 5625 applied, nothing due, 625 refunded at the period end
-        assert _totals(dec) == (5625, 5625, 0, 625, "paid")
+        # the credit note pays all 5625 of December's invoice; 625 is refunded at the period end
+        assert _totals(dec) == (5625, 0, 5625, 0, "paid")
+        assert (note.invoice_id, note.spent, note.refunded) == (nov.id, 5625, 625)
         assert ledger.check_ledger(s) == []
 
 
@@ -397,14 +410,16 @@ def test_r6_r15_reactivating_a_cancelled_subscription_charges_the_days_left_and_
         _nov_2, nov_11, dec_1 = billing.list_invoices(s, org_id=w.org_id)
         assert nov_11.billing_date == at(2026, 11, 11)
         assert [(line[0], line[1], line[3]) for line in _lines(s, nov_11.id)] == [
-            ("cancellation", "Credit: cancellation, 10 licences × 27/30 days, 4–30 Nov 2026", -11250),
             ("reactivation", "Reactivation, 10 licences × 21/30 days, 10–30 Nov 2026", 8750),
         ]
-        # 8750 charged, all of it paid by the credit, 11250 − 8750 = 2500 back: the 6 days 4–9 Nov it
-        # was off (12500 × 6/30 = 2500)
-        assert _totals(nov_11) == (8750, 8750, 0, 2500, "paid")
-        # recurring billing is on again: December renews on the old billing date
+        # 8750 charged, all of it paid by the cancellation's credit note of 11250
+        assert _totals(nov_11) == (8750, 0, 8750, 0, "paid")
+        # recurring billing is on again: December renews on the old billing date, and the 11250 − 8750 = 2500
+        # left (the 6 days 4–9 Nov it was off: 12500 × 6/30) pays part of it
         assert (dec_1.billing_date, dec_1.total) == (DEC_1, 12500)
+        assert [p[:3] for p in _payments(s, dec_1.id)] == [("credit", 2500, "succeeded"), ("payment", 10000, "succeeded")]
+        [note] = _notes(s, w.org_id)
+        assert (note.total, note.spent, note.refunded, note.settle_on) == (11250, 11250, 0, None)
         assert ledger.check_ledger(s) == []
 
 
@@ -458,17 +473,11 @@ def test_r16_a_credit_goes_to_the_organisations_next_invoice_first_then_the_rest
     with uow() as s:
         _, nov_11 = billing.list_invoices(s, org_id=w.org_id)
         assert (nov_11.number, nov_11.billing_date) == ("SW-2026-000002", at(2026, 11, 11))
-        assert [(kind, amount) for kind, _, _, amount, _, _ in _lines(s, nov_11.id)] == [
-            ("cancellation", -11250),
-            ("period", 20000),
-        ]
-        # credits first: 20000 − 11250 = 8750 due, charged to the card
-        assert _totals(nov_11) == (20000, 11250, 8750, 0, "paid")
-        assert [(k, a) for k, a, _ in _ledger(s, nov_11.id)] == [
-            ("charge", 20000),
-            ("credit", -11250),
-            ("payment", -8750),
-        ]
+        assert [(kind, amount) for kind, _, _, amount, _, _ in _lines(s, nov_11.id)] == [("period", 20000)]
+        # the credit note first: 20000 − 11250 = 8750, charged to the card
+        assert _totals(nov_11) == (20000, 0, 20000, 0, "paid")
+        assert [p[:3] for p in _payments(s, nov_11.id)] == [("credit", 11250, "succeeded"), ("payment", 8750, "succeeded")]
+        assert [(k, a) for k, a, _ in _ledger(s, nov_11.id)] == [("charge", 20000), ("payment", -8750)]
     run_billing(uow, as_of=DEC_1)
     with uow() as s:
         assert len(billing.list_invoices(s, org_id=w.org_id)) == 2  # nothing left to settle on 1 December
@@ -509,8 +518,10 @@ def test_r16_no_credit_outlives_its_settlement_run_over_months_of_changes(uow):
         # 1 × 799 × 29/31 = 747.45 → 747; in all 8333 + 4949 + 484 + 747 = 14513
         credits = -sum(c.amount for c in s.scalars(select(Charge).where(Charge.amount < 0)))
         assert credits == 14513
-        # every one came back (the last by 1 February): applied to an invoice or refunded
+        # every one came back (the last by 1 February): applied to an invoice, or as a credit note spent on
+        # invoices or refunded
         settled = sum(i.credit_applied + i.refunded for i in billing.list_invoices(s, org_id=w.org_id))
+        settled += sum(note.spent + note.refunded for note in _notes(s, w.org_id))
         assert settled == credits
 
 
@@ -611,7 +622,11 @@ def _frozen(s, invoice_id: int) -> tuple:
     ]
     ledger = [
         (e.id, e.kind, e.amount, e.at, e.payment_id)
-        for e in s.scalars(select(LedgerEntry).where(LedgerEntry.invoice_id == invoice_id).order_by(LedgerEntry.id))
+        for e in s.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.invoice_id == invoice_id, LedgerEntry.credit_note_id.is_(None))  # its own entries
+            .order_by(LedgerEntry.id)
+        )
     ]
     return head, lines, ledger
 

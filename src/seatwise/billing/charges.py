@@ -11,17 +11,18 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from seatwise.billing import credit_notes
 from seatwise.billing.models import Charge, Invoice
-from seatwise.core.invoicing import (
-    LineKind,
-    billing_date_for,
-)
+from seatwise.core.invoicing import LineKind, billing_date_for, credit_returned_by
 from seatwise.core.periods import Period, add_days
 from seatwise.core.proration import Proration
 from seatwise.db import get_existing
 from seatwise.events import service as events
 from seatwise.i18n import N_, format_day_range, gettext
 from seatwise.organizations.models import Organization
+
+# Lines still waiting for an invoice; a credit note's lines never do (R25).
+UNBILLED = Charge.invoice_id.is_(None) & Charge.credit_note_id.is_(None)
 
 _DESCRIPTIONS = {  # (one licence, several licences); English and Dutch both single out 1
     LineKind.PERIOD: (N_("{seats} licence of {product}, {days}"), N_("{seats} licences of {product}, {days}")),
@@ -149,6 +150,8 @@ def bill_proration(
     if proration.days == 0:
         return None
     credit = kind in (LineKind.SEATS_REMOVED, LineKind.CANCELLATION)
+    if credit:  # back within the period it was cut from, and within a month (R16)
+        bill_on = credit_returned_by(arose=at, period_end=bill_on)
     end = add_days(proration.first_day, proration.days)
     charge = Charge(
         org_id=sub.org_id,
@@ -176,9 +179,10 @@ def bill_proration(
 
 
 def credit_issued(session: Session, *, charge: Charge | None, at: datetime) -> None:
-    """The `credit.issued` event of a prorated credit, written after the change that gave it."""
+    """After the change that gave a prorated credit: its credit note if it corrects an invoice (R25), and the
+    `credit.issued` event."""
     if charge is not None and charge.amount < 0:
-        session.flush()
+        credit_notes.issue(session, line=charge, at=at)
         events.publish(
             session,
             type="credit.issued",

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Executable, func, select
 from sqlalchemy.orm import Session
 
-from seatwise.billing.models import Charge, Invoice, LedgerEntry
+from seatwise.billing.models import Charge, CreditNote, Invoice, LedgerEntry
 from seatwise.core.invoicing import (
     InvoiceStatus,
     LedgerKind,
@@ -34,8 +34,9 @@ class Imbalance:
 
 
 def check_ledger(session: Session) -> list[Imbalance]:
-    """Prove the books (R18): per organisation the ledger equals what open invoices still ask for; per
-    invoice the lines, VAT, payments, refunds and ledger entries each agree with its totals (R24)."""
+    """Prove the books (R18): per organisation the ledger equals what open invoices still ask for less what
+    credit notes still hold; per invoice and per credit note the lines, VAT, payments, refunds and ledger
+    entries each agree with its totals (R24, R25)."""
     problems = []
     ledger = dict(
         session.execute(select(LedgerEntry.org_id, func.sum(LedgerEntry.amount)).group_by(LedgerEntry.org_id)).all()
@@ -47,6 +48,12 @@ def check_ledger(session: Session) -> list[Imbalance]:
             .group_by(Invoice.org_id)
         ).all()
     )
+    for org_id, held in session.execute(
+        select(CreditNote.org_id, func.sum(CreditNote.total - CreditNote.spent - CreditNote.refunded)).group_by(
+            CreditNote.org_id
+        )
+    ):
+        owed[org_id] = (owed.get(org_id) or 0) - held
     for org_id in sorted(set(ledger) | set(owed)):
         if (ledger.get(org_id) or 0) != (owed.get(org_id) or 0):
             problems.append(
@@ -71,12 +78,13 @@ def check_ledger(session: Session) -> list[Imbalance]:
     owed_back = sums(
         select(Payment.invoice_id, func.sum(Payment.amount))
         .where(Payment.kind == PaymentKind.REFUND, Payment.status != PaymentStatus.FAILED)
+        .where(Payment.credit_note_id.is_(None))
         .group_by(Payment.invoice_id)
     )
     entries = sums(
-        select(LedgerEntry.invoice_id, LedgerEntry.kind, func.sum(LedgerEntry.amount)).group_by(
-            LedgerEntry.invoice_id, LedgerEntry.kind
-        )
+        select(LedgerEntry.invoice_id, LedgerEntry.kind, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.credit_note_id.is_(None))
+        .group_by(LedgerEntry.invoice_id, LedgerEntry.kind)
     )
     for invoice in session.scalars(select(Invoice).order_by(Invoice.id)):
         i = invoice.id
@@ -113,6 +121,45 @@ def check_ledger(session: Session) -> list[Imbalance]:
         ]
         problems += [
             Imbalance(invoice.org_id, f"invoice {invoice.number}: {what}", expected, found)
+            for what, expected, found in checks
+            if expected != found
+        ]
+    return problems + _check_credit_notes(session, sums)
+
+
+def _check_credit_notes(session: Session, sums: Any) -> list[Imbalance]:
+    """Per credit note (R25): its lines, VAT, what invoices took of it, its refunds and its ledger entries."""
+    lines = sums(
+        select(Charge.credit_note_id, func.sum(Charge.amount))
+        .where(Charge.credit_note_id.is_not(None))
+        .group_by(Charge.credit_note_id)
+    )
+    moved = sums(
+        select(Payment.credit_note_id, Payment.kind, func.sum(Payment.amount))
+        .where(Payment.credit_note_id.is_not(None), Payment.status != PaymentStatus.FAILED)
+        .group_by(Payment.credit_note_id, Payment.kind)
+    )
+    entries = sums(
+        select(LedgerEntry.credit_note_id, LedgerEntry.kind, func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.credit_note_id.is_not(None))
+        .group_by(LedgerEntry.credit_note_id, LedgerEntry.kind)
+    )
+    problems = []
+    for note in session.scalars(select(CreditNote).order_by(CreditNote.id)):
+        n = note.id
+        left = note.total - note.spent - note.refunded
+        checks = [
+            ("lines vs net", -note.net, lines.get((n,), 0)),
+            ("net + VAT vs total", note.total, note.net + note.vat),
+            ("spent vs credit payments", note.spent, moved.get((n, PaymentKind.CREDIT), 0)),
+            ("refunded vs refunds", note.refunded, moved.get((n, PaymentKind.REFUND), 0)),
+            ("left vs settled", 0 if note.settle_on is None else left, left),
+            ("ledger credit vs net", -note.net, entries.get((n, LedgerKind.CREDIT), 0)),
+            ("ledger VAT vs VAT", -note.vat, entries.get((n, LedgerKind.VAT), 0)),
+            ("ledger refund vs refunds", note.refunded, entries.get((n, LedgerKind.REFUND), 0)),
+        ]
+        problems += [
+            Imbalance(note.org_id, f"credit note {note.number}: {what}", expected, found)
             for what, expected, found in checks
             if expected != found
         ]

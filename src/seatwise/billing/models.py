@@ -34,6 +34,8 @@ class Charge(Base):
     # None: no VAT, as on every line invoiced before the vendor's legal profile was set.
     vat_category: Mapped[str | None] = mapped_column(String(2), nullable=True)
     vat_rate: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    # A credit correcting an invoiced charge is a line of the credit note issued with it (R25), not of an invoice.
+    credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("credit_notes.id"), nullable=True, index=True)
 
 
 class Invoice(Base):
@@ -68,6 +70,40 @@ class Invoice(Base):
     billing_profile_id: Mapped[int | None] = mapped_column(ForeignKey("billing_profiles.id"), nullable=True)
 
 
+class CreditNote(Base):
+    """Money given back (R25): a credit note with its own gapless series, correcting an invoice, issued with the
+    credit; immutable apart from how much of it has been spent. Until `settle_on` invoices issued meanwhile
+    spend it; on that day what is left pays older unpaid invoices and the rest is refunded (R16)."""
+
+    __tablename__ = "credit_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(28), unique=True)  # SW-CN-2027-000001
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))  # the invoice it corrects
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    currency: Mapped[str] = mapped_column(String(3))
+    net: Mapped[int] = mapped_column(BigInteger)  # given back before VAT, positive
+    vat: Mapped[int] = mapped_column(BigInteger)  # at the rate of the charge it corrects (R24)
+    total: Mapped[int] = mapped_column(BigInteger)  # net + VAT
+    spent: Mapped[int] = mapped_column(BigInteger, default=0)  # set against invoices, as credit payments
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    # When the billing run settles what is left (R16); None once nothing is.
+    settle_on: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    # Both parties as they were when it was issued (R23).
+    vendor_version_id: Mapped[int | None] = mapped_column(ForeignKey("vendor_profile_versions.id"), nullable=True)
+    billing_profile_id: Mapped[int | None] = mapped_column(ForeignKey("billing_profiles.id"), nullable=True)
+
+
+class CreditNoteCounter(Base):
+    """The last credit note number used in a year: a series of its own, without gaps (R25)."""
+
+    __tablename__ = "credit_note_counters"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+
 class InvoiceCounter(Base):
     """The last invoice number used in a year; locked while a number is taken, so numbers have no gaps."""
 
@@ -93,3 +129,5 @@ class LedgerEntry(Base):
     currency: Mapped[str] = mapped_column(String(3))
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), nullable=True)
+    # A credit note's entries (its credit, VAT and refund) name it; their invoice is the one it corrects.
+    credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("credit_notes.id"), nullable=True)

@@ -4,15 +4,18 @@ cards charged and retried, payments recorded. `seatwise.billing_run` decides whe
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from seatwise import bus
 from seatwise.billing import taxes
-from seatwise.billing.models import Charge, Invoice, InvoiceCounter, LedgerEntry
+from seatwise.billing.models import Charge, CreditNote, Invoice, InvoiceCounter, LedgerEntry
 from seatwise.core.domain_events import PaymentRecorded
 from seatwise.core.errors import ErrorCode, NotFound, Refused
 from seatwise.core.invoicing import (
@@ -80,10 +83,15 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
 
     Lines due by `at` and any other line already known then are taken, so that a credit is
     applied as early as it can be; a credit no charge absorbs settles older unpaid invoices,
-    and what is still left is refunded at once. Written in bulk: this is the billing run's hot path.
+    and what is still left is refunded at once. Credit notes not yet settled pay what they can of
+    each invoice (R16, R25). Written in bulk: this is the billing run's hot path.
     """
     lines_t, invoices_t, payments_t = Charge.__table__, Invoice.__table__, Payment.__table__
-    pending = (lines_t.c.invoice_id.is_(None)) & ((lines_t.c.created_at <= at) | (lines_t.c.bill_on <= at))
+    pending = (
+        lines_t.c.invoice_id.is_(None)
+        & lines_t.c.credit_note_id.is_(None)
+        & ((lines_t.c.created_at <= at) | (lines_t.c.bill_on <= at))
+    )
     by_org: dict[int, list] = defaultdict(list)
     c = lines_t.c
     found = session.execute(
@@ -101,11 +109,12 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
         org_id: settle([line.amount for line in by_org[org_id]], [keys[line.id] for line in by_org[org_id]])
         for org_id in orgs
     }
-    older = _open_invoices(session, org_ids=[o for o in orgs if totals[o].leftover])
+    older = open_invoices(session, org_ids=[o for o in orgs if totals[o].leftover])
+    notes = _unsettled_credit_notes(session, org_ids=[o for o in orgs if totals[o].amount_due])
     methods = usable_methods_at(session, org_ids=orgs, at=at)
-    refundable = _refundable_charges(session, org_ids=[o for o in orgs if totals[o].leftover])
+    refundable = refundable_charges(session, org_ids=[o for o in orgs if totals[o].leftover])
     versions = tax.current_versions(session, org_ids=orgs)  # both parties as they are now, kept by the invoice (R23)
-    invoices, plans, transfers = [], [], []
+    invoices, plans, transfers, spent = [], [], [], []
     for org_id, number in zip(orgs, _take_numbers(session, year=at.year, count=len(orgs)), strict=True):
         currency, sums, method = by_org[org_id][0].currency, totals[org_id], methods.get(org_id)
         parts, refund = spread(sums.leftover, [i.amount_due - i.amount_paid for i in older.get(org_id, [])])
@@ -113,8 +122,11 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
         kind = MethodKind(method.kind) if method else None
         due = due_date(issued=at, method=kind)
         by_card = method is not None and kind is MethodKind.CARD
-        charged = bool(sums.amount_due) and by_card
-        if sums.amount_due == 0:
+        from_notes = _spend(notes.get(org_id, []), sums.amount_due)
+        spent.append(from_notes)
+        owed = sums.amount_due - sum(part for _, part in from_notes)
+        charged = bool(owed) and by_card
+        if owed == 0:
             status, next_action = InvoiceStatus.PAID, None
         elif charged:
             status, next_action = InvoiceStatus.COLLECTING, None  # until the gateway answers (R32)
@@ -133,7 +145,7 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
                 total=sums.total,
                 credit_applied=sums.credit_applied,
                 amount_due=sums.amount_due,
-                amount_paid=0,
+                amount_paid=sums.amount_due - owed,
                 refunded=refund,
                 transferred=sums.leftover - refund,
                 status=status,
@@ -146,7 +158,7 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
             )
         )
         from_charges = refundable.get(org_id, []) if refund and by_card else []
-        plans.append((org_id, currency, sums, refund, method, charged, by_card, from_charges))
+        plans.append((org_id, currency, sums, refund, method, charged, by_card, from_charges, owed))
     bulk_insert(session, invoices_t, invoices)
     # Ids by number (unique): one query instead of RETURNING, which SQLite runs a row at a time.
     ids_by_number = dict(
@@ -168,8 +180,8 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
         ],
     )
     payments = []
-    for (org_id, currency, sums, refund, method, charged, by_card, from_charges), invoice_id in zip(
-        plans, invoice_ids, strict=True
+    for (org_id, currency, _sums, refund, method, charged, by_card, from_charges, owed), invoice_id, from_notes in zip(
+        plans, invoice_ids, spent, strict=True
     ):
         common = dict(
             org_id=org_id,
@@ -180,44 +192,39 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
             failure_code=None,
             sent=False,
             reference=None,
+            credit_note_id=None,
         )
+        payments += [
+            dict(
+                common,
+                method_id=None,
+                kind=PaymentKind.CREDIT,
+                amount=part,
+                status=PaymentStatus.SUCCEEDED,
+                key=None,
+                refunds=None,
+                credit_note_id=note.id,
+            )
+            for note, part in from_notes
+        ]
         if charged:
             payments.append(
                 dict(
                     common,
                     kind=PaymentKind.PAYMENT,
-                    amount=sums.amount_due,
+                    amount=owed,
                     status=PaymentStatus.PENDING,
                     key=charge_key(org_id=org_id, billing_date=at, attempt=1),
                     refunds=None,
                 )
             )
-        if refund and not by_card:  # paid back by bank transfer, outside Seatwise
-            payments.append(
-                dict(
-                    common,
-                    kind=PaymentKind.REFUND,
-                    amount=refund,
-                    status=PaymentStatus.SUCCEEDED,
-                    key=None,
-                    refunds=None,
-                )
-            )
-        elif refund:
-            amounts = refund_parts(refund, [left for _, left in from_charges])
-            references = [reference for reference, _ in from_charges] + [None] * len(amounts)
-            payments += [
-                dict(
-                    common,
-                    kind=PaymentKind.REFUND,
-                    amount=amount,
-                    status=PaymentStatus.PENDING,
-                    key=refund_key(org_id=org_id, billing_date=at, part=part),
-                    refunds=reference,
-                )
-                for part, (amount, reference) in enumerate(zip(amounts, references, strict=False), start=1)
-                if amount
-            ]
+        payments += refund_rows(
+            common,
+            refund=refund,
+            by_card=by_card,
+            from_charges=from_charges,
+            key_of=partial(refund_key, org_id=org_id, billing_date=at),
+        )
     for invoice, part in transfers:
         payments.append(
             dict(
@@ -234,6 +241,7 @@ def issue_invoices(session: Session, *, org_ids: list[int], at: datetime) -> lis
                 reference=None,
                 key=None,
                 refunds=None,
+                credit_note_id=None,
             )
         )
         invoice.amount_paid += part
@@ -304,7 +312,65 @@ def _issue_events(
     return found
 
 
-def _open_invoices(session: Session, *, org_ids: list[int]) -> dict[int, list[Invoice]]:
+def refund_rows(
+    common: dict[str, Any],
+    *,
+    refund: int,
+    by_card: bool,
+    from_charges: list[tuple[str, int]],
+    key_of: Callable[..., str],  # called with the part's number, from 1
+) -> list[dict[str, Any]]:
+    """The payment rows of a refund: to the card, drawn from its earlier charges newest first and each part
+    answered by the gateway later (R32); otherwise one paid back by bank transfer, outside Seatwise."""
+    if not refund:
+        return []
+    if not by_card:
+        return [
+            dict(common, kind=PaymentKind.REFUND, amount=refund, status=PaymentStatus.SUCCEEDED, key=None, refunds=None)
+        ]
+    amounts = refund_parts(refund, [left for _, left in from_charges])
+    references = [reference for reference, _ in from_charges] + [None] * len(amounts)
+    return [
+        dict(
+            common,
+            kind=PaymentKind.REFUND,
+            amount=amount,
+            status=PaymentStatus.PENDING,
+            key=key_of(part=part),
+            refunds=reference,
+        )
+        for part, (amount, reference) in enumerate(zip(amounts, references, strict=False), start=1)
+        if amount
+    ]
+
+
+def _unsettled_credit_notes(session: Session, *, org_ids: list[int]) -> dict[int, list[CreditNote]]:
+    """Credit notes of these organisations with money left to spend, oldest first, locked."""
+    found: dict[int, list[CreditNote]] = defaultdict(list)
+    if org_ids:
+        for note in session.scalars(
+            select(CreditNote)
+            .where(CreditNote.org_id.in_(org_ids), CreditNote.settle_on.is_not(None))
+            .order_by(CreditNote.id)
+            .with_for_update()
+        ):
+            found[note.org_id].append(note)
+    return found
+
+
+def _spend(notes: list[CreditNote], due: int) -> list[tuple[CreditNote, int]]:
+    """What each credit note pays of an invoice asking `due`, oldest first (R16); the notes record it."""
+    parts, left = [], [note.total - note.spent - note.refunded for note in notes]
+    for part, note in zip(spread(due, left)[0], notes, strict=True):
+        if part:
+            note.spent += part
+            if note.spent + note.refunded == note.total:
+                note.settle_on = None
+            parts.append((note, part))
+    return parts
+
+
+def open_invoices(session: Session, *, org_ids: list[int]) -> dict[int, list[Invoice]]:
     """Unpaid invoices of these organisations, oldest first, locked."""
     found: dict[int, list[Invoice]] = defaultdict(list)
     if org_ids:
@@ -318,7 +384,7 @@ def _open_invoices(session: Session, *, org_ids: list[int]) -> dict[int, list[In
     return found
 
 
-def _refundable_charges(session: Session, *, org_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+def refundable_charges(session: Session, *, org_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
     """Per organisation, its card charges at the gateway newest first, with what each can still return."""
     found: dict[int, list[tuple[str, int]]] = defaultdict(list)
     if not org_ids:

@@ -56,15 +56,22 @@ def _key(seller: Seller, buyer: Buyer | None, on: date) -> TaxKey:
     return treatment(seller=seller, buyer=buyer or Buyer(country=None), on=on).key
 
 
-def _corrected(session: Session, *, credits: Sequence[Any]) -> dict[int, TaxKey | None]:
-    """Per credit line (by id), the VAT of the invoiced charge it corrects: the latest charge of its
-    subscription covering the credit's first day. A credit whose charge is not invoiced yet has none here."""
+def corrections(session: Session, *, credits: Sequence[Any]) -> dict[int, Any]:
+    """Per credit line (by id), the invoiced charge it corrects: the latest charge of its subscription covering
+    the credit's first day, with its invoice and VAT. A credit whose charge is not invoiced yet has none here."""
     if not credits:
         return {}
     first, last = min(c.period_start for c in credits), max(c.period_start for c in credits)
     charged: dict[int, list[Any]] = {}
     for row in session.execute(
-        select(Charge.subscription_id, Charge.period_start, Charge.period_end, Charge.vat_category, Charge.vat_rate)
+        select(
+            Charge.subscription_id,
+            Charge.period_start,
+            Charge.period_end,
+            Charge.invoice_id,
+            Charge.vat_category,
+            Charge.vat_rate,
+        )
         .where(
             Charge.subscription_id.in_({c.subscription_id for c in credits}),
             Charge.amount > 0,
@@ -79,7 +86,7 @@ def _corrected(session: Session, *, credits: Sequence[Any]) -> dict[int, TaxKey 
     for credit in credits:
         for row in charged.get(credit.subscription_id, ()):
             if row.period_start <= credit.period_start < row.period_end:
-                found[credit.id] = stored(row.vat_category, row.vat_rate)
+                found[credit.id] = row
                 break
     return found
 
@@ -89,8 +96,13 @@ def line_keys(session: Session, *, lines: Sequence[Any], on: date) -> list[TaxKe
     by_org = treatments(session, org_ids=sorted({line.org_id for line in lines}), on=on)
     if all(key is None for key in by_org.values()):
         return [None] * len(lines)
-    corrected = _corrected(session, credits=[line for line in lines if line.kind in CORRECTIONS])
-    return [corrected[line.id] if line.id in corrected else by_org[line.org_id] for line in lines]
+    corrected = corrections(session, credits=[line for line in lines if line.kind in CORRECTIONS])
+    return [
+        stored(corrected[line.id].vat_category, corrected[line.id].vat_rate)
+        if line.id in corrected
+        else by_org[line.org_id]
+        for line in lines
+    ]
 
 
 def vat_on(session: Session, *, org_id: int, sub_id: int, kind: LineKind, amount: int, on: datetime) -> int:

@@ -1,7 +1,8 @@
 """The billing run (R19, R20): time walks forward from one due moment to the next up to `as_of`.
 
 At each moment it performs, in this order, the subscriptions' transitions (which bill new periods),
-the invoices that fall due, then card retries and disabling for non-payment. Each step re-reads what
+the invoices that fall due, the credit notes whose month is up, then card retries and disabling for
+non-payment. Each step re-reads what
 is still due, so a run that is interrupted, or run twice, ends as one clean run does.
 """
 
@@ -15,9 +16,9 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from seatwise.billing import charges, collection
+from seatwise.billing import charges, collection, credit_notes
 from seatwise.billing import service as billing
-from seatwise.billing.models import Charge, Invoice
+from seatwise.billing.models import Charge, CreditNote, Invoice
 from seatwise.catalog.models import Product
 from seatwise.core.errors import BadInput, ErrorCode
 from seatwise.core.invoicing import (
@@ -53,6 +54,7 @@ class RunSummary:
     subscription_ids: set[int] = field(default_factory=set)
     transitions: Counter[Event] = field(default_factory=Counter)
     invoices: int = 0
+    credit_notes_settled: int = 0  # what was left of them paid older invoices or was refunded (R16)
     payments: Counter[str] = field(default_factory=Counter)
     totals: Counter[str] = field(default_factory=Counter)  # amount due invoiced, per currency
     done: bool = False
@@ -62,6 +64,7 @@ class RunSummary:
         self.subscription_ids |= other.subscription_ids
         self.transitions.update(other.transitions)
         self.invoices += other.invoices
+        self.credit_notes_settled += other.credit_notes_settled
         self.payments.update(other.payments)
         self.totals.update(other.totals)
         self.done = other.done
@@ -78,6 +81,7 @@ class RunSummary:
             "subscriptions": self.subscriptions,
             "transitions": {event.value: self.transitions.get(event, 0) for event in RUN_EVENTS},
             "invoices": self.invoices,
+            "credit_notes_settled": self.credit_notes_settled,
             "payments": dict(sorted(self.payments.items())),
             "invoiced": {
                 currency: Money(amount, currency).decimal_string() for currency, amount in sorted(self.totals.items())
@@ -98,7 +102,8 @@ def next_moment(session: Session, *, as_of: datetime) -> datetime | None:
     """The earliest moment up to `as_of` at which something is due, or None."""
     candidates = [
         session.scalar(select(func.min(Subscription.next_event_at)).where(Subscription.next_event_at <= as_of)),
-        session.scalar(select(func.min(Charge.bill_on)).where(Charge.invoice_id.is_(None), Charge.bill_on <= as_of)),
+        session.scalar(select(func.min(Charge.bill_on)).where(charges.UNBILLED, Charge.bill_on <= as_of)),
+        session.scalar(select(func.min(CreditNote.settle_on)).where(CreditNote.settle_on <= as_of)),
         session.scalar(select(func.min(Invoice.next_action_at)).where(Invoice.next_action_at <= as_of)),
     ]
     due = [c for c in candidates if c is not None]
@@ -155,7 +160,7 @@ def run_step(session: Session, *, as_of: datetime, limit: int = 5000) -> RunSumm
     org_ids = list(
         session.scalars(
             select(Charge.org_id)
-            .where(Charge.invoice_id.is_(None), Charge.bill_on == moment)
+            .where(charges.UNBILLED, Charge.bill_on == moment)
             .group_by(Charge.org_id)
             .order_by(Charge.org_id)
             .limit(limit)
@@ -177,6 +182,9 @@ def run_step(session: Session, *, as_of: datetime, limit: int = 5000) -> RunSumm
         for issued in billing.issue_invoices(session, org_ids=locked, at=moment):
             summary.invoices += 1
             summary.totals[issued.currency] += issued.amount_due
+        return summary
+    if (settled := credit_notes.settle_due(session, at=moment, limit=limit)) is not None:
+        summary.credit_notes_settled += settled
         return summary
     for invoice in session.scalars(
         select(Invoice)

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from seatwise.core.invoicing import credit_returned_by
 from seatwise.core.lifecycle import DISABLED_DAYS, Lifecycle, Status
 from seatwise.core.money import Money
 from seatwise.core.periods import add_days
@@ -103,7 +104,7 @@ def decide_cancellation(
     dates: dict[str, datetime | None] = {
         "canceled_on": now,
         "current_period_end": period.end,
-        "credit_returned_by": period.end,
+        "credit_returned_by": credit_returned_by(arose=now, period_end=period.end),
         "deleted_on": add_days(now, DISABLED_DAYS),
     }
     return CancellationDecision(

@@ -110,6 +110,7 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_CURRENCY = "unknown_currency"
     UNKNOWN_EVENT = "unknown_event"
     UNKNOWN_INVOICE = "unknown_invoice"
+    UNKNOWN_CREDIT_NOTE = "unknown_credit_note"
     UNKNOWN_ORG = "unknown_org"
     UNKNOWN_PAYMENT_METHOD = "unknown_payment_method"
     UNKNOWN_SKU = "unknown_sku"

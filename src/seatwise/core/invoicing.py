@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from seatwise.core.periods import add_days, start_of_day
+from seatwise.core.periods import add_days, add_months, start_of_day
 from seatwise.core.vat import TaxKey, by_rate
 
 NET_DAYS = 30  # pay-by-invoice: due 30 days after issue
@@ -121,6 +121,11 @@ def refund_key(*, org_id: int, billing_date: datetime, part: int) -> str:
     return f"seatwise-{org_id}-{billing_date:%Y%m%d}-refund-{part}"
 
 
+def credit_note_refund_key(*, org_id: int, number: str, part: int) -> str:
+    """The idempotency key of a credit note's refund (R32): its number, fixed since the credit note's commit."""
+    return f"seatwise-{org_id}-{number}-refund-{part}"
+
+
 def refund_parts(amount: int, refundable: list[int]) -> list[int]:
     """How much of a refund each earlier charge returns, newest charge first (`refundable` in that order);
     what no charge can return stays with the last part, for the gateway to refuse or the operator to see."""
@@ -139,6 +144,17 @@ def refund_parts(amount: int, refundable: list[int]) -> list[int]:
 def invoice_number(year: int, sequence: int, prefix: str = "SW") -> str:
     """SW-2026-000001: per calendar year, without gaps (R17); the prefix is the vendor's (R22)."""
     return f"{prefix}-{year}-{sequence:06d}"
+
+
+def credit_note_number(year: int, sequence: int, prefix: str = "SW") -> str:
+    """SW-CN-2027-000001: credit notes have a gapless yearly series of their own (R25)."""
+    return f"{prefix}-CN-{year}-{sequence:06d}"
+
+
+def credit_returned_by(*, arose: datetime, period_end: datetime) -> datetime:
+    """When a prorated credit is settled at the latest (R16): within the period it was cut from, and never
+    more than a month after it arose, at the start of that day, so that it is a billing run's midnight."""
+    return min(period_end, start_of_day(add_months(arose, 1)))
 
 
 def due_date(*, issued: datetime, method: MethodKind | None) -> datetime:

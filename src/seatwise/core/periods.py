@@ -38,6 +38,11 @@ def add_days(at: datetime, days: int) -> datetime:
     return at + timedelta(days=days)
 
 
+def add_months(at: datetime, months: int) -> datetime:
+    """`at` moved by calendar months, clamped to a shorter month's last day."""
+    return at + relativedelta(months=months)
+
+
 @dataclass(frozen=True, slots=True)
 class Period:
     """A half-open billing period [start, end) of whole days."""

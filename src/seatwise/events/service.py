@@ -31,6 +31,7 @@ EVENT_TYPES = frozenset(
         "invoice.paid",
         "credit.issued",
         "credit.settled",
+        "credit_note.issued",
         "payment.failed",
     }
 )

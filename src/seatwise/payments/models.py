@@ -48,3 +48,6 @@ class Payment(Base):
     reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
     refunds: Mapped[str | None] = mapped_column(String(100), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Money of a credit note (R25): spent on an invoice (kind credit), or refunded (its invoice then the one
+    # the credit note corrects).
+    credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("credit_notes.id"), nullable=True, index=True)

@@ -17,6 +17,7 @@ from seatwise.core.invoicing import InvoiceStatus, PaymentStatus
 from seatwise.core.roles import Permission
 from seatwise.core.vat import check_country
 from seatwise.deps import Id
+from seatwise.organizations import service as organizations
 from seatwise.payments import service as payments
 from seatwise.payments.gateway import HARD_DECLINES
 from seatwise.payments.gateways import gateway_for
