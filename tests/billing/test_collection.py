@@ -142,7 +142,7 @@ def test_r32_a_refund_returns_money_from_the_charge_it_refunds_once(uow, db_url)
     [(charge, *_)] = [row[1:] for row in _charges(db_url)]
     with _store(db_url) as conn:
         refunds = conn.execute("SELECT key, charge, amount FROM refunds").fetchall()
-    assert refunds == [(f"seatwise-{w.org_id}-20261201-refund-1", charge, 11250)]
+    assert refunds == [(f"seatwise-{w.org_id}-SW-CN-2026-000001-refund-1", charge, 11250)]
     with uow() as s:
         [refund] = s.scalars(select(Payment).where(Payment.kind == "refund")).all()
         assert (refund.status, refund.refunds, refund.amount) == ("succeeded", charge, 11250)

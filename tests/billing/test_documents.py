@@ -5,7 +5,7 @@ exports over the CLI, the API and the admin center, each as private as the invoi
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -79,7 +79,7 @@ def test_r26_a_real_invoice_with_prorated_charges_and_credits_is_valid_and_adds_
     w, sub, _ = _invoiced(uow)
     with uow() as s:
         licenses.set_total(s, sub_id=sub.id, total=15, actor=w.billing_admin, now=datetime(2026, 11, 4, 10, tzinfo=UTC))
-    with uow() as s:
+    with uow() as s:  # corrects the invoiced November: a credit note of 3 × 1250 × 10/30 = 1250 + 21 % (R25)
         licenses.set_total(
             s, sub_id=sub.id, total=12, actor=w.billing_admin, now=datetime(2026, 11, 20, 10, tzinfo=UTC)
         )
@@ -88,8 +88,24 @@ def test_r26_a_real_invoice_with_prorated_charges_and_credits_is_valid_and_adds_
         december = billing.list_invoices(s, org_id=w.org_id)[-1]
         doc = documents.invoice_document(s, invoice_id=december.id)
         stored = billing.get_invoice(s, invoice_id=december.id)
-    assert [(x.quantity, x.net) for x in doc.lines] == [(5, 5625), (-3, -1250), (12, 15000)]
-    assert (doc.net, doc.vat) == (stored.net, stored.vat)
+    assert [(x.quantity, x.net) for x in doc.lines] == [(5, 5625), (12, 15000)]
+    # 1250 + 262.5 → 263 of VAT: the credit note paid 1513 of it when it was issued
+    assert (doc.net, doc.vat, doc.prepaid, doc.amount_due) == (stored.net, stored.vat, 1513, stored.amount_due - 1513)
+    assert validate(ubl.to_ubl(doc)) == []
+    # A subscription bought and cut down before its first invoice: the credit is a line of that invoice.
+    bought = datetime(2026, 12, 5, 10, tzinfo=UTC)
+    with uow() as s:
+        other = subscriptions.buy(s, org_id=w.org_id, sku=w.sku, seats=4, actor=w.billing_admin, now=bought)
+        s.flush()
+        licenses.set_total(s, sub_id=other.id, total=1, actor=w.billing_admin, now=bought + timedelta(hours=1))
+    run_billing(uow, as_of=datetime(2026, 12, 6, tzinfo=UTC))
+    with uow() as s:
+        both = billing.list_invoices(s, org_id=w.org_id)[-1]
+        doc = documents.invoice_document(s, invoice_id=both.id)
+        stored = billing.get_invoice(s, invoice_id=both.id)
+    # 5 Dec – 5 Jan is 31 days; removed on day 1, 3 × 1250 × 30/31 = 3629.03 → 3629 comes off
+    assert [(x.quantity, x.net) for x in doc.lines] == [(4, 5000), (-3, -3629)]
+    assert (doc.net, doc.vat, doc.amount_due) == (stored.net, stored.vat, stored.amount_due) == (1371, 288, 1659)
     assert validate(ubl.to_ubl(doc)) == []
 
 

@@ -152,28 +152,19 @@ def test_r15_r16_a_cancellation_credit_is_refunded_by_the_run_at_the_period_end(
     assert canceled.json()["decision"]["credit"] == {"amount": _euros(credit), "currency": "EUR"}
     operator = client_with_key(uow, db_url, at=DEC_1 + timedelta(hours=1))
     early = operator.post("/v1/billing-runs", json={"as_of": (DEC_1 - timedelta(seconds=1)).isoformat()})
-    assert early.json()["invoices"] == 0  # the credit waits for the end of the cancelled period (R16)
+    # The credit note was issued at once (R25); its money waits for the end of the cancelled period (R16).
+    assert (early.json()["invoices"], early.json()["credit_notes_settled"]) == (0, 0)
     run = operator.post("/v1/billing-runs", json={"as_of": DEC_1.isoformat()})
-    assert run.status_code == 200 and run.json()["invoices"] == 1
-    assert run.json()["invoiced"] == {"EUR": _euros(0)}
-    first, second = admin.get(f"/v1/organizations/{w.org_id}/invoices").json()["data"]
-    assert (first["number"], second["number"]) == (_number(1), _number(2))  # no gap (R17)
-    assert _when(second["billing_date"]) == DEC_1
-    [line] = second["lines"]
-    assert (line["kind"], line["quantity"], line["amount"]) == ("cancellation", SEATS, _euros(-credit))
-    assert (_when(line["period_start"]), _when(line["period_end"])) == (NOV_1 + timedelta(days=3), DEC_1)
-    # Nothing to set it against: it is refunded to the card, and none is left unsettled (R16).
-    assert (second["total"], second["credit_applied"], second["amount_due"], second["refunded"], second["status"]) == (
-        _euros(0),
-        _euros(0),
-        _euros(0),
-        _euros(credit),
-        "paid",
-    )
+    assert run.status_code == 200 and (run.json()["invoices"], run.json()["credit_notes_settled"]) == (0, 1)
+    [first] = admin.get(f"/v1/organizations/{w.org_id}/invoices").json()["data"]
+    assert first["number"] == _number(1)
+    # Nothing to spend it on: it is refunded to the card, from the charge of the invoice it corrects, and none
+    # is left unsettled (R16).
     with db.read_only(db_url) as s:
-        pending = s.execute(text("SELECT count(*) FROM charges WHERE invoice_id IS NULL")).scalar()
-        refunds = s.execute(text("SELECT amount FROM payments WHERE kind = 'refund'")).scalars().all()
-    assert (pending, refunds) == (0, [credit])
+        note = s.execute(text("SELECT invoice_id, total, spent, refunded, settle_on FROM credit_notes")).one()
+        refunds = s.execute(text("SELECT amount, invoice_id FROM payments WHERE kind = 'refund'")).all()
+    assert tuple(note) == (first["id"], credit, 0, credit, None)
+    assert [tuple(r) for r in refunds] == [(credit, first["id"])]
 
 
 def test_r9_only_the_operator_runs_billing_and_a_refused_run_changes_nothing(uow, db_url):

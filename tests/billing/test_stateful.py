@@ -38,6 +38,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -52,22 +53,25 @@ from hypothesis.stateful import (
 from sqlalchemy import delete, func, select
 
 from seatwise import db
-from seatwise.billing import ledger
+from seatwise.billing import charges, credit_notes, ledger
 from seatwise.billing import service as billing
-from seatwise.billing.models import Charge, Invoice, InvoiceCounter, LedgerEntry
+from seatwise.billing.models import Charge, CreditNote, Invoice, InvoiceCounter, LedgerEntry
 from seatwise.billing_run import service as billing_run
 from seatwise.catalog import service as catalog
 from seatwise.core.cancellation import CANCEL_REASONS
 from seatwise.core.errors import BadInput, Refused
 from seatwise.core.invoicing import DISABLE_AFTER_DAYS
+from seatwise.core.periods import add_months
 from seatwise.core.roles import OPERATOR, Actor
 from seatwise.licenses import service as licenses
 from seatwise.organizations import service as organizations
-from seatwise.organizations.models import User
+from seatwise.organizations.models import Organization, User
 from seatwise.payments.models import Payment
 from seatwise.payments.simulator import simulator_store
 from seatwise.subscriptions import service as subscriptions
 from seatwise.subscriptions.models import Assignment, Subscription
+from seatwise.tax import service as tax
+from seatwise.tax.models import VendorProfile
 from tests.conftest import _truncate_postgres
 from tests.factories import actor_of, add_method, run_billing
 
@@ -83,6 +87,24 @@ ORGS = {
     "invoice": ("invoice", 6),
     "declined": ("4000000000000002", 6),
     "none": (None, 6),
+}
+# The vendor: none (no VAT), Dutch, or Dutch under the One-Stop Shop (R22); the organisations' billing profiles
+# make "invoice" a Belgian business (reverse charge) and "declined" a German consumer (R23, R24).
+VENDORS = (None, "nl", "oss")
+DUTCH_VENDOR = dict(
+    name="Seatwise B.V.",
+    address_line="Keizersgracht 1",
+    postcode="1015 CJ",
+    city="Amsterdam",
+    country="NL",
+    vat_id="NL000099998B57",
+    company_id="12345678",
+    iban="NL91ABNA0417164300",
+    invoice_prefix="SW",
+)
+PROFILES = {
+    "invoice": dict(legal_name="Brussels BV", country="BE", vat_id="BE0776091951"),
+    "declined": dict(legal_name="Berlin", country="DE", vat_id=None),
 }
 # Starting moments: an ordinary day, just before a year end, a 31st (month-end clamping), a leap day.
 STARTS = (
@@ -229,16 +251,27 @@ def check_books(session, *, last_run: datetime | None) -> None:
         # buying at midnight bills the period from that midnight: the next run invoices it.)
         overdue = session.execute(
             select(Charge.id, Charge.kind, Charge.amount, Charge.bill_on).where(
-                Charge.invoice_id.is_(None), Charge.bill_on <= last_run, Charge.created_at < last_run
+                charges.UNBILLED, Charge.bill_on <= last_run, Charge.created_at < last_run
             )
         ).all()
         assert overdue == [], f"uninvoiced charges due by the last run at {last_run}: {overdue}"
         stale = session.execute(
             select(Charge.id, Charge.kind, Charge.amount, Charge.period_end).where(
-                Charge.invoice_id.is_(None), Charge.amount < 0, Charge.period_end <= last_run
+                charges.UNBILLED, Charge.amount < 0, Charge.period_end <= last_run
             )
         ).all()
         assert stale == [], f"credits left unsettled after their settlement date: {stale}"
+        # R16, R25: a credit note holds nothing past its day, which is never more than a month after it arose.
+        held = session.execute(
+            select(CreditNote.number, CreditNote.settle_on).where(
+                CreditNote.settle_on.is_not(None), CreditNote.settle_on <= last_run
+            )
+        ).all()
+        assert held == [], f"credit notes left unsettled after their day: {held}"
+    for note in session.scalars(select(CreditNote)):
+        assert 0 < note.total == note.net + note.vat, note.number
+        assert 0 <= note.spent + note.refunded <= note.total, note.number
+        assert note.settle_on is None or note.settle_on <= add_months(note.issued_at, 1), note.number
         due_subs = session.execute(
             select(Subscription.id, Subscription.status, Subscription.next_event_at).where(
                 Subscription.next_event_at <= last_run
@@ -420,12 +453,15 @@ def machine_for(url: str) -> type[RuleBasedStateMachine]:
                 min_size=1,
                 max_size=3,
             ),
+            vendor=st.sampled_from(VENDORS),
         )
-        def build(self, start, seconds, purchases):
+        def build(self, start, seconds, purchases, vendor):
             empty_database(self.url)
             self.now = start + timedelta(seconds=seconds)
             t = self.now
             with self.uow() as s:
+                if vendor is not None:  # VAT from here on (R24): 21 %, reverse charge, 19 % under OSS, or none
+                    tax.set_vendor(s, **DUTCH_VENDOR, oss=vendor == "oss", actor_label=OPERATOR.label, now=t)
                 for sku, (interval, policy, price) in PRODUCTS.items():
                     catalog.add_product(
                         s,
@@ -472,6 +508,21 @@ def machine_for(url: str) -> type[RuleBasedStateMachine]:
                     elif method is not None:
                         add_method(
                             s, org_id=org.id, card_number=method, expiry="12/35", invoice=False, actor=OPERATOR, now=t
+                        )
+                    if vendor is not None and name in PROFILES:
+                        tax.set_billing_profile(
+                            s,
+                            org_id=org.id,
+                            **PROFILES[name],
+                            address_line="Main street 1",
+                            postcode="1000",
+                            city="City",
+                            po_number=None,
+                            exempt_reason=None,
+                            invoice_emails=(),
+                            invoice_language="en",
+                            actor_label=OPERATOR.label,
+                            now=t,
                         )
                     self.orgs[name] = Org(org.id, name, admins["billing_admin"], admins["user_admin"], user_ids)
                     self.org_by_id[org.id] = self.orgs[name]
@@ -697,8 +748,42 @@ def machine_for(url: str) -> type[RuleBasedStateMachine]:
             with db.read_only(self.url) as s:
                 check_books(s, last_run=self.last_run)
                 check_paid_days(s, seat_history=self.seat_history)
+                check_vat(s)
 
     return BillingMachine
+
+
+# Each organisation's VAT (R24) under a Dutch vendor, with OSS and without: none of it decided by Seatwise's code.
+EXPECTED_VAT = {
+    "card": {False: ("S", "21"), True: ("S", "21")},  # no billing profile: a consumer in the vendor's country
+    "invoice": {False: ("AE", "0"), True: ("AE", "0")},  # a Belgian business with a VAT ID: reverse charge
+    "declined": {False: ("S", "21"), True: ("S", "19")},  # a German consumer: Germany's rate under OSS
+    "none": {False: ("S", "21"), True: ("S", "21")},
+}
+
+
+def check_vat(session) -> None:
+    """R24, R25: every line carries its organisation's VAT, an invoice's VAT is its lines' rounded once per
+    rate, and a credit note's is its net at the rate of the charge it corrects, rounded once."""
+    vendor = session.scalar(select(VendorProfile))
+    names = dict(session.execute(select(Organization.id, Organization.name)).all())
+    for line in session.scalars(select(Charge).where(Charge.vat_category.is_not(None))):
+        assert vendor is not None
+        assert (line.vat_category, line.vat_rate) == EXPECTED_VAT[names[line.org_id]][vendor.oss], line.id
+    for inv in session.scalars(select(Invoice)):
+        lines = billing.lines_of(session, invoice_id=inv.id)
+        assert inv.vat == sum(rate.vat for rate in billing.vat_breakdown(lines)), inv.number
+        assert inv.net == sum(line.amount for line in lines), inv.number
+    for note in session.scalars(select(CreditNote)):
+        lines = credit_notes.lines_of(session, credit_note_id=note.id)
+        assert note.net == -sum(line.amount for line in lines), note.number
+        rates = {line.vat_rate for line in lines}
+        assert len(rates) == 1, note.number
+        [rate] = rates
+        expected = (
+            0 if rate is None else int((Decimal(note.net) * Decimal(rate) / 100).quantize(Decimal(1), ROUND_HALF_UP))
+        )
+        assert note.vat == expected, note.number
 
 
 def test_r16_r18_r20_random_billing_histories_keep_the_books(db_url):

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from seatwise.billing import ledger, taxes
+from seatwise.billing import credit_notes, ledger, taxes
 from seatwise.billing import service as billing
-from seatwise.billing.models import LedgerEntry
+from seatwise.billing.models import CreditNote, LedgerEntry
 from seatwise.core.invoicing import LineKind
 from seatwise.core.money import Money
 from seatwise.core.roles import OPERATOR
@@ -43,8 +43,16 @@ def _vendor(s, *, at: datetime = T0, **changes) -> None:
     tax.set_vendor(s, **{**VENDOR, **changes}, actor_label=OPERATOR.label, now=at)
 
 
-def _ledger(s, invoice_id: int) -> list[tuple[str, int]]:
-    entries = s.scalars(select(LedgerEntry).where(LedgerEntry.invoice_id == invoice_id).order_by(LedgerEntry.id))
+def _ledger(s, invoice_id: int, *, note: int | None = None) -> list[tuple[str, int]]:
+    """An invoice's own ledger entries, or those of a credit note correcting it."""
+    entries = s.scalars(
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.invoice_id == invoice_id,
+            LedgerEntry.credit_note_id.is_(None) if note is None else LedgerEntry.credit_note_id == note,
+        )
+        .order_by(LedgerEntry.id)
+    )
     return [(e.kind, e.amount) for e in entries]
 
 
@@ -105,13 +113,15 @@ def test_r24_a_cancellation_credit_carries_the_vat_of_the_charge_it_corrects_in_
             Money(13613, "EUR"),
         )
         subscriptions.cancel(s, sub_id=sub.id, actor=w.billing_admin, now=cancel_at)
+    with uow() as s:
+        [note] = s.scalars(select(CreditNote)).all()
+        [credit] = credit_notes.lines_of(s, credit_note_id=note.id)
+        assert (credit.amount, credit.vat_category, credit.vat_rate) == (-11250, "S", "21")
+        assert (note.net, note.vat, note.total) == (11250, 2363, 13613)  # the preview's 13613, at once (R25)
     run_billing(uow, as_of=DEC_1)
     with uow() as s:
-        _, second = billing.list_invoices(s, org_id=w.org_id)
-        [credit] = billing.lines_of(s, invoice_id=second.id)
-        assert (credit.amount, credit.vat_category, credit.vat_rate) == (-11250, "S", "21")
-        assert (second.net, second.vat, second.refunded) == (-11250, -2363, 13613)  # the preview's 13613
-        assert _ledger(s, second.id) == [("credit", -11250), ("vat", -2363), ("refund", 13613)]
+        [first] = billing.list_invoices(s, org_id=w.org_id)
+        assert _ledger(s, first.id, note=note.id) == [("credit", -11250), ("vat", -2363), ("refund", 13613)]
         assert ledger.check_ledger(s) == []
 
 
@@ -129,21 +139,27 @@ def test_r24_lines_invoiced_before_the_vendor_profile_carry_no_vat_and_neither_d
         first, second = billing.list_invoices(s, org_id=w.org_id)
         assert (first.vat, [line.vat_category for line in billing.lines_of(s, invoice_id=first.id)]) == (0, [None])
         lines = billing.lines_of(s, invoice_id=second.id)
-        # 6 removed × 27/30 of 1250 = 6750 back without VAT; 2 bought back on day 3 × 28/30 = 2333.33 → 2333 and
-        # December's 6 × 1250 = 7500, both at 21 % once on their sum: 9833 × 0.21 = 2064.93 → 2065
+        # 6 removed × 27/30 of 1250 = 6750 back without VAT, as a credit note correcting the first invoice
+        [note] = s.scalars(select(CreditNote)).all()
+        assert (note.invoice_id, note.net, note.vat, note.total) == (first.id, 6750, 0, 6750)
+        # 2 bought back on day 3 × 28/30 = 2333.33 → 2333 and December's 6 × 1250 = 7500, both at 21 % once on
+        # their sum: 9833 × 0.21 = 2064.93 → 2065
         assert [(line.kind, line.amount, line.vat_category) for line in lines] == [
-            ("seats_removed", -6750, None),
             ("seats_added", 2333, "S"),
             ("period", 7500, "S"),
         ]
-        # charges 9833 + 2065 = 11898, less the credit of 6750: 5148 due, which is 3083 net + 2065 VAT
-        assert (second.net, second.vat, second.total, second.credit_applied, second.amount_due) == (
-            3083,
+        # 9833 + 2065 = 11898, of which the credit note pays 6750 and the card 5148
+        assert (second.net, second.vat, second.total, second.amount_due, second.amount_paid) == (
+            9833,
             2065,
             11898,
-            6750,
-            5148,
+            11898,
+            11898,
         )
+        assert [(p.kind, p.amount) for p in s.scalars(select(Payment).where(Payment.invoice_id == second.id))] == [
+            ("credit", 6750),
+            ("payment", 5148),
+        ]
         assert ledger.check_ledger(s) == []
 
 

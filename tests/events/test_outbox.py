@@ -55,6 +55,8 @@ def test_r2_r4_r5_r6_every_event_type_is_written_by_the_change_that_causes_it(uo
     run_billing(uow, as_of=T0 + timedelta(days=70))  # trial converts; the lapsing one expires, then disables
     with uow() as s:
         subscriptions.reactivate(s, sub_id=lapsing.id, actor=OPERATOR, now=T0 + timedelta(days=70))
+        # fewer licences on the converted trial, whose period is invoiced: a credit note (R25)
+        licenses.set_total(s, sub_id=trial.id, total=4, actor=OPERATOR, now=T0 + timedelta(days=70))
     run_billing(uow, as_of=T0 + timedelta(days=400))  # the cancelled one is deleted 90 days on
     seen = set(_types(uow, w.org_id)) | set(_types(uow, declined.org_id))
     assert seen == events.EVENT_TYPES

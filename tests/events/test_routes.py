@@ -250,16 +250,16 @@ def test_r16_a_credit_settled_by_a_run_is_an_event(uow, db_url):
         0
     ]["data"]["amount"]
     assert canceled.json()["decision"]["credit"]["amount"] == _euros(credit)
-    assert client_with_key(uow, db_url, at=DEC_1).post("/v1/billing-runs", json={}).json()["invoices"] == 1
     key = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.billing_admin.user_id)
+    [issued] = _all(key, type="credit_note.issued")
+    assert (issued["data"]["total"], _when(issued["timestamp"])) == (credit, DAY_3)  # at once (R25)
+    assert client_with_key(uow, db_url, at=DEC_1).post("/v1/billing-runs", json={}).json()["credit_notes_settled"] == 1
     [settled] = _all(key, type="credit.settled")
-    refund_invoice = key.get(f"/v1/organizations/{w.org_id}/invoices").json()["data"][-1]
-    # No charge on the 1 December invoice to set it against, no open invoice: refunded whole (R16).
+    # No invoice in between to spend it on, no open invoice: refunded whole at the period's end (R16).
     assert settled["data"] == {
         "object": "credit",
-        "invoice_id": refund_invoice["id"],
+        "credit_note_id": issued["data"]["id"],
         "currency": "EUR",
-        "applied": 0,
         "refunded": credit,
         "transferred": 0,
     }

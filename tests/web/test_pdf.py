@@ -12,7 +12,7 @@ import re
 import zlib
 from datetime import UTC, datetime
 
-from seatwise.billing import documents
+from seatwise.billing import credit_notes, documents
 from seatwise.billing import service as billing
 from seatwise.billing.pdf import document_pdf
 from seatwise.core.documents import LegalDocument
@@ -117,7 +117,8 @@ def _vendor(s) -> None:
 
 
 def _december_invoice(uow, *, locale: str = "en"):
-    """10 seats at €12.50 from 1 Nov; +5 on day 4 (5625), −3 on day 20 (−1250); December renews 12 (15000)."""
+    """10 seats at €12.50 from 1 Nov; +5 on day 4 (5625), −3 on day 20 (a credit note of 1250 + 21 %, R25);
+    December renews 12 (15000)."""
     with uow() as s:
         _vendor(s)
         w = world(s, now=T0, users=0, locale=locale)
@@ -158,19 +159,19 @@ def test_r17_r26_invoice_pdf_shows_number_parties_dates_every_line_and_the_total
         "Description Period Quantity Unit price VAT Amount",
         # each line: description, its days, seats, unit price excl. VAT, rate, amount
         "5 licences added × 27/30 days, 4–30 Nov 2026 4–30 Nov 2026 5 €11.25 21 % €56.25",
-        # 3 × €4.167 is €12.501: the unit price has the decimals that make the line's €12.50 exact
-        "Credit: 3 licences removed × 10/30 days, 21–30 Nov 2026 21–30 Nov 2026 -3 €4.167 21 % -€12.50",
         "12 licences of BIZ product, 1–31 Dec 2026 1–31 Dec 2026 12 €12.50 21 % €150.00",
-        # 5625 − 1250 + 15000 = 19375 net; 21 % of it, rounded once, is 4068.75 → 4069
-        "Total excl. VAT €193.75",
-        "VAT 21 % of €193.75 €40.69",
-        "Total incl. VAT €234.44",
-        "Amount due €234.44",
+        # 5625 + 15000 = 20625 net; 21 % of it, rounded once, is 4331.25 → 4331
+        "Total excl. VAT €206.25",
+        "VAT 21 % of €206.25 €43.31",
+        "Total incl. VAT €249.56",
+        # the credit note of day 20 paid 1250 + 21 % (262.5 → 263) of it when it was issued
+        "Prepaid -€15.13",
+        "Amount due €234.43",
     ]:
         assert expected in text, expected
 
 
-def test_r16_a_credit_larger_than_the_charges_is_a_negative_amount_due_on_the_invoice_that_pays_it_back(uow):
+def test_r25_r26_a_cancellation_is_a_credit_note_naming_the_invoice_it_corrects_with_its_vat(uow):
     with uow() as s:
         _vendor(s)
         w = world(s, now=T0, users=0)
@@ -178,15 +179,20 @@ def test_r16_a_credit_larger_than_the_charges_is_a_negative_amount_due_on_the_in
     run_billing(uow, as_of=NOV_2)
     with uow() as s:
         subscriptions.cancel(s, sub_id=sub.id, actor=w.billing_admin, now=at(2026, 11, 3, 10))
-    run_billing(uow, as_of=DEC_1)
-    with uow() as s:
-        _, second = billing.list_invoices(s, org_id=w.org_id)
-        text = pdf_text(document_pdf(_document(s, second.id)))
-    # 27/30 of 12500 = 11250 credited with its 21 % (2363): no charge absorbs it, so all of it goes back to the card
-    assert "Credit: cancellation, 10 licences × 27/30 days, 4–30 Nov 2026" in text
-    assert "-10 €11.25 21 % -€112.50" in text
-    assert "Total incl. VAT -€136.13" in text
-    assert "Amount due -€136.13" in text
+        [note] = credit_notes.list_credit_notes(s, org_id=w.org_id)
+        pdf = document_pdf(documents.credit_note_document(s, credit_note_id=note.id))
+    text = pdf_text(pdf)
+    assert title(pdf) == "Credit note SW-CN-2026-000001"
+    # 27/30 of 12500 = 11250 given back with the 21 % of the charge it corrects: 2362.5 → 2363
+    for expected in [
+        "Credit note SW-CN-2026-000001",
+        "SW-2026-000001",
+        "Credit: cancellation, 10 licences × 27/30 days, 4–30 Nov 2026",
+        "10 €11.25 21 % €112.50",
+        "VAT 21 % of €112.50 €23.63",
+        "Total incl. VAT €136.13",
+    ]:
+        assert expected in text, expected
 
 
 def test_r21_pay_by_invoice_is_due_net_30_by_transfer_to_the_vendors_iban(uow):
@@ -218,9 +224,9 @@ def test_r14_invoice_pdf_in_dutch_uses_dutch_words_money_and_dates(uow):
         "1–31 dec 2026",
         "12 licenties van BIZ product, 1–31 dec 2026",
         "12 € 12,50 21 % € 150,00",
-        "€ 193,75",
-        "€ -12,50",
-        "€ 234,44",
+        "€ 206,25",
+        "€ -15,13",
+        "€ 234,43",
     ]:
         assert expected in text, expected
     assert "1 December 2026" not in text

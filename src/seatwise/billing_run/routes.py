@@ -30,6 +30,7 @@ class BillingRunOut(BaseModel):
     subscriptions: int
     transitions: dict[str, int]
     invoices: int
+    credit_notes_settled: int  # their money left, set against older invoices or refunded (R16)
     payments: dict[str, int]
     invoiced: dict[str, str]  # currency -> amount due, as a decimal string
 
