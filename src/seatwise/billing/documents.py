@@ -56,7 +56,7 @@ def invoice_document(session: Session, *, invoice_id: int) -> LegalDocument:
         charges=service.lines_of(session, invoice_id=invoice_id),
         by_transfer=method is not None and method.kind == MethodKind.INVOICE,
         parties=(invoice.vendor_version_id, invoice.billing_profile_id),
-        prepaid=prepaid or 0,
+        prepaid=int(prepaid or 0),  # a sum is a Decimal on PostgreSQL
     )
 
 
