@@ -78,7 +78,9 @@ KNOWN_VALUES = {
 @dataclass
 class Seeded:
     keys: dict[str, str]  # by caller: the operator's, and a Global admin's of the first organisation
-    ids: dict[str, list[int]]  # by the name of the id (org_id, sub_id, invoice_id, credit_note_id…): both organisations'
+    ids: dict[
+        str, list[int]
+    ]  # by the name of the id (org_id, sub_id, invoice_id, credit_note_id…): both organisations'
 
 
 @pytest.fixture

@@ -105,9 +105,7 @@ def test_r25_api_pages_credit_notes_like_invoices(uow, db_url):
     admin = client_with_key(uow, db_url, org_id=w.org_id, as_user=w.billing_admin.user_id, at=CANCEL_AT)
     first = admin.get(f"/v1/organizations/{w.org_id}/credit-notes", params={"limit": 1}).json()
     assert [n["id"] for n in first["data"]] == [note.id]
-    after = admin.get(
-        f"/v1/organizations/{w.org_id}/credit-notes", params={"limit": 1, "cursor": str(note.id)}
-    ).json()
+    after = admin.get(f"/v1/organizations/{w.org_id}/credit-notes", params={"limit": 1, "cursor": str(note.id)}).json()
     assert after["data"] == []
 
 
@@ -137,9 +135,9 @@ def test_r25_r26_api_serves_the_credit_note_as_valid_ubl_naming_the_corrected_in
     assert etree.QName(root).localname == "CreditNote"
     assert root.findtext("cbc:ID", namespaces=NS) == "SW-CN-2026-000001"
     assert root.findtext("cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID", namespaces=NS) == invoice.number
-    assert root.findtext(
-        "cac:BillingReference/cac:InvoiceDocumentReference/cbc:IssueDate", namespaces=NS
-    ) == str(invoice.issued_at.date())
+    assert root.findtext("cac:BillingReference/cac:InvoiceDocumentReference/cbc:IssueDate", namespaces=NS) == str(
+        invoice.issued_at.date()
+    )
     assert root.findtext("cac:TaxTotal/cbc:TaxAmount", namespaces=NS) == _euros(VAT)
     assert root.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=NS) == _euros(TOTAL)
 
@@ -192,4 +190,6 @@ def test_r25_cli_lists_shows_and_exports_a_credit_note(uow, db_url, tmp_path):
     assert bad.exit_code == 2 and "expected one of ubl, pdf" in one_line_error(bad)
     missing = cli("credit-note", "show", 999999)
     assert missing.exit_code != 0
-    assert one_line_error(missing) == "error: unknown credit note 999999; list them with `seatwise credit-note list ORG`"
+    assert (
+        one_line_error(missing) == "error: unknown credit note 999999; list them with `seatwise credit-note list ORG`"
+    )

@@ -25,7 +25,6 @@ from seatwise.core.roles import OPERATOR
 from seatwise.i18n import format_money
 from seatwise.licenses import service as licenses
 from seatwise.organizations.models import Organization
-from seatwise.payments import service as payments
 from seatwise.payments.gateways import gateway_for
 from seatwise.payments.models import Payment
 from seatwise.subscriptions import service as subscriptions
@@ -351,12 +350,14 @@ def test_r15_lines_are_in_the_organisations_locale_dutch(uow):
         nov, dec = billing.list_invoices(s, org_id=w.org_id)
         assert [line[1] for line in _lines(s, nov.id)] == ["10 licenties van BIZ product, 1–30 nov 2026"]
         # 5 × 1250 × 27/30 = 5625
-        assert [(line[1], line[3]) for line in _lines(s, dec.id)] == [("5 licenties erbij × 27/30 dagen, 4–30 nov 2026", 5625)]
+        assert [(line[1], line[3]) for line in _lines(s, dec.id)] == [
+            ("5 licenties erbij × 27/30 dagen, 4–30 nov 2026", 5625)
+        ]
         # cancelled on day 20 with 15 seats: 15 × 1250 × 10/30 = 6250, a credit note correcting November
         [note] = _notes(s, w.org_id)
-        assert [(c.description, c.amount) for c in s.scalars(select(Charge).where(Charge.credit_note_id == note.id))] == [
-            ("Tegoed: opzegging, 15 licenties × 10/30 dagen, 21–30 nov 2026", -6250)
-        ]
+        assert [
+            (c.description, c.amount) for c in s.scalars(select(Charge).where(Charge.credit_note_id == note.id))
+        ] == [("Tegoed: opzegging, 15 licenties × 10/30 dagen, 21–30 nov 2026", -6250)]
         # the credit note pays all 5625 of December's invoice; 625 is refunded at the period end
         assert _totals(dec) == (5625, 0, 5625, 0, "paid")
         assert (note.invoice_id, note.spent, note.refunded) == (nov.id, 5625, 625)
@@ -417,7 +418,10 @@ def test_r6_r15_reactivating_a_cancelled_subscription_charges_the_days_left_and_
         # recurring billing is on again: December renews on the old billing date, and the 11250 − 8750 = 2500
         # left (the 6 days 4–9 Nov it was off: 12500 × 6/30) pays part of it
         assert (dec_1.billing_date, dec_1.total) == (DEC_1, 12500)
-        assert [p[:3] for p in _payments(s, dec_1.id)] == [("credit", 2500, "succeeded"), ("payment", 10000, "succeeded")]
+        assert [p[:3] for p in _payments(s, dec_1.id)] == [
+            ("credit", 2500, "succeeded"),
+            ("payment", 10000, "succeeded"),
+        ]
         [note] = _notes(s, w.org_id)
         assert (note.total, note.spent, note.refunded, note.settle_on) == (11250, 11250, 0, None)
         assert ledger.check_ledger(s) == []
@@ -476,7 +480,10 @@ def test_r16_a_credit_goes_to_the_organisations_next_invoice_first_then_the_rest
         assert [(kind, amount) for kind, _, _, amount, _, _ in _lines(s, nov_11.id)] == [("period", 20000)]
         # the credit note first: 20000 − 11250 = 8750, charged to the card
         assert _totals(nov_11) == (20000, 0, 20000, 0, "paid")
-        assert [p[:3] for p in _payments(s, nov_11.id)] == [("credit", 11250, "succeeded"), ("payment", 8750, "succeeded")]
+        assert [p[:3] for p in _payments(s, nov_11.id)] == [
+            ("credit", 11250, "succeeded"),
+            ("payment", 8750, "succeeded"),
+        ]
         assert [(k, a) for k, a, _ in _ledger(s, nov_11.id)] == [("charge", 20000), ("payment", -8750)]
     run_billing(uow, as_of=DEC_1)
     with uow() as s:

@@ -12,8 +12,8 @@ from seatwise import db
 from seatwise.billing import collection, credit_notes, documents, jobs, service
 from seatwise.billing.models import CreditNote, Invoice
 from seatwise.billing.schemas import CreditNoteOut, InvoiceOut
-from seatwise.core.roles import Actor
 from seatwise.core.documents import LegalDocument
+from seatwise.core.roles import Actor
 from seatwise.deps import DB, MAX_ID, Body, Caller, Id, Page, Pages, answer, page_of
 from seatwise.organizations.service import check_visible_org, get_org
 from seatwise.payments.gateways import gateway_for
@@ -110,9 +110,7 @@ def _credit_notes_out(session: Session, notes: Sequence[CreditNote]) -> list[Cre
     ]
 
 
-@router.get(
-    "/organizations/{org_id}/credit-notes", operation_id="listCreditNotes", response_model=Page[CreditNoteOut]
-)
+@router.get("/organizations/{org_id}/credit-notes", operation_id="listCreditNotes", response_model=Page[CreditNoteOut])
 def list_credit_notes(caller: Caller, session: DB, org_id: Id, paging: Pages) -> Page[CreditNoteOut]:
     """The organisation's credit notes (R25) with their lines and the invoices they correct, oldest first."""
     check_visible_org(org_id=org_id, actor=caller)

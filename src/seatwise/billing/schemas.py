@@ -55,7 +55,10 @@ class VatRateOut(BaseModel):
     def of(cls, rate: RateTotal, currency: str) -> VatRateOut:
         """One category and rate of a document's VAT breakdown."""
         return cls(
-            category=rate.category, rate=str(rate.rate), net=_amount(rate.net, currency), vat=_amount(rate.vat, currency)
+            category=rate.category,
+            rate=str(rate.rate),
+            net=_amount(rate.net, currency),
+            vat=_amount(rate.vat, currency),
         )
 
 
