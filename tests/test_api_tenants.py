@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select, text
 
 from seatwise import db
+from seatwise.billing import credit_notes
 from seatwise.billing import service as billing
 from seatwise.core.roles import OPERATOR
 from seatwise.licenses import service as licenses
@@ -25,6 +26,7 @@ TABLES = (
     "assignments",
     "charges",
     "invoices",
+    "credit_notes",
     "payment_methods",
     "audit_log",
     "events",
@@ -76,7 +78,11 @@ def test_r9_every_route_with_an_id_answers_another_organisations_ids_as_missing_
         licenses.assign(s, sub_id=sub.id, user_id=theirs.user_ids[0], actor=OPERATOR, now=T0)
     run_billing(uow, as_of=T0 + timedelta(days=1))
     with uow() as s:
+        # A licence removed after the invoice: its credit is a credit note at once (R25).
+        licenses.set_total(s, sub_id=sub.id, total=2, actor=OPERATOR, now=T0 + timedelta(days=2))
+    with uow() as s:
         [invoice] = billing.list_invoices(s, org_id=theirs.org_id)
+        [note] = credit_notes.list_credit_notes(s, org_id=theirs.org_id)
         hook = webhooks.add_endpoint(
             s, org_id=theirs.org_id, url="https://hooks.fabrikam.example/", actor=OPERATOR, now=T0
         )
@@ -85,12 +91,14 @@ def test_r9_every_route_with_an_id_answers_another_organisations_ids_as_missing_
             "sub_id": sub.id,
             "user_id": theirs.user_ids[0],
             "invoice_id": invoice.id,
+            "credit_note_id": note.id,
             "endpoint_id": hook.id,
             "method_id": s.scalars(select(PaymentMethod.id).where(PaymentMethod.org_id == theirs.org_id)).one(),
         }
     client = client_with_key(uow, db_url, org_id=mine.org_id, as_user=mine.global_admin.user_id)
     routes = _routes(client.app)
-    assert len(routes) >= 19, routes
+    assert len(routes) >= 22, routes
+    assert [p for _m, p in routes if "credit_note_id" in p] != []
     before = _rows(db_url)
     for method, path in routes:
         body = BODIES.get(path.rsplit("/", 1)[-1], {}) if method in ("POST", "PUT") else None

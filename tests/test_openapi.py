@@ -35,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import select
 
 from seatwise.apikeys import service as apikeys
+from seatwise.billing import credit_notes
 from seatwise.billing import service as billing
 from seatwise.clock import FixedClock
 from seatwise.core.roles import OPERATOR
@@ -77,13 +78,15 @@ KNOWN_VALUES = {
 @dataclass
 class Seeded:
     keys: dict[str, str]  # by caller: the operator's, and a Global admin's of the first organisation
-    ids: dict[str, list[int]]  # by the name of the id (org_id, sub_id, user_id, invoice_id): both organisations'
+    ids: dict[
+        str, list[int]
+    ]  # by the name of the id (org_id, sub_id, invoice_id, credit_note_id…): both organisations'
 
 
 @pytest.fixture
 def seeded(uow) -> Seeded:
     """Two organisations, since six weeks, with a paid subscription each, one that expired, and a trial; assigned
-    licences, a user removed this week, invoices and a webhook endpoint."""
+    licences, a user removed this week, invoices, a credit note and a webhook endpoint."""
     with uow() as s:
         mine = world(s, now=START, users=5)
         theirs = world(s, now=START, users=3, name="Fabrikam", sku="FAB")
@@ -100,8 +103,11 @@ def seeded(uow) -> Seeded:
         organizations.remove_user(s, user_id=mine.user_ids[-1], actor=OPERATOR, now=T0)
         hook = webhooks.add_endpoint(s, org_id=mine.org_id, url="http://127.0.0.1:9/hook", actor=OPERATOR, now=START)
     run_billing(uow, as_of=T0 + timedelta(days=1))
+    with uow() as s:  # a licence removed after the invoice: a credit note at once (R25)
+        licenses.set_total(s, sub_id=other.id, total=2, actor=OPERATOR, now=T0 + timedelta(days=2))
     with uow() as s:
         invoices = billing.list_invoices(s, org_id=mine.org_id) + billing.list_invoices(s, org_id=theirs.org_id)
+        notes = credit_notes.list_credit_notes(s, org_id=theirs.org_id)
         _, operator = apikeys.create(s, operator=True, org_id=None, as_user=None, now=T0)
         _, admin = apikeys.create(s, operator=False, org_id=mine.org_id, as_user=mine.global_admin.user_id, now=T0)
         admins = [a.user_id for w in (mine, theirs) for a in (w.global_admin, w.billing_admin, w.user_admin)]
@@ -110,6 +116,7 @@ def seeded(uow) -> Seeded:
             "sub_id": [sub.id, lapsed.id, trial.id, other.id],
             "user_id": admins + mine.user_ids + theirs.user_ids,
             "invoice_id": [i.id for i in invoices],
+            "credit_note_id": [n.id for n in notes],
             "endpoint_id": [hook.id],
             "method_id": list(s.scalars(select(PaymentMethod.id).order_by(PaymentMethod.id))),
         }

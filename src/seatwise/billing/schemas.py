@@ -1,4 +1,4 @@
-"""JSON shapes of invoices, their lines and ledger entries (CLI `--json` and the HTTP API)."""
+"""JSON shapes of invoices, credit notes, their lines and ledger entries (CLI `--json` and the HTTP API)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from seatwise.billing.models import Charge, Invoice, LedgerEntry
+from seatwise.billing import taxes
+from seatwise.billing.models import Charge, CreditNote, Invoice, LedgerEntry
 from seatwise.billing.service import Attempt, dunning_dates, vat_breakdown
 from seatwise.core.money import Money
+from seatwise.core.vat import RateTotal, by_rate
 from seatwise.payments.models import Payment, PaymentMethod
 
 
@@ -28,8 +30,8 @@ class LineOut(BaseModel):
     vat_rate: str | None  # percent, "21"
 
     @classmethod
-    def of(cls, line: Charge) -> LineOut:
-        """A line as the customer reads it."""
+    def of(cls, line: Charge, *, sign: int = 1) -> LineOut:
+        """A line as the customer reads it; `sign=-1` shows a credit as the positive amount a credit note gives."""
         return cls(
             description=line.description,
             kind=line.kind,
@@ -37,7 +39,7 @@ class LineOut(BaseModel):
             period_start=line.period_start,
             period_end=line.period_end,
             quantity=line.quantity,
-            amount=_amount(line.amount, line.currency),
+            amount=_amount(sign * line.amount, line.currency),
             vat_category=line.vat_category,
             vat_rate=line.vat_rate,
         )
@@ -48,6 +50,16 @@ class VatRateOut(BaseModel):
     rate: str  # percent
     net: str
     vat: str
+
+    @classmethod
+    def of(cls, rate: RateTotal, currency: str) -> VatRateOut:
+        """One category and rate of a document's VAT breakdown."""
+        return cls(
+            category=rate.category,
+            rate=str(rate.rate),
+            net=_amount(rate.net, currency),
+            vat=_amount(rate.vat, currency),
+        )
 
 
 class AttemptOut(BaseModel):
@@ -112,10 +124,7 @@ class InvoiceOut(BaseModel):
             lines=[LineOut.of(line) for line in lines],
             net=_amount(invoice.net, c),
             vat=_amount(invoice.vat, c),
-            vat_breakdown=[
-                VatRateOut(category=r.category, rate=str(r.rate), net=_amount(r.net, c), vat=_amount(r.vat, c))
-                for r in vat_breakdown(lines)
-            ],
+            vat_breakdown=[VatRateOut.of(r, c) for r in vat_breakdown(lines)],
             total=_amount(invoice.total, c),
             credit_applied=_amount(invoice.credit_applied, c),
             amount_due=_amount(invoice.amount_due, c),
@@ -124,6 +133,54 @@ class InvoiceOut(BaseModel):
             payments=[AttemptOut.of(payment, method) for payment, method in attempts],
             next_retry_at=dunning.next_retry,
             disabled_on=dunning.disabled_on,
+        )
+
+
+def credit_note_breakdown(lines: list[Charge]) -> list[RateTotal]:
+    """A credit note's VAT per category and rate, on what it gives back as positive amounts (R24, R25)."""
+    # Rounded on the positive sums, as the credit note's own `vat` is: half up of -x is not -(half up of x).
+    return by_rate(
+        (key, -line.amount) for line in lines if (key := taxes.stored(line.vat_category, line.vat_rate)) is not None
+    )
+
+
+class CreditNoteOut(BaseModel):
+    id: int
+    number: str  # SW-CN-2026-000001, a series of its own (R25)
+    org_id: int
+    invoice_id: int  # the invoice it corrects
+    invoice_number: str
+    issued_at: datetime
+    currency: str
+    lines: list[LineOut]  # what it gives back, as positive amounts before VAT
+    net: str
+    vat: str  # at the rates of the charges it corrects
+    vat_breakdown: list[VatRateOut]
+    total: str  # net + VAT
+    spent: str  # set against the invoices issued since (R16)
+    refunded: str  # returned to the payment method
+    settle_on: datetime | None  # when the billing run settles what is left; None once it has
+
+    @classmethod
+    def of(cls, note: CreditNote, lines: list[Charge], corrects: Invoice) -> CreditNoteOut:
+        """A credit note with its lines and the invoice it corrects; amounts as decimal strings of its currency."""
+        c = note.currency
+        return cls(
+            id=note.id,
+            number=note.number,
+            org_id=note.org_id,
+            invoice_id=note.invoice_id,
+            invoice_number=corrects.number,
+            issued_at=note.issued_at,
+            currency=c,
+            lines=[LineOut.of(line, sign=-1) for line in lines],
+            net=_amount(note.net, c),
+            vat=_amount(note.vat, c),
+            vat_breakdown=[VatRateOut.of(r, c) for r in credit_note_breakdown(lines)],
+            total=_amount(note.total, c),
+            spent=_amount(note.spent, c),
+            refunded=_amount(note.refunded, c),
+            settle_on=note.settle_on,
         )
 
 

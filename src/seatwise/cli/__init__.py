@@ -90,6 +90,7 @@ for _name, _group in {
     "license": licenses.assignments,
     "billing": billing_run.billing_group,
     "invoice": billing.invoices,
+    "credit-note": billing.credit_note,
     "ledger": billing.ledger,
     "audit": audit.audit_log,
     "apikey": apikeys.keys,

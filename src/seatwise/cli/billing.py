@@ -1,4 +1,5 @@
-"""`seatwise invoice` and `seatwise ledger`: invoices, payments received, and the books."""
+"""`seatwise invoice`, `seatwise credit-note` and `seatwise ledger`: invoices, payments received, credit notes,
+and the books."""
 
 from __future__ import annotations
 
@@ -9,21 +10,27 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from seatwise.billing import collection, documents, jobs
+from seatwise.billing import collection, credit_notes, documents, jobs
 from seatwise.billing import ledger as books
 from seatwise.billing import service as billing
-from seatwise.billing.models import Invoice
-from seatwise.billing.schemas import InvoiceOut, LedgerEntryOut
+from seatwise.billing.models import CreditNote, Invoice
+from seatwise.billing.schemas import CreditNoteOut, InvoiceOut, LedgerEntryOut
 from seatwise.cli.common import Ctx, OrgId, command, group
 from seatwise.cli.output import Out
 from seatwise.core.errors import ErrorCode, SeatwiseError
+from seatwise.core.roles import OPERATOR
 from seatwise.organizations import service as organizations
 from seatwise.payments.gateways import gateway_for
 
 invoices = group("Invoices and payments received.")
+credit_note = group("Credit notes: money given back, each correcting an invoice (R25).")
 ledger = group("The ledger of money movements.")
 
 InvoiceId = Annotated[int, typer.Argument(metavar="ID", help="Invoice id.")]
+CreditNoteId = Annotated[int, typer.Argument(metavar="ID", help="Credit note id.")]
+OrgArg = Annotated[int, typer.Argument(metavar="ORG", help="Organisation id.")]
+Format = Annotated[str, typer.Option("--format", help="ubl (Peppol BIS 3.0 UBL 2.1 XML) or pdf.")]
+Output = Annotated[Path | None, typer.Option("--output", help="File to write; without it the document goes to stdout.")]
 
 
 def _invoice_out(session: Session, invoice: Invoice) -> InvoiceOut:
@@ -119,20 +126,85 @@ def invoice_pay_now(
 def invoice_export(
     ctx: Ctx,
     invoice_id: InvoiceId,
-    format: Annotated[str, typer.Option("--format", help="ubl (Peppol BIS 3.0 UBL 2.1 XML) or pdf.")],
-    output: Annotated[
-        Path | None, typer.Option("--output", help="File to write; without it the document goes to stdout.")
-    ] = None,
+    format: Format,
+    output: Output = None,
 ) -> Out:
     """Export an invoice as its legal document (R26): UBL XML or PDF."""
     documents.check_format(format)
     with ctx.read() as session:
         file = documents.as_file(documents.invoice_document(session, invoice_id=invoice_id), format=format)
+    return _written(file, output=output, names={"invoice_id": invoice_id, "format": format})
+
+
+def _written(file: documents.File, *, output: Path | None, names: dict[str, object]) -> Out:
     if output is None:
         return Out(None, raw=file.content)
     output.write_bytes(file.content)
-    written = {"invoice_id": invoice_id, "format": format, "file": str(output), "bytes": len(file.content)}
+    written = {**names, "file": str(output), "bytes": len(file.content)}
     return Out(written, text=f"wrote {file.filename} ({len(file.content)} bytes) to {output}")
+
+
+def _credit_note_out(session: Session, note: CreditNote) -> CreditNoteOut:
+    corrects = billing.get_invoice(session, invoice_id=note.invoice_id)
+    return CreditNoteOut.of(note, credit_notes.lines_of(session, credit_note_id=note.id), corrects)
+
+
+@command(credit_note, "list")
+def credit_note_list(ctx: Ctx, org: OrgArg) -> Out:
+    """List an organisation's credit notes."""
+    with ctx.read() as session:
+        organizations.get_org(session, org_id=org)
+        rows = [_credit_note_out(session, n) for n in credit_notes.list_credit_notes(session, org_id=org)]
+    if ctx.json:
+        return Out(rows)
+    return Out(
+        [
+            {
+                "id": n.id,
+                "number": n.number,
+                "date": n.issued_at.date(),
+                "corrects": n.invoice_number,
+                "total": n.total,
+                "spent": n.spent,
+                "refunded": n.refunded,
+                "currency": n.currency,
+            }
+            for n in rows
+        ]
+    )
+
+
+@command(credit_note, "show")
+def credit_note_show(ctx: Ctx, credit_note_id: CreditNoteId) -> Out:
+    """Show a credit note with its lines and the invoice it corrects."""
+    with ctx.read() as session:
+        note = _credit_note_out(
+            session, credit_notes.get_visible(session, credit_note_id=credit_note_id, actor=OPERATOR)
+        )
+    settles = f"; what is left settles on {note.settle_on.date()}" if note.settle_on else ""
+    return Out(
+        note,
+        text="\n".join(
+            [
+                f"credit note {note.number} of {note.issued_at.date()}, organisation {note.org_id}, corrects invoice "
+                f"{note.invoice_number}",
+                *(f"  {line.description}: {line.amount}" for line in note.lines),
+                f"  net {note.net}, VAT {note.vat}, total {note.total}, spent {note.spent}, refunded {note.refunded} "
+                f"{note.currency}{settles}",
+            ]
+        ),
+    )
+
+
+@command(credit_note, "export")
+def credit_note_export(ctx: Ctx, credit_note_id: CreditNoteId, format: Format, output: Output = None) -> Out:
+    """Export a credit note as its legal document (R25, R26): UBL XML or PDF."""
+    documents.check_format(format)
+    with ctx.read() as session:
+        credit_notes.get_visible(session, credit_note_id=credit_note_id, actor=OPERATOR)
+        doc = documents.credit_note_document(session, credit_note_id=credit_note_id)
+        file = documents.as_file(doc, format=format)
+    return _written(file, output=output, names={"credit_note_id": credit_note_id, "format": format})
 
 
 @command(ledger, "show")

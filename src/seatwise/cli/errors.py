@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover
 HINTS: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_SUBSCRIPTION: "list them with `seatwise subscription list`",
     ErrorCode.UNKNOWN_INVOICE: "list them with `seatwise invoice list --org ID`",
+    ErrorCode.UNKNOWN_CREDIT_NOTE: "list them with `seatwise credit-note list ORG`",
     ErrorCode.UNKNOWN_ORG: "list them with `seatwise org list`",
     ErrorCode.NO_VENDOR_PROFILE: "set it with `seatwise vendor set --name ... --country NL`",
     ErrorCode.NO_BILLING_PROFILE: "set it with `seatwise org set-billing ORG --legal-name ... --country NL`",

@@ -1,5 +1,5 @@
-"""Bills & payments in the admin center: invoices with their payment attempts, Pay now, payment methods; the
-organisation's billing account (R23)."""
+"""Bills & payments in the admin center: invoices with their payment attempts, Pay now, credit notes (R25),
+payment methods; the organisation's billing account (R23)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from babel import Locale
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from seatwise.billing import collection, documents, jobs
+from seatwise.billing import collection, credit_notes, documents, jobs
 from seatwise.billing import service as billing
+from seatwise.billing.schemas import credit_note_breakdown
+from seatwise.core.documents import LegalDocument
 from seatwise.core.errors import BadInput
 from seatwise.core.invoicing import InvoiceStatus, PaymentStatus
 from seatwise.core.roles import Permission
@@ -52,13 +54,21 @@ def _card(form: TextForm) -> dict[str, str | None]:
 
 @router.get("/billing/invoices")
 def invoices(request: Request, who: Who) -> HTMLResponse:
-    """Invoices, newest first, and payment methods."""
+    """Invoices and credit notes, newest first, and payment methods."""
     with reading(request) as session:
         rows = billing.list_invoices(session, org_id=org_of(who))
+        notes = credit_notes.list_credit_notes(session, org_id=org_of(who))
         methods = payments.list_payment_methods(session, org_id=org_of(who))
         default = payments.usable_method_at(session, org_id=org_of(who), at=now(request))
     return render(
-        request, "invoices.html", who=who, invoices=rows, methods=methods, default_id=default.id if default else None
+        request,
+        "invoices.html",
+        who=who,
+        invoices=rows,
+        credit_notes=notes,
+        invoice_numbers={i.id: i.number for i in rows},
+        methods=methods,
+        default_id=default.id if default else None,
     )
 
 
@@ -70,6 +80,7 @@ def invoice(request: Request, who: Who, invoice_id: Id) -> HTMLResponse:
         lines = billing.lines_of(session, invoice_id=invoice_id)
         attempts = billing.attempts_by_invoice(session, invoice_ids=[invoice_id])[invoice_id]
         cards = payments.usable_cards_at(session, org_id=found.org_id, at=now(request))
+        corrections = credit_notes.of_invoices(session, invoice_ids=[invoice_id])[invoice_id]
     failed = [p for p, _ in attempts if p.status == PaymentStatus.FAILED]
     return render(
         request,
@@ -83,6 +94,7 @@ def invoice(request: Request, who: Who, invoice_id: Id) -> HTMLResponse:
         declined_for_good=bool(failed) and failed[-1].failure_code in HARD_DECLINES,
         payable=found.status == InvoiceStatus.OPEN,
         cards=cards,
+        credit_notes=corrections,
     )
 
 
@@ -130,7 +142,49 @@ def invoice_as_ubl(request: Request, who: Who, invoice_id: Id) -> Response:
 def _invoice_file(request: Request, who: Who, invoice_id: int, *, format: str, disposition: str) -> Response:
     with reading(request) as session:
         billing.get_visible_invoice(session, invoice_id=invoice_id, actor=who.actor)
-        file = documents.as_file(documents.invoice_document(session, invoice_id=invoice_id), format=format)
+        doc = documents.invoice_document(session, invoice_id=invoice_id)
+    return _download(doc, format=format, disposition=disposition)
+
+
+@router.get("/billing/credit-notes/{credit_note_id}")
+def credit_note(request: Request, who: Who, credit_note_id: Id) -> HTMLResponse:
+    """A credit note (R25): its lines, VAT per rate and totals, the invoice it corrects, and where the money went."""
+    with reading(request) as session:
+        found = credit_notes.get_visible(session, credit_note_id=credit_note_id, actor=who.actor)
+        lines = credit_notes.lines_of(session, credit_note_id=credit_note_id)
+        corrects = billing.get_invoice(session, invoice_id=found.invoice_id)
+    return render(
+        request,
+        "credit_note.html",
+        who=who,
+        note=found,
+        lines=lines,
+        vat=credit_note_breakdown(lines),
+        corrects=corrects,
+    )
+
+
+@router.get("/billing/credit-notes/{credit_note_id}/pdf")
+def credit_note_as_pdf(request: Request, who: Who, credit_note_id: Id) -> Response:
+    """The credit note as a PDF with its legal content (R26), in the organisation's invoice language."""
+    return _credit_note_file(request, who, credit_note_id, format="pdf", disposition="inline")
+
+
+@router.get("/billing/credit-notes/{credit_note_id}/ubl")
+def credit_note_as_ubl(request: Request, who: Who, credit_note_id: Id) -> Response:
+    """The credit note as Peppol BIS 3.0 UBL XML (R26), to import into accounting software."""
+    return _credit_note_file(request, who, credit_note_id, format="ubl", disposition="attachment")
+
+
+def _credit_note_file(request: Request, who: Who, credit_note_id: int, *, format: str, disposition: str) -> Response:
+    with reading(request) as session:
+        credit_notes.get_visible(session, credit_note_id=credit_note_id, actor=who.actor)
+        doc = documents.credit_note_document(session, credit_note_id=credit_note_id)
+    return _download(doc, format=format, disposition=disposition)
+
+
+def _download(doc: LegalDocument, *, format: str, disposition: str) -> Response:
+    file = documents.as_file(doc, format=format)
     return Response(
         file.content,
         media_type=file.media_type,

@@ -79,6 +79,7 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.PRICE_CHANGED: N_("The amount has changed since you saw it. Review it and confirm again."),
     ErrorCode.UNKNOWN_SUBSCRIPTION: N_("There is no such subscription."),
     ErrorCode.UNKNOWN_INVOICE: N_("There is no such invoice."),
+    ErrorCode.UNKNOWN_CREDIT_NOTE: N_("There is no such credit note."),
     ErrorCode.UNKNOWN_USER: N_("There is no such user."),
     ErrorCode.NOT_FOUND: N_("There is no such page."),
     ErrorCode.BAD_INPUT: N_("This request is not valid."),
