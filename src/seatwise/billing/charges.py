@@ -59,6 +59,17 @@ def _describe(locale: str, kind: LineKind, seats: int, start: datetime, end: dat
     )
 
 
+def describe(line: Charge, locale: str) -> str:
+    """A line's words in the reader's language, made from its kind and figures when it is shown (R26)."""
+    kind = LineKind(line.kind)
+    start, end = line.period_start, line.period_end
+    if kind is LineKind.PERIOD and line.product_name is not None:
+        return _describe(locale, kind, line.quantity, start, end, product=line.product_name)
+    if kind is not LineKind.PERIOD and line.period_days is not None:
+        return _describe(locale, kind, line.quantity, start, end, used=(end - start).days, period=line.period_days)
+    return line.description
+
+
 def period_key(sub_id: int, anchor: datetime, index: int) -> str:
     """What makes a whole-period charge unique: the subscription, its anchor and the period (R20)."""
     return f"period:{sub_id}:{anchor.date().isoformat()}:{index}"
@@ -86,6 +97,8 @@ def period_line(
         kind=LineKind.PERIOD.value,
         description=_describe(locale, LineKind.PERIOD, seats, period.start, period.end, product=product_name),
         quantity=seats,
+        product_name=product_name,
+        period_days=None,
         amount=unit_price * seats,
         currency=currency,
         period_start=period.start,
@@ -167,6 +180,7 @@ def bill_proration(
             period=period.days,
         ),
         quantity=proration.seats,
+        period_days=period.days,
         amount=-proration.amount.amount if credit else proration.amount.amount,
         currency=sub.currency,
         period_start=proration.first_day,

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from seatwise.billing import credit_notes, service
+from seatwise.billing import charges, credit_notes, service
 from seatwise.billing.models import Charge, CreditNote
 from seatwise.billing.pdf import document_pdf
 from seatwise.billing.ubl import to_ubl
@@ -53,7 +53,7 @@ def invoice_document(session: Session, *, invoice_id: int) -> LegalDocument:
         currency=invoice.currency,
         issued=invoice.issued_at,
         due=invoice.due_at,
-        charges=service.lines_of(session, invoice_id=invoice_id),
+        rows=service.lines_of(session, invoice_id=invoice_id),
         by_transfer=method is not None and method.kind == MethodKind.INVOICE,
         parties=(invoice.vendor_version_id, invoice.billing_profile_id),
         prepaid=int(prepaid or 0),  # a sum is a Decimal on PostgreSQL
@@ -72,7 +72,7 @@ def credit_note_document(session: Session, *, credit_note_id: int) -> LegalDocum
         currency=note.currency,
         issued=note.issued_at,
         due=note.issued_at,
-        charges=credit_notes.lines_of(session, credit_note_id=note.id),
+        rows=credit_notes.lines_of(session, credit_note_id=note.id),
         by_transfer=False,
         parties=(note.vendor_version_id, note.billing_profile_id),
         corrects=(corrected.number, corrected.issued_at.date()),
@@ -88,7 +88,7 @@ def _document(
     currency: str,
     issued: datetime,
     due: datetime,
-    charges: list[Charge],
+    rows: list[Charge],
     by_transfer: bool,
     parties: tuple[int | None, int | None],
     prepaid: int = 0,
@@ -97,7 +97,7 @@ def _document(
     vendor_version, profile_id = parties
     vendor = session.get(VendorProfileVersion, vendor_version) if vendor_version else tax.vendor_profile(session)
     assert vendor is not None  # a foreign key
-    if any(charge.vat_category is None or charge.vat_rate is None for charge in charges):
+    if any(row.vat_category is None or row.vat_rate is None for row in rows):
         raise NotFound(
             f"{number} was issued without VAT, before the vendor's legal profile was set: it has no legal document",
             code=ErrorCode.NO_VENDOR_PROFILE,
@@ -108,7 +108,7 @@ def _document(
     digits = exponent(currency)
     # A credit note lists what it gives back as positive amounts; an invoice its credits as negative ones.
     sign = -1 if kind is Kind.CREDIT_NOTE else 1
-    lines = tuple(_line(charge, digits, sign) for charge in charges)
+    lines = tuple(_line(row, digits, sign, language) for row in rows)
     categories = {line.category for line in lines}
     reasons = tuple(
         (
@@ -203,11 +203,11 @@ def _buyer(
     return party, profile.invoice_language, profile.po_number
 
 
-def _line(charge: Charge, digits: int, sign: int) -> DocumentLine:
+def _line(charge: Charge, digits: int, sign: int, language: str) -> DocumentLine:
     assert charge.vat_category is not None and charge.vat_rate is not None  # refused above
     net = sign * charge.amount
     return DocumentLine(
-        description=charge.description,
+        description=charges.describe(charge, language),
         quantity=-charge.quantity if net < 0 else charge.quantity,
         unit_price=unit_price(net, charge.quantity, exponent=digits),
         net=net,

@@ -21,6 +21,11 @@ class Charge(Base):
     kind: Mapped[str] = mapped_column(String(20))
     description: Mapped[str] = mapped_column(String(300))
     quantity: Mapped[int] = mapped_column(Integer)
+    # What its words are made of, so that each reader gets them in their own language (R26): the product of a
+    # period line, and the days in the period a prorated line is cut from. None on lines from before: they have
+    # only `description`, in the organisation's language when they arose.
+    product_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    period_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     amount: Mapped[int] = mapped_column(BigInteger)  # minor units; negative for a credit
     currency: Mapped[str] = mapped_column(String(3))
     period_start: Mapped[datetime] = mapped_column(UTCDateTime())  # the days it covers, [start, end)

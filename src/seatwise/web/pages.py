@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import ImmutableMultiDict
 
 from seatwise import db
+from seatwise.billing import charges
 from seatwise.core.errors import BadInput, ErrorCode, SeatwiseError
 from seatwise.core.money import Money
 from seatwise.core.roles import Permission, may, may_manage_user
@@ -215,6 +216,7 @@ def render(
         ),
         day=lambda at: format_day(at, locale),
         days=lambda start, end: format_day_range(start, end, locale),
+        line_text=lambda line: charges.describe(line, locale),  # an invoice line in the reader's words
         fill=lambda text, params: gettext(locale, text, **{k: _shown(v, locale) for k, v in params.items()}),
         # The operator, who has no organisation, may manage anyone (as may_manage_user says for them).
         may_manage_user=lambda role: (
