@@ -101,6 +101,7 @@ class InvoiceOut(BaseModel):
     total: str  # the charges with their VAT
     credit_applied: str
     amount_due: str
+    amount_paid: str  # by payments and by credit notes (R16)
     refunded: str
     paid_at: datetime | None
     payments: list[AttemptOut]  # every attempt, failed ones too, oldest first
@@ -128,6 +129,7 @@ class InvoiceOut(BaseModel):
             total=_amount(invoice.total, c),
             credit_applied=_amount(invoice.credit_applied, c),
             amount_due=_amount(invoice.amount_due, c),
+            amount_paid=_amount(invoice.amount_paid, c),
             refunded=_amount(invoice.refunded, c),
             paid_at=invoice.paid_at,
             payments=[AttemptOut.of(payment, method) for payment, method in attempts],

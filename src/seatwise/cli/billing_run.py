@@ -47,8 +47,9 @@ def billing_run(
     result = {**summary.as_dict(), "seconds": round(time.perf_counter() - started, 3)}
     moved = ", ".join(f"{n} {event}" for event, n in result["transitions"].items() if n) or "no transitions"
     money = ", ".join(f"{amount} {currency}" for currency, amount in result["invoiced"].items()) or "nothing"
+    settled = f"; {n} credit notes settled" if (n := result["credit_notes_settled"]) else ""
     return Out(
         result,
         text=f"billing run up to {until.isoformat()}: {result['subscriptions']} subscriptions "
-        f"({moved}); {result['invoices']} invoices, {money} due; {result['seconds']} s",
+        f"({moved}); {result['invoices']} invoices, {money} due{settled}; {result['seconds']} s",
     )
