@@ -78,7 +78,8 @@ def invoice_show(ctx: Ctx, invoice_id: InvoiceId) -> Out:
                 f"{invoice.org_id}",
                 *lines,
                 f"  total {invoice.total}, credit applied {invoice.credit_applied}, amount due {invoice.amount_due}, "
-                f"paid {invoice.amount_paid}, refunded {invoice.refunded} {invoice.currency}; due {invoice.due_at.date()}",
+                f"paid {invoice.amount_paid}, refunded {invoice.refunded} {invoice.currency}; "
+                f"due {invoice.due_at.date()}",
             ]
         ),
     )
