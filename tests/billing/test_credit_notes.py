@@ -117,3 +117,36 @@ def test_r25_credit_notes_have_their_own_gapless_series_per_year_apart_from_invo
         assert dict(s.execute(select(CreditNoteCounter.year, CreditNoteCounter.last)).all()) == {2026: 2, 2027: 1}
         invoices = [invoice.number for invoice in billing.list_invoices(s, org_id=w.org_id)]
         assert invoices == ["ACME-2026-000001", "ACME-2027-000001"]  # the invoices' own series, untouched
+
+
+def test_r16_r32_two_credit_notes_settled_in_one_run_never_refund_more_than_a_charge_holds(uow):
+    with uow() as s:
+        tax.set_vendor(s, **VENDOR, actor_label=OPERATOR.label, now=day(2026, 11, 1))
+        w = world(s, now=day(2026, 11, 1, 9), users=0, price="100.00", period="annual")
+        first = subscriptions.buy(
+            s, org_id=w.org_id, sku=w.sku, seats=1, actor=w.billing_admin, now=day(2026, 11, 1, 9)
+        )
+    run_billing(uow, as_of=day(2026, 11, 2))
+    with uow() as s:
+        second = subscriptions.buy(
+            s, org_id=w.org_id, sku=w.sku, seats=1, actor=w.billing_admin, now=day(2026, 11, 2, 9)
+        )
+    run_billing(uow, as_of=day(2026, 11, 3))
+    with uow() as s:  # both annual, both cancelled on 5 November: both settle on 5 December, in one step
+        for sub in (first, second):
+            subscriptions.cancel(s, sub_id=sub.id, actor=w.billing_admin, now=day(2026, 11, 5, 10))
+    run_billing(uow, as_of=day(2026, 12, 5))
+    with uow() as s:
+        charged = {
+            p.reference: p.amount
+            for p in s.scalars(select(Payment).where(Payment.kind == "payment", Payment.status == "succeeded"))
+        }
+        refunded: dict[str, int] = {}
+        for p in s.scalars(select(Payment).where(Payment.kind == "refund")):
+            assert p.status == "succeeded", p.failure_code
+            refunded[p.refunds] = refunded.get(p.refunds, 0) + p.amount
+        assert all(refunded[ref] <= charged[ref] for ref in refunded), (refunded, charged)
+        notes = credit_notes.list_credit_notes(s, org_id=w.org_id)
+        assert sum(refunded.values()) == sum(note.total for note in notes)
+        assert [note.settle_on for note in notes] == [None, None]
+        assert ledger.check_ledger(s) == []

@@ -149,14 +149,17 @@ def settle_due(session: Session, *, at: datetime, limit: int) -> int | None:
                     at=at,
                 )
         by_card = method is not None and MethodKind(method.kind) is MethodKind.CARD
-        for row in service.refund_rows(
+        rows = service.refund_rows(
             dict(common, invoice_id=note.invoice_id),
             refund=refund,
             by_card=by_card,
             from_charges=refundable.get(note.org_id, []) if by_card else [],
             key_of=partial(credit_note_refund_key, org_id=note.org_id, number=note.number),
-        ):
-            session.add(Payment(**row))
+        )
+        session.add_all(Payment(**row) for row in rows)
+        # The organisation's next credit note in this batch draws on what these refunds leave of its charges.
+        drawn = {row["refunds"]: row["amount"] for row in rows if row["refunds"]}
+        refundable[note.org_id] = [(ref, left - drawn.get(ref, 0)) for ref, left in refundable.get(note.org_id, [])]
         if refund:  # owed back from now on; its payments say how far it has reached the card
             session.add(_entry(note, kind=LedgerKind.REFUND, amount=refund, at=at))
         note.spent += sum(parts)
