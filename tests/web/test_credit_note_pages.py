@@ -126,3 +126,15 @@ def test_r25_another_organisations_credit_note_answers_404_on_every_page(site, u
     assert client.get("/billing/credit-notes/99999999999999999999").status_code == 404
     assert note.number not in client.get("/billing/invoices").text
     assert re.search(r"/billing/credit-notes/\d+", client.get("/billing/invoices").text) is None
+
+
+def test_r16_the_home_page_says_what_a_credit_note_still_holds_and_by_when_until_it_is_settled(site, uow):
+    _cancelled(site, uow, site.contoso.org_id, site.sub_id)
+    net, vat = _credit(3)
+    client = site.signed_in("billing_admin@contoso.example")
+    # the period ends on 1 December, sooner than a month after the cancellation
+    coming = f"A credit of €{Decimal(net + vat) / 100:.2f} for BIZ product comes back by 1 December 2026."
+    assert coming in _text(client.get("/").text)
+    run_billing(uow, as_of=DEC_1)
+    site.clock.at = DEC_1
+    assert "comes back by" not in _text(client.get("/").text)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from seatwise.billing.models import Charge, Invoice
+from seatwise.billing.models import Charge, CreditNote, Invoice
 from seatwise.catalog.models import Product
 from seatwise.core.invoicing import InvoiceStatus
 from seatwise.core.licenses import ASSIGNABLE, RESTORE_DAYS
@@ -178,18 +178,28 @@ class Credit:
 
 
 def pending_credits(session: Session, *, org_id: int, sub_id: int | None = None) -> list[Credit]:
-    """Credits waiting for their billing date."""
+    """Credits not yet settled: what a credit note still holds, with VAT, and the day it is settled; or a credit
+    line waiting for its invoice (R16)."""
     query = (
-        select(Charge, Product.name)
+        select(Charge, Product.name, CreditNote)
         .join(Subscription, Subscription.id == Charge.subscription_id)
         .join(Product, Product.id == Subscription.product_id)
+        .outerjoin(CreditNote, CreditNote.id == Charge.credit_note_id)
         .where(Charge.org_id == org_id, Charge.invoice_id.is_(None), Charge.amount < 0)
+        .where(Charge.credit_note_id.is_(None) | CreditNote.settle_on.is_not(None))
         .order_by(Charge.bill_on, Charge.id)
     )
     if sub_id is not None:
         query = query.where(Charge.subscription_id == sub_id)
+    # A credit note is settled on its line's billing date; until then it holds what invoices have not taken.
     return [
-        Credit(c.subscription_id, name, Money(-c.amount, c.currency), c.bill_on) for c, name in session.execute(query)
+        Credit(
+            c.subscription_id,
+            name,
+            Money(-c.amount if note is None else note.total - note.spent - note.refunded, c.currency),
+            c.bill_on,
+        )
+        for c, name, note in session.execute(query)
     ]
 
 
