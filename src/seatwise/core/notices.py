@@ -85,7 +85,8 @@ def reminder_due(*, ends_at: datetime, now: datetime, days: tuple[int, ...]) -> 
 
 def one_line(text: str) -> str:
     """A subject on one line: line breaks of any kind become spaces, so that it cannot start a header."""
-    return " ".join(_LINE_BREAKS.sub(" ", text).split())
+    # Only line breaks and runs of spaces go: a no-break space (as in Dutch amounts, € 1.234,56) stays.
+    return re.sub(r"[ \t]+", " ", _LINE_BREAKS.sub(" ", text)).strip()
 
 
 def check_public_url(url: str) -> str:
