@@ -109,7 +109,11 @@ def _trial_ending(say: _Say, f: Facts, links: Links) -> _Words:
             [
                 ends,
                 say("A payment method is on file and recurring billing is on, so it then becomes a paid subscription."),
-                say("Nothing needs to be done. To let the trial expire instead, turn recurring billing off before {date}.", date=date),
+                say(
+                    "Nothing needs to be done."
+                    " To let the trial expire instead, turn recurring billing off before {date}.",
+                    date=date,
+                ),
             ],
             _view_subscription(say, f, links),
         )
@@ -118,7 +122,9 @@ def _trial_ending(say: _Say, f: Facts, links: Links) -> _Words:
         [
             ends,
             say("It then expires, because no payment method is on file or recurring billing is off."),
-            say("To keep using {product}, add a payment method and turn recurring billing on before {date}.", date=date),
+            say(
+                "To keep using {product}, add a payment method and turn recurring billing on before {date}.", date=date
+            ),
         ],
         _view_subscription(say, f, links),
     )
@@ -152,7 +158,11 @@ def _invoice_issued(say: _Say, f: Facts, links: Links) -> _Words:
     return _Words(
         say("Invoice {number} for {organization}: {amount}", number=number, amount=amount),
         [
-            say("Invoice {number} for {organization} has been issued for {amount} including VAT.", number=number, amount=amount),
+            say(
+                "Invoice {number} for {organization} has been issued for {amount} including VAT.",
+                number=number,
+                amount=amount,
+            ),
             say("It is due on {date}.", date=say.day("on")),
             say("The invoice is attached as a PDF and as a UBL file for your accounting software."),
         ],
@@ -166,7 +176,11 @@ def _credit_note_issued(say: _Say, f: Facts, links: Links) -> _Words:
     return _Words(
         say("Credit note {number} for {organization}: {amount}", number=number, amount=amount),
         [
-            say("Credit note {number} for {organization} has been issued for {amount} including VAT.", number=number, amount=amount),
+            say(
+                "Credit note {number} for {organization} has been issued for {amount} including VAT.",
+                number=number,
+                amount=amount,
+            ),
             say("It is settled with your next invoices, and whatever is left is refunded to your payment method."),
             say("The credit note is attached as a PDF and as a UBL file for your accounting software."),
         ],
@@ -180,7 +194,10 @@ def _payment_failed(say: _Say, f: Facts, links: Links) -> _Words:
     reason = gettext(say.locale, f"decline:{f.reason}")
     reason = say("the payment service gave no reason") if reason == f"decline:{f.reason}" else reason
     then = (
-        say("We try again on {date}. To pay now, with this card or another one, use the link below.", date=say.day("next_retry"))
+        say(
+            "We try again on {date}. To pay now, with this card or another one, use the link below.",
+            date=say.day("next_retry"),
+        )
         if f.next_retry is not None
         else say("No more attempts are made. Pay the invoice now to keep {product} in use.")
     )
@@ -199,7 +216,10 @@ def _disabled(say: _Say, f: Facts, links: Links) -> _Words:
     return _Words(
         say("{product} for {organization} has been disabled for non-payment"),
         [
-            say("{product} for {organization} was disabled on {date} because an invoice remained unpaid.", date=say.day("on")),
+            say(
+                "{product} for {organization} was disabled on {date} because an invoice remained unpaid.",
+                date=say.day("on"),
+            ),
             say("Its users can no longer use it; admins can still sign in."),
             say("Pay the unpaid invoice to reactivate it. On {date} it is deleted.", date=say.day("until")),
         ],
@@ -211,8 +231,15 @@ def _cancelled(say: _Say, f: Facts, links: Links) -> _Words:
     assert f.amount is not None  # check_facts
     credit = (
         [
-            say("You get a credit of {amount}, of which {vat} is VAT, for the days you no longer use.", amount=say.money("amount"), vat=say.money("vat")),
-            say("It is settled with your next invoice, or refunded to your payment method by {date} at the latest.", date=say.day("until")),
+            say(
+                "You get a credit of {amount}, of which {vat} is VAT, for the days you no longer use.",
+                amount=say.money("amount"),
+                vat=say.money("vat"),
+            ),
+            say(
+                "It is settled with your next invoice, or refunded to your payment method by {date} at the latest.",
+                date=say.day("until"),
+            ),
         ]
         if f.amount.amount > 0
         else [say("There is no credit: no unused days were paid for.")]
@@ -234,7 +261,11 @@ def _refund_made(say: _Say, f: Facts, links: Links) -> _Words:
     return _Words(
         say("Refund of {amount} for {product} to {organization}", amount=amount),
         [
-            say("On {date} we refunded {amount} to the payment method of {organization}.", date=say.day("on"), amount=amount),
+            say(
+                "On {date} we refunded {amount} to the payment method of {organization}.",
+                date=say.day("on"),
+                amount=amount,
+            ),
             say("It can take a few days before the refund shows on your statement."),
         ],
         action,
@@ -248,8 +279,10 @@ def _expiring(say: _Say, f: Facts, links: Links) -> _Words:
         say("{product} for {organization} expires on {date}", date=date),
         [
             say.n(
-                "Recurring billing of {product} for {organization} is off, so the subscription ends in {count} day, on {date}.",
-                "Recurring billing of {product} for {organization} is off, so the subscription ends in {count} days, on {date}.",
+                "Recurring billing of {product} for {organization} is off,"
+                " so the subscription ends in {count} day, on {date}.",
+                "Recurring billing of {product} for {organization} is off,"
+                " so the subscription ends in {count} days, on {date}.",
                 f.days_left,
                 date=date,
             ),

@@ -97,7 +97,13 @@ def set_addresses(
         added = BillingNotificationAddress(org_id=org_id, email=email, created_at=now, actor=actor_label)
         session.add(added)
         events.audit_change(
-            session, actor=actor_label, action="billing_notification.added", row=added, org_id=org_id, before=None, at=now
+            session,
+            actor=actor_label,
+            action="billing_notification.added",
+            row=added,
+            org_id=org_id,
+            before=None,
+            at=now,
         )
     return notification_addresses(session, org_id=org_id)
 
@@ -109,7 +115,11 @@ def change_addresses(
     current = notification_addresses(session, org_id=org_id)
     gone = set(check_addresses(remove)) if remove else set()
     return set_addresses(
-        session, org_id=org_id, emails=[e for e in current if e not in gone] + list(add), actor_label=actor_label, now=now
+        session,
+        org_id=org_id,
+        emails=[e for e in current if e not in gone] + list(add),
+        actor_label=actor_label,
+        now=now,
     )
 
 
