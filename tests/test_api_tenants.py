@@ -33,6 +33,7 @@ TABLES = (
     "webhook_endpoints",
     "webhook_deliveries",
     "billing_profiles",
+    "billing_notification_addresses",
 )
 BODIES = {
     "licenses": {"total": 5},
@@ -44,6 +45,7 @@ BODIES = {
     "payment-methods": {"invoice": True},
     "enabled": {"enabled": False},
     "resends": {"event_id": 1},
+    "billing-notifications": {"emails": ["ap@fabrikam.example"]},
     "billing-profile": {
         "legal_name": "Fabrikam",
         "address_line": "Dam 1",

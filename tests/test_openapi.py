@@ -72,6 +72,7 @@ KNOWN_VALUES = {
     "card": ["4242 4242 4242 4242", "4000 0000 0000 0002"],
     "exp": ["12/30", "01/20"],
     "url": ["https://hooks.example/seatwise"],
+    "emails": [["ap@contoso.example"], ["ap@contoso.example", "AP@contoso.example", "cfo@contoso.example"]],
 }
 
 

@@ -46,6 +46,8 @@ EXPECTED = {
     ("POST", "/v1/organizations/{org_id}/users"): "createUser",
     ("GET", "/v1/organizations/{org_id}/billing-profile"): "getBillingProfile",
     ("PUT", "/v1/organizations/{org_id}/billing-profile"): "setBillingProfile",
+    ("GET", "/v1/organizations/{org_id}/billing-notifications"): "getBillingNotifications",
+    ("PUT", "/v1/organizations/{org_id}/billing-notifications"): "setBillingNotifications",
     ("DELETE", "/v1/users/{user_id}"): "removeUser",
     ("POST", "/v1/users/{user_id}/restore"): "restoreUser",
     ("GET", "/v1/organizations/{org_id}/subscriptions"): "listOrganizationSubscriptions",

@@ -6,7 +6,8 @@ import os
 
 from seatwise.core import signin
 from seatwise.core.egress import Allow, parse_allow
-from seatwise.core.errors import ErrorCode, SeatwiseError
+from seatwise.core.errors import BadInput, ErrorCode, SeatwiseError
+from seatwise.core.notices import DEFAULT_PUBLIC_URL, check_public_url
 from seatwise.core.policy import Policy, Profile
 from seatwise.core.signin import IPNetwork
 
@@ -91,3 +92,11 @@ def stripe_api_key() -> str:
 def stripe_api_base() -> str | None:
     """SEATWISE_STRIPE_API_BASE: another Stripe-compatible endpoint, such as localstripe in tests."""
     return os.environ.get("SEATWISE_STRIPE_API_BASE") or None
+
+
+def public_url() -> str:
+    """The admin center's address as people reach it, for links in e-mail (SEATWISE_PUBLIC_URL)."""
+    try:
+        return check_public_url(os.environ.get("SEATWISE_PUBLIC_URL") or DEFAULT_PUBLIC_URL)
+    except BadInput as exc:
+        raise SeatwiseError(f"SEATWISE_PUBLIC_URL: {exc.message}", code=ErrorCode.INVALID_CONFIGURATION) from exc

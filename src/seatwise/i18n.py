@@ -22,11 +22,22 @@ _BABEL_LOCALE = {"en": "en_GB", "nl": "nl_NL"}
 def _catalog(locale: str) -> dict[str, str]:
     with open(_DIR / locale / "LC_MESSAGES" / "messages.po", "rb") as f:
         catalog = read_po(f, locale=locale)
-    # Plural messages (a tuple of forms) are not used: gettext looks up one string.
+    # Plural messages (a tuple of forms) are `ngettext`'s: gettext looks up one string.
     return {
         m.id: m.string
         for m in catalog
         if isinstance(m.id, str) and isinstance(m.string, str) and m.id and m.string and not m.fuzzy
+    }
+
+
+@cache
+def _plurals(locale: str) -> dict[str, tuple[str, ...]]:
+    with open(_DIR / locale / "LC_MESSAGES" / "messages.po", "rb") as f:
+        catalog = read_po(f, locale=locale)
+    return {
+        m.id[0]: tuple(m.string)
+        for m in catalog
+        if isinstance(m.id, tuple) and isinstance(m.string, tuple) and all(m.string) and not m.fuzzy
     }
 
 
@@ -39,6 +50,15 @@ def gettext(locale: str, msgid: str, **params: object) -> str:
     """The translation of `msgid` (English when missing), with `{name}` placeholders filled."""
     text = _catalog(locale).get(msgid, msgid) if locale in LOCALES else msgid
     return text.format(**params) if params else text
+
+
+def ngettext(locale: str, singular: str, plural: str, count: int, **params: object) -> str:
+    """The form of a message for `count` (English when missing), with `{count}` and `{name}` placeholders filled."""
+    # English and Dutch both have one form for exactly 1 and another for every other number.
+    form = 0 if count == 1 else 1
+    forms = _plurals(locale).get(singular) if locale in LOCALES else None
+    text = forms[form] if forms and len(forms) > form else (singular, plural)[form]
+    return text.format(count=count, **params)
 
 
 @lru_cache(maxsize=8192)  # Babel's formatting is slow next to a page's own work; pages repeat the same values

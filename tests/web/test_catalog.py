@@ -14,7 +14,7 @@ from seatwise.core.lifecycle import Status
 from seatwise.core.policy import Profile
 from seatwise.core.roles import Role
 from seatwise.core.vat import Category
-from seatwise.i18n import _catalog
+from seatwise.i18n import _catalog, _plurals
 from seatwise.payments.gateway import FAILURE_CODES
 
 SOURCE = Path(seatwise.__file__).parent
@@ -44,15 +44,27 @@ def _from_templates() -> set[str]:
     return found
 
 
-def _from_python() -> set[str]:
-    keywords = {"N_": None, "gettext": (2,), "_": None}
-    return {
+# `say(...)` and `say.n(...)` are the billing e-mail's gettext and ngettext (seatwise.notifications.messages).
+KEYWORDS = {"N_": None, "gettext": (2,), "_": None, "say": None, "n": (1, 2), "ngettext": (2, 3)}
+
+
+def _extracted() -> list[str | tuple[str, ...]]:
+    return [
         message
         for _file, _line, message, _comments, _context in extract_from_dir(
-            SOURCE, method_map=[("**.py", "python")], keywords=keywords
+            SOURCE, method_map=[("**.py", "python")], keywords=KEYWORDS
         )
-        if isinstance(message, str) and message
-    }
+        if message
+    ]
+
+
+def _from_python() -> set[str]:
+    return {message for message in _extracted() if isinstance(message, str)}
+
+
+def plural_messages() -> set[tuple[str, ...]]:
+    """Every message with a count: (singular, plural) as the code gives them."""
+    return {tuple(message) for message in _extracted() if isinstance(message, tuple) and all(message)}
 
 
 def messages() -> set[str]:
@@ -71,6 +83,14 @@ def test_every_message_has_a_dutch_translation():
     dutch = _catalog("nl")
     missing = sorted(m for m in messages() if not dutch.get(m))
     assert missing == []
+
+
+def test_every_plural_message_has_both_dutch_forms_with_the_placeholders():
+    dutch = _plurals("nl")
+    found = plural_messages()
+    assert found
+    assert sorted(one for one, _many in found if len(dutch.get(one, ())) != 2) == []
+    assert sorted(one for one, _many in found if any("{count}" not in form for form in dutch[one])) == []
 
 
 def test_every_keyed_message_has_english_words():

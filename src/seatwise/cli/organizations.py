@@ -9,9 +9,10 @@ import typer
 from seatwise.cli.common import Ctx, OrgId, command, group, password_from_stdin
 from seatwise.cli.output import Out
 from seatwise.core.roles import OPERATOR
+from seatwise.organizations import notifications
 from seatwise.organizations import service as organizations
 from seatwise.organizations.models import Organization, User
-from seatwise.organizations.schemas import OrganizationOut, UserOut
+from seatwise.organizations.schemas import BillingNotificationsOut, OrganizationOut, UserOut
 from seatwise.tax import service as tax
 from seatwise.tax.schemas import BillingProfileOut
 
@@ -152,6 +153,35 @@ def org_billing(ctx: Ctx, org: OrgArg) -> Out:
     with ctx.read() as session:
         out = BillingProfileOut.of(tax.billing_profile(session, org_id=org))
     return Out(out, text=_billing_said(out))
+
+
+@command(orgs, "notifications")
+def org_notifications(
+    ctx: Ctx,
+    org: OrgArg,
+    add_email: Annotated[
+        list[str] | None, typer.Option("--add-email", help="Add a billing notification address (repeatable).")
+    ] = None,
+    remove_email: Annotated[
+        list[str] | None, typer.Option("--remove-email", help="Remove a billing notification address (repeatable).")
+    ] = None,
+) -> Out:
+    """Show, add or remove the organisation's billing notification addresses (at most 5; R27)."""
+    if add_email or remove_email:
+        with ctx.uow() as session:
+            emails = notifications.change_addresses(
+                session,
+                org_id=org,
+                add=add_email or [],
+                remove=remove_email or [],
+                actor_label=OPERATOR.label,
+                now=ctx.now,
+            )
+    else:
+        with ctx.read() as session:
+            emails = notifications.notification_addresses(session, org_id=org)
+    shown = BillingNotificationsOut(org_id=org, emails=emails)
+    return Out(shown, text="\n".join(emails) if emails else "no billing notification addresses")
 
 
 @command(users, "add")

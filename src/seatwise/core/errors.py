@@ -100,6 +100,7 @@ class ErrorCode(enum.StrEnum):
     SIGNIN_LOCKED = "signin_locked"
     TOO_MANY_ASSIGNED_LICENSES = "too_many_assigned_licenses"
     TOO_MANY_INVOICE_EMAILS = "too_many_invoice_emails"
+    TOO_MANY_NOTIFICATION_EMAILS = "too_many_notification_emails"
     TOO_MANY_WEBHOOK_ENDPOINTS = "too_many_webhook_endpoints"
     TRIAL_ALREADY_USED = "trial_already_used"
     TRIAL_NOTHING_TO_CANCEL = "trial_nothing_to_cancel"

@@ -38,3 +38,16 @@ class User(Base):
     locale: Mapped[str | None] = mapped_column(String(5), nullable=True)  # the admin center's language, if chosen
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BillingNotificationAddress(Base):
+    """An extra address that billing e-mail of the organisation goes to, beside its Global and Billing admins (R27)."""
+
+    __tablename__ = "billing_notification_addresses"
+    __table_args__ = (UniqueConstraint("org_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(50))

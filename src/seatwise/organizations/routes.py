@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from pydantic import Field
 
 from seatwise import db
+from seatwise.core.roles import Permission
 from seatwise.deps import DB, Body, Caller, Id, Page, Pages, answer, page_of
-from seatwise.organizations import service
-from seatwise.organizations.schemas import OrganizationOut, UserOut
+from seatwise.organizations import notifications, service
+from seatwise.organizations.schemas import BillingNotificationsOut, OrganizationOut, UserOut
 
 router = APIRouter(prefix="/v1", tags=["organizations"])
 
@@ -67,3 +69,33 @@ def restore_user(caller: Caller, user_id: Id, request: Request) -> Response:
         service.get_visible_user(session, user_id=user_id, actor=caller)
         user = service.restore_user(session, user_id=user_id, actor=caller, now=request.app.state.clock.now())
         return answer(session, request, UserOut.of(user))
+
+
+@router.get(
+    "/organizations/{org_id}/billing-notifications",
+    operation_id="getBillingNotifications",
+    response_model=BillingNotificationsOut,
+)
+def get_billing_notifications(caller: Caller, session: DB, org_id: Id) -> BillingNotificationsOut:
+    """The extra addresses billing e-mail goes to, beside the Global and Billing admins (R27)."""
+    notifications.check_may(caller, org_id=org_id, permission=Permission.VIEW)
+    return BillingNotificationsOut(org_id=org_id, emails=notifications.notification_addresses(session, org_id=org_id))
+
+
+class BillingNotificationsIn(Body):
+    emails: list[str] = Field(default_factory=list)  # at most 5; duplicates are left out
+
+
+@router.put(
+    "/organizations/{org_id}/billing-notifications",
+    operation_id="setBillingNotifications",
+    response_model=BillingNotificationsOut,
+)
+def set_billing_notifications(caller: Caller, org_id: Id, body: BillingNotificationsIn, request: Request) -> Response:
+    """Replace the billing notification addresses (Global and Billing admins); each change is audited."""
+    notifications.check_may(caller, org_id=org_id, permission=Permission.MANAGE_BILLING)
+    with db.unit_of_work(request.app.state.database_url) as session:
+        emails = notifications.set_addresses(
+            session, org_id=org_id, emails=body.emails, actor_label=caller.label, now=request.app.state.clock.now()
+        )
+        return answer(session, request, BillingNotificationsOut(org_id=org_id, emails=emails))

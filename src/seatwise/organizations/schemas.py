@@ -43,3 +43,10 @@ class UserOut(BaseModel):
             status="removed" if user.removed_at else "active",
             removed_at=user.removed_at,
         )
+
+
+class BillingNotificationsOut(BaseModel):
+    """The extra addresses an organisation's billing e-mail goes to (R27), oldest first."""
+
+    org_id: int
+    emails: list[str]

@@ -1,5 +1,5 @@
 """Bills & payments in the admin center: invoices with their payment attempts, Pay now, credit notes (R25),
-payment methods; the organisation's billing account (R23)."""
+payment methods; the organisation's billing account (R23) and billing notification addresses (R27)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from seatwise.core.invoicing import InvoiceStatus, PaymentStatus
 from seatwise.core.roles import Permission
 from seatwise.core.vat import check_country
 from seatwise.deps import Id
+from seatwise.i18n import N_, gettext
+from seatwise.organizations import notifications
 from seatwise.organizations import service as organizations
 from seatwise.payments import service as payments
 from seatwise.payments.gateway import HARD_DECLINES
@@ -282,3 +284,55 @@ def set_billing_account(request: Request, who: Who, form: Form) -> Response:
     except BadInput as exc:  # nothing was written: the form again, as typed, with what to correct
         return _account(request, who, typed=typed, error=error_text(exc, language(request, who)))
     return done("/billing/account", "billing_profile_saved")
+
+
+# --- Billing notifications (R27) ------------------------------------------------------------------
+
+
+def _notifications(
+    request: Request, who: Who, *, typed: str | None = None, errors: list[str] | None = None
+) -> HTMLResponse:
+    with reading(request) as session:
+        notifications.check_may(who.actor, org_id=org_of(who), permission=Permission.VIEW)
+        emails = notifications.notification_addresses(session, org_id=org_of(who))
+    return render(
+        request,
+        "billing_notifications.html",
+        who=who,
+        status=422 if errors else 200,
+        emails=emails,
+        typed="\n".join(emails) if typed is None else typed,
+        errors=errors or [],
+        most=notifications.MAX_ADDRESSES,
+    )
+
+
+@router.get("/billing/notifications")
+def billing_notifications(request: Request, who: Who) -> HTMLResponse:
+    """The extra addresses billing e-mail goes to and, for Global and Billing admins, a form to change them."""
+    return _notifications(request, who)
+
+
+@router.post("/billing/notifications")
+def set_billing_notifications(request: Request, who: Who, form: Form) -> Response:
+    """Save the addresses as typed, one a line; a bad one shows the form again with a line for each bad address."""
+    notifications.check_may(who.actor, org_id=org_of(who), permission=Permission.MANAGE_BILLING)
+    typed = form.get("emails", "")
+    try:
+        with writing(request) as session:
+            notifications.set_addresses(
+                session,
+                org_id=org_of(who),
+                emails=[e for e in re.split(r"[\s,;]+", typed) if e],
+                actor_label=who.actor.label,
+                now=now(request),
+            )
+    except BadInput as exc:  # nothing was written: the form again, as typed, with what to correct
+        locale = language(request, who)
+        if isinstance(exc.detail, list):  # a line for each bad address
+            says = N_("“{email}” is not an e-mail address. Enter one such as name@example.com.")
+            errors = [gettext(locale, says, email=bad) for bad in exc.detail]
+        else:
+            errors = [error_text(exc, locale)]
+        return _notifications(request, who, typed=typed, errors=errors)
+    return done("/billing/notifications", "billing_notifications_saved")

@@ -75,6 +75,7 @@ ERROR_TEXT: dict[ErrorCode, str] = {
     ErrorCode.INVALID_PO_NUMBER: N_("Enter a purchase order number of at most 100 characters."),
     ErrorCode.INVALID_EXEMPT_REASON: N_("Enter the reason of the tax exemption (at most 200 characters)."),
     ErrorCode.TOO_MANY_INVOICE_EMAILS: N_("Enter at most 5 invoice e-mail addresses."),
+    ErrorCode.TOO_MANY_NOTIFICATION_EMAILS: N_("Enter at most 5 billing notification addresses."),
     ErrorCode.NO_BILLING_PROFILE: N_("No billing profile has been set yet."),
     ErrorCode.PRICE_CHANGED: N_("The amount has changed since you saw it. Review it and confirm again."),
     ErrorCode.UNKNOWN_SUBSCRIPTION: N_("There is no such subscription."),

@@ -246,6 +246,7 @@ DONE_TEXT = {
     "payment_pending": N_("The payment is being processed. Look again in a moment."),
     "language_changed": N_("The language has been changed."),
     "billing_profile_saved": N_("The billing account has been saved."),
+    "billing_notifications_saved": N_("The billing notification addresses have been saved."),
     "run_started": N_("The billing run has started."),
 }
 
