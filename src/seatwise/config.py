@@ -91,3 +91,19 @@ def stripe_api_key() -> str:
 def stripe_api_base() -> str | None:
     """SEATWISE_STRIPE_API_BASE: another Stripe-compatible endpoint, such as localstripe in tests."""
     return os.environ.get("SEATWISE_STRIPE_API_BASE") or None
+
+
+def smtp_url() -> str | None:
+    """SEATWISE_SMTP_URL: the one SMTP server mail goes to (smtp://user:pass@host:587 or smtps://…); without
+    it, mail is kept in the database and shown in the operator console (the embedded default)."""
+    return os.environ.get("SEATWISE_SMTP_URL") or None
+
+
+def mail_from() -> str:
+    """SEATWISE_MAIL_FROM: the From of every mail, such as `Seatwise <billing@example.com>`."""
+    return os.environ.get("SEATWISE_MAIL_FROM") or "Seatwise <billing@seatwise.invalid>"
+
+
+def public_url() -> str | None:
+    """SEATWISE_PUBLIC_URL: where people reach this installation, such as https://billing.example.com/."""
+    return os.environ.get("SEATWISE_PUBLIC_URL") or None
