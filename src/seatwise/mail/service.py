@@ -107,7 +107,7 @@ def check_address(value: str) -> str:
 def message_id(*, key: str, address: str) -> str:
     """The Message-ID of the mail that `key` makes for `address`: the same on every attempt, so that a receiver
     can drop a second delivery."""
-    digest = hashlib.sha256(f"{key}\n{address}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{key}\n{address}".encode()).hexdigest()[:24]
     host = urlsplit(config.public_url() or "").hostname or "seatwise.invalid"
     return f"<seatwise.mail.{digest}@{host}>"
 
@@ -166,8 +166,8 @@ def queue(
     if not rows:
         return 0
     insert = db.insert_or_merge(session, MailMessage).values(list(rows.values()))
-    result = session.execute(insert.on_conflict_do_nothing(index_elements=["key", "to_address"]))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    written = insert.on_conflict_do_nothing(index_elements=["key", "to_address"]).returning(MailMessage.id)
+    return len(session.execute(written).all())
 
 
 def _due(*, now: datetime, limit: int) -> Any:
