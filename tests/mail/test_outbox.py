@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import func, select
@@ -180,7 +181,7 @@ def test_r27_a_server_that_is_down_is_retried_and_the_message_failed_after_a_day
     assert attempts_at[:4] == [T0, T0 + timedelta(minutes=1), T0 + timedelta(minutes=6), T0 + timedelta(minutes=36)]
     assert attempts_at[-1] == T0 + mail.GIVE_UP_AFTER  # the last try is made when the day is up
     assert message.attempts == len(attempts_at)
-    assert all(b - a <= timedelta(hours=5) for a, b in zip(attempts_at, attempts_at[1:], strict=False))
+    assert all(b - a <= timedelta(hours=5) for a, b in pairwise(attempts_at))
 
 
 @pytest.mark.parametrize(
