@@ -27,6 +27,7 @@ class Receiver:
         self.received: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.tries = 0
+        self.held_id: str | None = None
         self.held = threading.Event()  # message `hold_at` arrived and is being held
         self.release = threading.Event()
 
@@ -41,8 +42,9 @@ class Receiver:
         if self.tries <= self.refusals:
             return self.refuse
         if self.tries == self.hold_at:
-            self.held.set()
             self.received.append(self._parse(envelope))  # the receiver has it: only the 250 goes missing
+            self.held_id = self.received[-1]["Message-ID"].strip()
+            self.held.set()
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             while not self.release.is_set():
                 await asyncio.sleep(0.05)
