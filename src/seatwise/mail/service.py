@@ -17,7 +17,7 @@ from email.headerregistry import Address
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from seatwise import config, db
@@ -263,9 +263,3 @@ def list_messages(
     if status is not None:
         query = query.where(MailMessage.status == status)
     return list(session.scalars(db.page(query, MailMessage.id, after=before, limit=limit, descending=True)))
-
-
-def counts(session: Session) -> dict[str, int]:
-    """How many messages there are in each status."""
-    rows = session.execute(select(MailMessage.status, func.count()).group_by(MailMessage.status))
-    return {status: int(n) for status, n in rows}
