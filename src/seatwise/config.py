@@ -100,3 +100,14 @@ def public_url() -> str:
         return check_public_url(os.environ.get("SEATWISE_PUBLIC_URL") or DEFAULT_PUBLIC_URL)
     except BadInput as exc:
         raise SeatwiseError(f"SEATWISE_PUBLIC_URL: {exc.message}", code=ErrorCode.INVALID_CONFIGURATION) from exc
+
+
+def smtp_url() -> str | None:
+    """SEATWISE_SMTP_URL: the one SMTP server mail goes to (smtp://user:pass@host:587 or smtps://…); without
+    it, mail is kept in the database and shown in the operator console (the embedded default)."""
+    return os.environ.get("SEATWISE_SMTP_URL") or None
+
+
+def mail_from() -> str:
+    """SEATWISE_MAIL_FROM: the From of every mail, such as `Seatwise <billing@example.com>`."""
+    return os.environ.get("SEATWISE_MAIL_FROM") or "Seatwise <billing@seatwise.invalid>"

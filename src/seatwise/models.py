@@ -7,6 +7,7 @@ from seatwise.billing_run.models import BillingRun, BillingSchedule
 from seatwise.catalog.models import Product
 from seatwise.events.models import AuditEntry, Event
 from seatwise.idempotency.models import IdempotentRequest
+from seatwise.mail.models import MailMessage
 from seatwise.organizations.models import Organization, User
 from seatwise.payments.models import Payment, PaymentMethod
 from seatwise.subscriptions.models import Assignment, Subscription
@@ -26,6 +27,7 @@ __all__ = [
     "Invoice",
     "InvoiceCounter",
     "LedgerEntry",
+    "MailMessage",
     "Operator",
     "Organization",
     "Payment",

@@ -15,6 +15,7 @@ from seatwise.core.policy import Profile
 from seatwise.core.roles import Role
 from seatwise.core.vat import Category
 from seatwise.i18n import _catalog, _plurals
+from seatwise.mail.service import STATUSES
 from seatwise.payments.gateway import FAILURE_CODES
 
 SOURCE = Path(seatwise.__file__).parent
@@ -27,6 +28,7 @@ KEYED = (
     + [f"decline:{code}" for code in FAILURE_CODES]
     + [f"vat:{c.value}" for c in Category if c is not Category.STANDARD]
     + ["run:running", "run:done", "run:failed"]
+    + [f"mail:{s}" for s in STATUSES]
     + [f"policy:{p.value}" for p in Profile]
     + ["monthly", "annual"]
     + [s.value for s in Status]

@@ -21,6 +21,7 @@ from seatwise.cli import (
     billing_run,
     catalog,
     licenses,
+    mail,
     operators,
     organizations,
     payments,
@@ -95,6 +96,7 @@ for _name, _group in {
     "audit": audit.audit_log,
     "apikey": apikeys.keys,
     "webhook": webhooks.endpoints,
+    "mail": mail.messages,
     "vendor": tax.vendor,
 }.items():
     app.add_typer(_group, name=_name)

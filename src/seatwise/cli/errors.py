@@ -30,6 +30,7 @@ HINTS: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_PAYMENT_METHOD: "list them with `seatwise payment-method list --org ID`",
     ErrorCode.NO_USABLE_CARD: "add one with `seatwise payment-method add --org ID --card NUMBER --exp MM/YY`",
     ErrorCode.UNKNOWN_WEBHOOK_ENDPOINT: "list them with `seatwise webhook list`",
+    ErrorCode.UNKNOWN_MAIL_MESSAGE: "list them with `seatwise mail list`",
     ErrorCode.WEBHOOK_URL_NOT_ALLOWED: "an intranet host can be allowed in SEATWISE_WEBHOOK_ALLOW",
     ErrorCode.UNKNOWN_USER: "list them with `seatwise user list --org ID`",
     ErrorCode.UNKNOWN_API_KEY: "list them with `seatwise apikey list`",

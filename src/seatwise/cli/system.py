@@ -17,9 +17,12 @@ from seatwise import config, db, demo
 from seatwise.billing_run import schedule
 from seatwise.cli.common import Ctx, command, fail_at_start, group
 from seatwise.cli.errors import database_error
+from seatwise.cli.mail import render_attachment
 from seatwise.cli.output import Out, out, print_result
 from seatwise.clock import Clock, FixedClock, SystemClock, parse_instant
 from seatwise.core.errors import SeatwiseError
+from seatwise.mail import sender as mail_sender
+from seatwise.mail import worker as mail_worker
 from seatwise.payments.gateways import gateway_for
 from seatwise.webhooks import worker as webhooks_worker
 
@@ -66,7 +69,8 @@ def serve(
     worker: Annotated[
         bool,
         typer.Option(
-            "--worker/--no-worker", help="Run the billing schedule and deliver webhooks from this process too."
+            "--worker/--no-worker",
+            help="Run the billing schedule, deliver webhooks and send mail from this process too.",
         ),
     ] = True,
     workers: Annotated[
@@ -74,13 +78,15 @@ def serve(
     ] = 1,
     billing_every: BillingEvery = "5m",
 ) -> None:
-    """Serve the HTTP API and admin center (and bill what is due and deliver webhooks, unless --no-worker)."""
+    """Serve the HTTP API and admin center (and bill what is due, deliver webhooks and send mail, unless
+    --no-worker)."""
     # The app imports every route, page and template (about a second): only `serve` pays for it.
     from seatwise.app import create_app
 
     try:
         every = schedule.parse_every(billing_every, what="--billing-every")
         clock = _clock(now)
+        _check_mail_settings()
         application = create_app(url=config.database_url(db_url), clock=clock)
     except SeatwiseError as exc:
         raise fail_at_start(exc) from None
@@ -98,13 +104,14 @@ def serve(
     gc.freeze()
     if worker:
         webhooks_worker.start_thread(application.state.database_url, clock=clock)
+        mail_worker.start_thread(application.state.database_url, clock=clock, render=render_attachment)
         schedule.start_thread(application.state.database_url, clock=clock, every=every)
     # X-Forwarded-For is read by the app itself, and only from SEATWISE_TRUSTED_PROXIES: uvicorn's own
     # reading of it would trust any peer on 127.0.0.1.
     if workers == 1:
         uvicorn.run(application, host=host, port=port, log_level="warning", proxy_headers=False)
         return
-    # Each server process makes its own app from the environment; the webhook and billing threads stay here.
+    # Each server process makes its own app from the environment; the webhook, mail and billing threads stay here.
     os.environ["SEATWISE_DATABASE_URL"] = application.state.database_url
     if now:
         os.environ["SEATWISE_NOW"] = now
@@ -128,44 +135,63 @@ def worker(
     billing_every: BillingEvery = "5m",
     json_output: Annotated[bool, typer.Option("--json", help="With --once: print what was done as JSON.")] = False,
 ) -> None:
-    """Bill everything due every few minutes and deliver events to webhook endpoints (signed, retried with
-    backoff) until stopped."""
+    """Bill everything due every few minutes, deliver events to webhook endpoints (signed, retried with
+    backoff) and send mail until stopped."""
     try:
         every = schedule.parse_every(billing_every, what="--billing-every")
         clock = _clock(now)
         url = config.database_url(db_url)
         db.engine_for(url)
+        _check_mail_settings()
     except SeatwiseError as exc:
         raise fail_at_start(exc, as_json=json_output) from None
     if once:
         _once(url, clock=clock, every=every, as_json=json_output)
         return
-    out.print(f"Seatwise worker: billing every {_duration(every)} and delivering webhooks (Ctrl+C stops)")
+    out.print(
+        f"Seatwise worker: billing every {_duration(every)}, delivering webhooks and {_mail_mode()} (Ctrl+C stops)"
+    )
     billing = schedule.start_thread(url, clock=clock, every=every)
+    mail = mail_worker.start_thread(url, clock=clock, render=render_attachment)
     try:
         webhooks_worker.run(url, clock=clock, stop=threading.Event())
     finally:
         billing.stop.set()  # a pass under way is cut with the process, and resumed by the next (R20)
+        mail.set()  # a message under way is sent again once its lease ends, with the same Message-ID
 
 
 def _once(url: str, *, clock: Clock, every: timedelta, as_json: bool) -> None:
-    """One billing pass, then one round of webhook deliveries (which carries the pass's events); one line."""
+    """One billing pass, then one round of webhook deliveries (which carries the pass's events) and of mail;
+    one line."""
     try:
         billed = schedule.run_pass(url, clock=clock, every=every)
         attempts = webhooks_worker.run_once(url, clock=clock)
+        mailed = mail_worker.run_once(url, clock=clock, render=render_attachment)
     except SeatwiseError as exc:
         raise fail_at_start(exc, as_json=as_json) from None
     except DBAPIError as exc:  # unreachable, no schema: one line, not a traceback
         raise fail_at_start(database_error(exc), as_json=as_json) from None
     print_result(
         Out(
-            {"billing": billed.as_dict(), "webhooks": {"attempts": attempts}},
-            text=f"{billed.describe()}; {attempts} delivery attempts",
+            {"billing": billed.as_dict(), "webhooks": {"attempts": attempts}, "mail": mailed},
+            text=f"{billed.describe()}; {attempts} delivery attempts; mail: "
+            + ", ".join(f"{n} {what}" for what, n in mailed.items() if n or what == "sent"),
         ),
         as_json=as_json,
     )
     if billed.error:
         raise typer.Exit(1)
+
+
+def _check_mail_settings() -> None:
+    """SEATWISE_SMTP_URL and SEATWISE_MAIL_FROM are read at start, so that a typo stops the process at once."""
+    mail_sender.smtp_settings()
+    mail_sender.sender_address()
+
+
+def _mail_mode() -> str:
+    smtp = mail_sender.smtp_settings()
+    return f"sending mail through {smtp.host}:{smtp.port}" if smtp else "keeping mail (no SEATWISE_SMTP_URL)"
 
 
 def _duration(every: timedelta) -> str:

@@ -117,6 +117,8 @@ ERROR_TEXT: dict[ErrorCode, str] = {
         "This event is being sent to this endpoint right now. Resend it once this attempt has ended."
     ),
     ErrorCode.UNKNOWN_EVENT: N_("There is no such event."),
+    ErrorCode.UNKNOWN_MAIL_MESSAGE: N_("There is no such mail message."),
+    ErrorCode.INVALID_SUBJECT: N_("Enter a subject of one line."),
     ErrorCode.LEDGER_IMBALANCE: N_("The books do not balance. Ask your software vendor."),
     ErrorCode.METHOD_NOT_ALLOWED: N_("This action is not available here."),
     ErrorCode.NO_SCHEMA: N_("Seatwise's database has not been set up yet. Ask your software vendor."),

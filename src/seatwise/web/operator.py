@@ -1,5 +1,5 @@
-"""The operator console: customers, products, the vendor profile, billing runs, the audit log, and revenue over
-time."""
+"""The operator console: customers, products, the vendor profile, billing runs, sent mail, the audit log, and
+revenue over time."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from seatwise.core.lifecycle import Status
 from seatwise.deps import MAX_ID, Id
 from seatwise.events import service as events
 from seatwise.i18n import gettext
+from seatwise.mail import service as mail
 from seatwise.organizations.models import Organization
 from seatwise.subscriptions.models import Subscription
 from seatwise.tax import service as tax
@@ -150,6 +151,27 @@ def billing_run(request: Request, who: OperatorWho, run_id: Id, fragment: bool =
             raise NotFound(f"unknown billing run {run_id}", code=ErrorCode.NOT_FOUND)
     template = "operator/run_progress.html" if fragment else "operator/billing_run.html"
     return render(request, template, who=who, run=run)
+
+
+@router.get("/mail")
+def sent_mail(
+    request: Request,
+    who: OperatorWho,
+    status: Annotated[str | None, Query(max_length=10)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> HTMLResponse:
+    """Every mail message, newest first, 100 a page: recipient, subject, status, attempts and when (R27)."""
+    with reading(request) as session:
+        rows = mail.list_messages(session, status=status or None, before=before, limit=100)
+    return render(request, "operator/mail.html", who=who, messages=rows, chosen=status or "", statuses=mail.STATUSES)
+
+
+@router.get("/mail/{message_id}")
+def mail_message(request: Request, who: OperatorWho, message_id: Id) -> HTMLResponse:
+    """One message: its headers, status, the server's last answer, its text and its HTML (shown as source)."""
+    with reading(request) as session:
+        message = mail.get_message(session, message_id=message_id)
+    return render(request, "operator/mail_message.html", who=who, message=message)
 
 
 @router.get("/audit")

@@ -1,7 +1,7 @@
 """Billing notification addresses (R27): up to 5 extra addresses per organisation that billing e-mail goes to
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import seatwise.db
 
 
 revision = '0017'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
