@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from seatwise import bus
+from seatwise import bus, mailing
 from seatwise.accounts import service as accounts
 from seatwise.core.domain_events import (
     PasswordChanged,
@@ -30,3 +30,4 @@ bus.register(UserRestored, licenses.resume_for_user)
 bus.register(SubscriptionDeleted, licenses.release_all)
 bus.register(PaymentRecorded, subscriptions.reactivate_paid)
 bus.register(PasswordChanged, _end_sessions)
+mailing.listen()  # billing e-mail of every change, queued before its commit (R27)

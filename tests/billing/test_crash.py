@@ -64,7 +64,7 @@ SEATWISE = Path(sys.executable).parent / "seatwise"
 BUILT_AT = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 # Two or three period boundaries for every subscription, across the new year (two invoice counters).
 AS_OF = datetime(2027, 2, 10, 12, tzinfo=UTC)
-ORGS = 200
+ORGS = 150  # over 800 renewals, yet short enough for CI's 8 minutes on 2 cores
 INVOICE_ORG = 5  # pays by invoice: net 30, never pays, disabled for non-payment
 DECLINED = "4000000000000002"
 
@@ -590,7 +590,7 @@ def test_r20_a_billing_run_killed_with_sigkill_and_run_again_ends_as_one_clean_r
         _assert_gapless(facts["numbers"], facts["counters"])
         # The dataset did exercise what R20 protects: conversions and renewals, credits and refunds,
         # declined cards and their retries, dunning, two years of invoice numbers.
-        assert summary["transitions"]["renewed"] > 1000 and summary["transitions"]["converted"] > 10
+        assert summary["transitions"]["renewed"] > 800 and summary["transitions"]["converted"] > 10
         assert facts["ledger"]["refund"] > 0 and facts["ledger"]["credit"] > 0 and facts["failed payments"] > 10
         assert summary["payments"]["disabled"] > 0 and len(facts["counters"]) == 2
         print(

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from seatwise.billing import documents
 from seatwise.cli.common import Ctx, command, group
 from seatwise.cli.output import Out
 from seatwise.mail import service as mail
 from seatwise.mail.schemas import MessageOut, MessageWithBodiesOut
-from seatwise.mail.sender import Attachment
 
 messages = group("Mail: what was sent, kept (no SMTP server configured) or failed.")
-
-
-def render_attachment(session: Session, reference: dict[str, Any]) -> Attachment:
-    """The invoice or credit note a message's attachment names, as PDF or UBL, made when it is sent."""
-    kind, number, format = reference.get("document"), reference.get("id"), str(reference.get("format"))
-    if kind == "invoice" and isinstance(number, int):
-        doc = documents.invoice_document(session, invoice_id=number)
-    elif kind == "credit_note" and isinstance(number, int):
-        doc = documents.credit_note_document(session, credit_note_id=number)
-    else:
-        raise LookupError(f"unknown attachment {reference}: expected an invoice or credit_note with an id")
-    file = documents.as_file(doc, format=format)
-    return Attachment(file.filename, file.media_type, file.content)
 
 
 @command(messages, "list")

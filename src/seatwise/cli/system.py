@@ -13,11 +13,10 @@ import typer
 import uvicorn
 from sqlalchemy.exc import DBAPIError
 
-from seatwise import config, db, demo
+from seatwise import config, db, demo, mailing
 from seatwise.billing_run import schedule
 from seatwise.cli.common import Ctx, command, fail_at_start, group
 from seatwise.cli.errors import database_error
-from seatwise.cli.mail import render_attachment
 from seatwise.cli.output import Out, out, print_result
 from seatwise.clock import Clock, FixedClock, SystemClock, parse_instant
 from seatwise.core.errors import SeatwiseError
@@ -104,7 +103,12 @@ def serve(
     gc.freeze()
     if worker:
         webhooks_worker.start_thread(application.state.database_url, clock=clock)
-        mail_worker.start_thread(application.state.database_url, clock=clock, render=render_attachment)
+        mail_worker.start_thread(
+            application.state.database_url,
+            clock=clock,
+            render=mailing.render_attachment,
+            prepare=mailing.tell_reminders,
+        )
         schedule.start_thread(application.state.database_url, clock=clock, every=every)
     # X-Forwarded-For is read by the app itself, and only from SEATWISE_TRUSTED_PROXIES: uvicorn's own
     # reading of it would trust any peer on 127.0.0.1.
@@ -152,7 +156,7 @@ def worker(
         f"Seatwise worker: billing every {_duration(every)}, delivering webhooks and {_mail_mode()} (Ctrl+C stops)"
     )
     billing = schedule.start_thread(url, clock=clock, every=every)
-    mail = mail_worker.start_thread(url, clock=clock, render=render_attachment)
+    mail = mail_worker.start_thread(url, clock=clock, render=mailing.render_attachment, prepare=mailing.tell_reminders)
     try:
         webhooks_worker.run(url, clock=clock, stop=threading.Event())
     finally:
@@ -166,7 +170,9 @@ def _once(url: str, *, clock: Clock, every: timedelta, as_json: bool) -> None:
     try:
         billed = schedule.run_pass(url, clock=clock, every=every)
         attempts = webhooks_worker.run_once(url, clock=clock)
-        mailed = mail_worker.run_once(url, clock=clock, render=render_attachment)
+        mailed = mail_worker.run_once(
+            url, clock=clock, render=mailing.render_attachment, prepare=mailing.tell_reminders
+        )
     except SeatwiseError as exc:
         raise fail_at_start(exc, as_json=as_json) from None
     except DBAPIError as exc:  # unreachable, no schema: one line, not a traceback

@@ -38,6 +38,9 @@ EVENT_TYPES = frozenset(
 _OBJECTS = {"subscriptions": "subscription", "assignments": "license", "invoices": "invoice"}
 
 
+PUBLISHED = "published_events"  # the session's events not yet told, by `take_published`
+
+
 def snapshot(row: Any) -> dict[str, Any]:
     """A JSON-ready copy of a mapped row's columns."""
     data = {}
@@ -104,11 +107,24 @@ def audit_entry(
 def publish(session: Session, *, type: str, org_id: int, data: dict[str, Any], at: datetime) -> None:
     """Write one event into the outbox only (no audit entry), in the caller's transaction."""
     session.add(Event(org_id=org_id, type=type, occurred_at=at, data=data, dispatched=False))
+    session.info.setdefault(PUBLISHED, []).append(dict(org_id=org_id, type=type, occurred_at=at, data=data))
 
 
 def publish_many(session: Session, events: list[dict[str, Any]]) -> None:
     """Write many events (dicts of org_id, type, occurred_at, data) into the outbox at once: the billing run's path."""
     bulk_insert(session, Event.__table__, [dict(e, dispatched=False) for e in events])
+    session.info.setdefault(PUBLISHED, []).extend(events)
+
+
+def has_published(session: Session) -> bool:
+    """Whether this transaction has published events that nobody has taken yet."""
+    return bool(session.info.get(PUBLISHED))
+
+
+def take_published(session: Session) -> list[dict[str, Any]]:
+    """The events this transaction published since the last call, oldest first: for those who tell people of
+    them in the same transaction (billing e-mail, R27)."""
+    return session.info.pop(PUBLISHED, [])
 
 
 def list_events(

@@ -97,9 +97,14 @@ def sender_address(text: str | None = None) -> tuple[str, Address]:
     return sender.addr_spec, sender
 
 
+# Headers unfolded up to RFC 5322's hard limit of 998: Python folds a long subject at 78 in ways that readers
+# unfold with a stray space (before the first word, or twice before an encoded one); subjects are far shorter.
+POLICY = SMTP.clone(max_line_length=998)
+
+
 def build(claim: Claim, *, sender: Address, attachments: list[Attachment]) -> EmailMessage:
     """The e-mail of a claimed message: plain text with an HTML alternative, and its attachments."""
-    mail = EmailMessage(policy=SMTP)
+    mail = EmailMessage(policy=POLICY)
     mail["From"] = sender
     mail["To"] = Address(display_name=claim.to_name or "", addr_spec=claim.to_address)
     mail["Subject"] = claim.subject

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from seatwise.mail.service import Claim, Outcome
 log = logging.getLogger("seatwise.mail")
 
 THREADS = 4  # SMTP conversations under way at once
+Prepare = Callable[..., None]  # (session, *, now): queues what time brings, such as reminders
 
 
 def no_attachments(_session: Session, reference: dict[str, Any]) -> Attachment:
@@ -51,9 +53,15 @@ def _attempt(url: str, claim: Claim, *, clock: Clock, smtp: Smtp, render: Render
     return "retried" if status == "queued" else status
 
 
-def _pass(url: str, *, clock: Clock, pool: ThreadPoolExecutor, render: Render, limit: int) -> Counter[str]:
-    """Send (or keep) what is due now, up to `limit` messages; counts what became of them."""
+def _pass(
+    url: str, *, clock: Clock, pool: ThreadPoolExecutor, render: Render, prepare: Prepare | None, limit: int
+) -> Counter[str]:
+    """Queue what time brings (`prepare`), then send (or keep) what is due now, up to `limit` messages; counts
+    what became of them."""
     done: Counter[str] = Counter()
+    if prepare is not None:
+        with db.unit_of_work(url) as session:
+            prepare(session, now=clock.now())
     smtp = sender.smtp_settings()
     if smtp is None:
         with db.unit_of_work(url) as session:
@@ -68,11 +76,13 @@ def _pass(url: str, *, clock: Clock, pool: ThreadPoolExecutor, render: Render, l
     return done
 
 
-def run_once(url: str, *, clock: Clock, render: Render = no_attachments, limit: int = 1000) -> dict[str, int]:
+def run_once(
+    url: str, *, clock: Clock, render: Render = no_attachments, prepare: Prepare | None = None, limit: int = 1000
+) -> dict[str, int]:
     """Send (or keep) every message due now and wait for the attempts; returns how many were sent, retried,
     failed and kept."""
     with ThreadPoolExecutor(THREADS, thread_name_prefix="seatwise-mail") as pool:
-        done = _pass(url, clock=clock, pool=pool, render=render, limit=limit)
+        done = _pass(url, clock=clock, pool=pool, render=render, prepare=prepare, limit=limit)
     return {k: done[k] for k in ("sent", "retried", "failed", "kept", "late")}
 
 
@@ -82,6 +92,7 @@ def run(
     clock: Clock,
     stop: threading.Event,
     render: Render = no_attachments,
+    prepare: Prepare | None = None,
     idle: timedelta = timedelta(seconds=1),
 ) -> None:
     """Send until `stop` is set, looking for due messages every `idle`; survives its own failures."""
@@ -89,20 +100,22 @@ def run(
         while not stop.is_set():
             done: Counter[str] = Counter()
             try:
-                done = _pass(url, clock=clock, pool=pool, render=render, limit=100)
+                done = _pass(url, clock=clock, pool=pool, render=render, prepare=prepare, limit=100)
             except Exception:  # a database hiccup must not end sending for good
                 log.exception("mail worker pass failed; trying again")
             if not done.total():
                 stop.wait(idle.total_seconds())
 
 
-def start_thread(url: str, *, clock: Clock, render: Render = no_attachments) -> threading.Event:
+def start_thread(
+    url: str, *, clock: Clock, render: Render = no_attachments, prepare: Prepare | None = None
+) -> threading.Event:
     """Run the sender in a daemon thread of this process; set the returned event to stop it."""
     stop = threading.Event()
     threading.Thread(
         target=run,
         args=(url,),
-        kwargs={"clock": clock, "stop": stop, "render": render},
+        kwargs={"clock": clock, "stop": stop, "render": render, "prepare": prepare},
         name="seatwise-mail",
         daemon=True,
     ).start()
