@@ -9,11 +9,13 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
+from seatwise import mailing
 from seatwise.billing_run import jobs
 from seatwise.billing_run.service import RunSummary, check_as_of
 from seatwise.cli.common import Ctx, command, group
 from seatwise.cli.output import Out, err
-from seatwise.clock import parse_instant
+from seatwise.clock import FixedClock, parse_instant
+from seatwise.mail import worker as mail_worker
 
 billing_group = group("The billing run.")
 
@@ -44,10 +46,16 @@ def billing_run(
             progress.update(task, description=f"{summary.subscriptions:,} subscriptions, {summary.invoices:,} invoices")
 
         summary = jobs.run_to_end(ctx.url, as_of=until, after_step=show_progress)
-    result = {**summary.as_dict(), "seconds": round(time.perf_counter() - started, 3)}
+    # The mail the run's changes queued (R27), sent (or kept) at once, as `seatwise worker --once` does.
+    mailed = mail_worker.run_once(
+        ctx.url, clock=FixedClock(ctx.now), render=mailing.render_attachment, prepare=mailing.tell_reminders
+    )
+    result = {**summary.as_dict(), "mail": mailed, "seconds": round(time.perf_counter() - started, 3)}
     moved = ", ".join(f"{n} {event}" for event, n in result["transitions"].items() if n) or "no transitions"
     money = ", ".join(f"{amount} {currency}" for currency, amount in result["invoiced"].items()) or "nothing"
     settled = f"; {n} credit notes settled" if (n := result["credit_notes_settled"]) else ""
+    mail = ", ".join(f"{n} {what}" for what, n in mailed.items() if n)
+    settled += f"; mail: {mail}" if mail else ""
     return Out(
         result,
         text=f"billing run up to {until.isoformat()}: {result['subscriptions']} subscriptions "
