@@ -123,7 +123,7 @@ NEVER = {"clock_before_last_change", "not_issued_yet"}
 KNOWN_BUGS: set[str] = set()
 
 SETTINGS = settings(
-    max_examples=int(os.environ.get("SEATWISE_STATEFUL_EXAMPLES", "20")),  # more: SEATWISE_STATEFUL_EXAMPLES=200
+    max_examples=int(os.environ.get("SEATWISE_STATEFUL_EXAMPLES", "15")),  # more: SEATWISE_STATEFUL_EXAMPLES=200
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
