@@ -657,7 +657,7 @@ def test_r20_two_billing_runs_at_once_end_as_one_clean_run(db_url, dataset, tmp_
 # small book: the first 24 organisations of the one above (about 60 subscriptions; the 12th and the 24th
 # organisation with a card declined at every charge, for dunning retries; cancellations whose credit is
 # refunded to the card), billed up to the new year's first renewals.
-STRIPE_ORGS = 16
+STRIPE_ORGS = 24
 STRIPE_AS_OF = datetime(2027, 1, 10, 12, tzinfo=UTC)
 DECLINED_AT_CHARGE = "4000000000000341"  # saved, then declined at each charge; localstripe refuses 0002 when saved
 STRIPE_PLAN = (
