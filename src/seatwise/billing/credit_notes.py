@@ -10,7 +10,7 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from seatwise.billing import service, taxes
+from seatwise.billing import settlement, taxes
 from seatwise.billing.models import Charge, CreditNote, CreditNoteCounter, LedgerEntry
 from seatwise.core.errors import ErrorCode, NotFound
 from seatwise.core.invoicing import (
@@ -108,9 +108,9 @@ def settle_due(session: Session, *, at: datetime, limit: int) -> int | None:
     if not notes:
         return None
     org_ids = sorted({note.org_id for note in notes})
-    older = service.open_invoices(session, org_ids=org_ids)
+    older = settlement.open_invoices(session, org_ids=org_ids)
     methods = usable_methods_at(session, org_ids=org_ids, at=at)
-    refundable = service.refundable_charges(session, org_ids=org_ids)
+    refundable = settlement.refundable_charges(session, org_ids=org_ids)
     for note in notes:
         left = note.total - note.spent - note.refunded
         owed = older.get(note.org_id, [])
@@ -149,7 +149,7 @@ def settle_due(session: Session, *, at: datetime, limit: int) -> int | None:
                     at=at,
                 )
         by_card = method is not None and MethodKind(method.kind) is MethodKind.CARD
-        rows = service.refund_rows(
+        rows = settlement.refund_rows(
             dict(common, invoice_id=note.invoice_id),
             refund=refund,
             by_card=by_card,
